@@ -1,0 +1,203 @@
+// goroutine_triage: the offline triage CLI. Analyze one capture, diff two, or capture a live
+// target twice and diff. A thin shell over the core library.
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "aggregate/diff.h"
+#include "classify/classifier.h"
+#include "classify/rules.h"
+#include "common/duration.h"
+#include "pipeline/capture.h"
+#include "report/json_report.h"
+#include "report/text_report.h"
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;  // a capture could not be read or decoded
+constexpr int kExitUsage = 2;    // bad flags or arguments
+
+struct CommonFlags {
+  std::string output = "text";
+  int top = 10;
+  bool frames = false;
+  bool all = false;
+  std::string rules_file;
+  std::string timeout = "30s";
+};
+
+void AddCommonFlags(CLI::App* cmd, CommonFlags* f) {
+  cmd->add_option("-o,--output", f->output, "Output format")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  cmd->add_option("--top", f->top, "Stacks to list (0 for all)")
+      ->check(CLI::Range(0, 100000))
+      ->capture_default_str();
+  cmd->add_flag("--frames", f->frames, "Print every frame of the listed stacks");
+  cmd->add_flag("--all", f->all, "Also list benign stacks (idle servers, runtime, ignored)");
+  cmd->add_option("--rules", f->rules_file,
+                  "YAML file with extra classification rules and ignore-lists");
+  cmd->add_option("--timeout", f->timeout, "Deadline for fetching a URL")->capture_default_str();
+}
+
+struct Setup {
+  gx::Classifier classifier;
+  gx::CaptureOptions options;
+};
+
+// Reads the rules file and flags into the pipeline settings; prints the error on failure.
+bool MakeSetup(const CommonFlags& f, Setup* setup) {
+  auto timeout = gx::ParseDuration(f.timeout);
+  if (!timeout) {
+    std::cerr << "goroutine_triage: bad --timeout '" << f.timeout << "'\n";
+    return false;
+  }
+  setup->options.timeout = *timeout;
+  if (!f.rules_file.empty()) {
+    std::ifstream in(f.rules_file);
+    if (!in) {
+      std::cerr << "goroutine_triage: cannot open rules file " << f.rules_file << "\n";
+      return false;
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    auto rules = gx::ParseRulesDocument(text.str(), f.rules_file);
+    if (!rules.ok()) {
+      std::cerr << "goroutine_triage: " << rules.status().message() << "\n";
+      return false;
+    }
+    setup->classifier = gx::Classifier(std::move(rules.value()));
+  }
+  return true;
+}
+
+gx::TextReportOptions TextOptions(const CommonFlags& f) {
+  gx::TextReportOptions o;
+  o.top_k = f.top == 0 ? 1 << 30 : f.top;
+  o.frames = f.frames;
+  o.show_benign = f.all;
+  return o;
+}
+
+int Analyze(const std::string& source, const CommonFlags& f) {
+  Setup setup;
+  if (!MakeSetup(f, &setup)) return kExitUsage;
+  auto capture = gx::CaptureSource(source, setup.classifier, setup.options);
+  if (!capture.ok()) {
+    std::cerr << "goroutine_triage: " << capture.status().message() << "\n";
+    return kExitFailure;
+  }
+  if (f.output == "json") {
+    std::cout << gx::SnapshotToJson(capture->snapshot, f.top, f.frames).dump(2) << "\n";
+  } else {
+    std::cout << gx::RenderSnapshotText(capture->snapshot, TextOptions(f));
+  }
+  return kExitOk;
+}
+
+int PrintDiff(const gx::Snapshot& before, const gx::Snapshot& after, const CommonFlags& f) {
+  gx::SnapshotDiff diff = gx::DiffSnapshots(before, after);
+  if (f.output == "json") {
+    nlohmann::json out = gx::DiffToJson(diff, f.top, f.frames);
+    out["before"] = before.source;
+    out["after"] = after.source;
+    std::cout << out.dump(2) << "\n";
+  } else {
+    std::cout << gx::RenderDiffText(diff, before.source, after.source, TextOptions(f));
+  }
+  return kExitOk;
+}
+
+int Diff(const std::string& before_source, const std::string& after_source,
+         const CommonFlags& f) {
+  Setup setup;
+  if (!MakeSetup(f, &setup)) return kExitUsage;
+  auto before = gx::CaptureSource(before_source, setup.classifier, setup.options);
+  if (!before.ok()) {
+    std::cerr << "goroutine_triage: " << before.status().message() << "\n";
+    return kExitFailure;
+  }
+  auto after = gx::CaptureSource(after_source, setup.classifier, setup.options);
+  if (!after.ok()) {
+    std::cerr << "goroutine_triage: " << after.status().message() << "\n";
+    return kExitFailure;
+  }
+  return PrintDiff(before->snapshot, after->snapshot, f);
+}
+
+int Watch(const std::string& url, const std::string& interval_text, const CommonFlags& f) {
+  Setup setup;
+  if (!MakeSetup(f, &setup)) return kExitUsage;
+  auto interval = gx::ParseDuration(interval_text);
+  if (!interval) {
+    std::cerr << "goroutine_triage: bad --interval '" << interval_text << "'\n";
+    return kExitUsage;
+  }
+  if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+    std::cerr << "goroutine_triage: watch needs an http(s):// URL\n";
+    return kExitUsage;
+  }
+  auto before = gx::CaptureUrl(url, setup.classifier, setup.options);
+  if (!before.ok()) {
+    std::cerr << "goroutine_triage: " << before.status().message() << "\n";
+    return kExitFailure;
+  }
+  std::cerr << "goroutine_triage: first capture: " << before->snapshot.total
+            << " goroutines; next in " << interval_text << "\n";
+  std::this_thread::sleep_for(*interval);
+  auto after = gx::CaptureUrl(url, setup.classifier, setup.options);
+  if (!after.ok()) {
+    std::cerr << "goroutine_triage: " << after.status().message() << "\n";
+    return kExitFailure;
+  }
+  return PrintDiff(before->snapshot, after->snapshot, f);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "goroutine_triage: find what is accumulating in a Go service's goroutines.\n"
+      "Reads goroutine profiles (debug=0/1/2, goroutine or goroutineleak) from files, stdin\n"
+      "(-) or http(s):// URLs; a URL without a path gets /debug/pprof/goroutine?debug=0."};
+  app.require_subcommand(1);
+  std::string print_rules_flag;
+
+  CommonFlags analyze_flags, diff_flags, watch_flags;
+  std::string analyze_source, before, after, watch_url, interval = "10m";
+
+  auto* analyze = app.add_subcommand("analyze", "Triage one capture");
+  analyze->add_option("source", analyze_source, "File, - or URL")->required();
+  AddCommonFlags(analyze, &analyze_flags);
+
+  auto* diff = app.add_subcommand("diff", "What grew between two captures");
+  diff->add_option("before", before, "Older capture (file, - or URL)")->required();
+  diff->add_option("after", after, "Newer capture (file, - or URL)")->required();
+  AddCommonFlags(diff, &diff_flags);
+
+  auto* watch = app.add_subcommand("watch", "Capture a URL twice, --interval apart, and diff");
+  watch->add_option("url", watch_url, "Target URL")->required();
+  watch->add_option("--interval", interval, "Time between the two captures")
+      ->capture_default_str();
+  AddCommonFlags(watch, &watch_flags);
+
+  app.add_subcommand("rules", "Print the built-in classification rules");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+  if (*analyze) return Analyze(analyze_source, analyze_flags);
+  if (*diff) return Diff(before, after, diff_flags);
+  if (*watch) return Watch(watch_url, interval, watch_flags);
+  std::cout << gx::BuiltinRulesYaml();
+  return kExitOk;
+}

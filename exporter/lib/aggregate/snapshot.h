@@ -1,0 +1,68 @@
+// The result of triaging one capture: per-stack, per-category and per-label counts.
+// Plain immutable data once built; safe to share between threads read-only.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "classify/category.h"
+#include "decode/raw_record.h"
+
+namespace gx {
+
+// Wait-age buckets in minutes (debug=2 prints whole minutes, and only from 1 minute on).
+inline constexpr std::array<int64_t, 7> kWaitBucketMinutes = {1, 5, 15, 30, 60, 240, 1440};
+
+struct WaitStats {
+  int64_t with_minutes = 0;     // goroutines whose header carried ", N minutes"
+  int64_t max_minutes = -1;
+  int64_t sum_minutes = 0;
+  std::array<int64_t, kWaitBucketMinutes.size()> le_bucket{};  // count with minutes <= bound
+  void Add(int64_t minutes, int64_t count);
+  void Merge(const WaitStats& other);
+};
+
+struct LabelCount {
+  LabelSet labels;
+  int64_t count = 0;
+};
+
+struct StackSummary {
+  std::string id;                      // stable stack id (16 hex digits)
+  std::vector<std::string> identity;   // normalized function names, leaf first
+  std::vector<RawFrame> frames;        // frames of one goroutine of this stack, for display
+  bool frames_elided = false;
+  Category category = Category::kUnknown;
+  std::string rule;                    // rule that decided the category
+  std::string function;                // first application frame
+  std::string location;                // its file:line
+  std::string created_by;              // most frequent creator (debug=2), else ""
+  std::string created_at;
+  std::string state;                   // most frequent wait reason (debug=2), else ""
+  int64_t count = 0;
+  int64_t leaked = 0;                  // marked "(leaked)" or from a goroutineleak profile
+  int64_t locked_to_thread = 0;
+  std::vector<LabelCount> labels;      // distinct label sets, most frequent first
+  WaitStats wait;
+};
+
+struct Snapshot {
+  DecodeInfo info;
+  std::string source;            // file, URL or "-"
+  int64_t captured_unix_ms = 0;  // when it was read or fetched
+  int64_t total = 0;             // goroutines in the target, as the profile states it
+  int64_t self_excluded = 0;     // the goroutine serving the profile request
+  int64_t overflow_goroutines = 0;  // counted, but beyond the bucket cap
+  std::vector<StackSummary> stacks;  // most goroutines first
+  std::array<int64_t, kCategoryCount> by_category{};
+  std::array<WaitStats, kCategoryCount> wait_by_category{};
+  bool has_wait_reasons = false;  // debug=2
+  bool has_runtime_frames = false;  // debug=0
+  std::vector<std::string> notes;  // what the format could not tell, truncation, …
+
+  const StackSummary* FindStack(const std::string& id) const;
+};
+
+}  // namespace gx

@@ -1,0 +1,78 @@
+#include "classify/category.h"
+
+namespace gx {
+namespace {
+
+struct CategoryInfo {
+  std::string_view name;
+  bool benign;
+  std::string_view hint;
+};
+
+// Hints follow the runbook's mapping from the dominant growing stack to a first fix.
+constexpr CategoryInfo kCategories[kCategoryCount] = {
+    {"chan_send", false,
+     "Blocked channel send (backpressure or coordination bug): add a ctx.Done() case to the "
+     "send, bound the queue and pick a policy (drop, shed, or block with a deadline)."},
+    {"chan_receive", false,
+     "Blocked channel receive (the sender is gone or never closes): select on ctx.Done() as "
+     "well, and have the owner close the channel when done."},
+    {"nil_chan", false,
+     "Send or receive on a nil channel blocks forever: the channel was never made or was set "
+     "to nil; initialise it or guard the path."},
+    {"select", false,
+     "Select with no case that can fire: add a ctx.Done() case and make sure shutdown "
+     "reaches one of the cases."},
+    {"select_no_cases", false,
+     "select {} blocks forever by design: make sure this goroutine is meant to live as long "
+     "as the process, and is started once."},
+    {"http_client", false,
+     "Outbound HTTP without a deadline or request context: set http.Client.Timeout, use "
+     "http.NewRequestWithContext, always close and bound response bodies."},
+    {"network_io", false,
+     "Network I/O without a deadline: set read/write deadlines or close the connection when "
+     "the request context is done."},
+    {"wait_group", false,
+     "Join that never completes: one owner always calls Wait, every Add has a Done on every "
+     "path; use errgroup.WithContext so one failure cancels the rest."},
+    {"semaphore", false,
+     "Unbounded fan-out queued on a semaphore or limit: pass a context to Acquire, bound the "
+     "producers (errgroup SetLimit) and release on every path."},
+    {"mutex", false,
+     "Waiting for a lock: look for an Unlock missing on an error path, I/O held under the "
+     "lock, or lock-order inversions."},
+    {"cond", false,
+     "sync.Cond.Wait with no Signal/Broadcast coming: signal on every state change and on "
+     "shutdown, or use a channel with ctx.Done()."},
+    {"timer", false,
+     "Sleep, timer or ticker loop without an exit: stop tickers, stop and drain timers, give "
+     "every loop a ctx.Done() exit."},
+    {"syscall", false,
+     "Blocked in a system call or cgo: put a timeout on the file or socket underneath, or "
+     "bound the number of concurrent calls."},
+    {"running", false,
+     "Running or runnable: busy, not blocked. If this grows, look at the CPU profile."},
+    {"idle_server", true,
+     "Idle server connection or accept loop: normal for a server; it follows open client "
+     "connections (set IdleTimeout and ReadHeaderTimeout)."},
+    {"runtime", true, "Go runtime or signal-handling goroutine: not a leak."},
+    {"ignored", true, "Matched an ignore rule of the configuration."},
+    {"unknown", false,
+     "Not classified: the format hides the blocking primitive (debug=1) or no rule matched; "
+     "fetch debug=0 or add a rule."},
+};
+
+}  // namespace
+
+std::string_view CategoryName(Category c) { return kCategories[static_cast<int>(c)].name; }
+std::string_view CategoryHint(Category c) { return kCategories[static_cast<int>(c)].hint; }
+bool IsBenign(Category c) { return kCategories[static_cast<int>(c)].benign; }
+
+std::optional<Category> ParseCategory(std::string_view name) {
+  for (int i = 0; i < kCategoryCount; ++i) {
+    if (kCategories[i].name == name) return static_cast<Category>(i);
+  }
+  return std::nullopt;
+}
+
+}  // namespace gx

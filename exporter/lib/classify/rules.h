@@ -1,0 +1,50 @@
+// Classification rules: the built-in set (compiled from builtin_rules.yaml) and user rules
+// and ignore-lists from a config file. Rules are immutable once compiled; thread-safe.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "classify/category.h"
+#include "common/status.h"
+
+namespace re2 {
+class RE2;
+}
+namespace YAML {
+class Node;
+}
+
+namespace gx {
+
+// One rule: every condition that is set must hold; the first matching rule wins.
+// Patterns are RE2 (linear time, no backtracking), partial matches unless anchored.
+struct Rule {
+  std::string name;
+  Category category = Category::kUnknown;
+  std::shared_ptr<const re2::RE2> top_function;   // first frame a debug=2 dump would show
+  std::shared_ptr<const re2::RE2> leaf_function;  // innermost frame as recorded
+  std::vector<std::shared_ptr<const re2::RE2>> any_function;  // each must match some frame
+  std::shared_ptr<const re2::RE2> created_by;
+  std::shared_ptr<const re2::RE2> state;  // wait reason / status; never matches if unknown
+  std::vector<std::pair<std::string, std::shared_ptr<const re2::RE2>>> labels;
+};
+
+// Parses a YAML sequence of rules. `ignore_list` entries get category "ignored" and need no
+// category key. Unknown keys, bad categories and bad patterns are errors naming the line.
+Result<std::vector<Rule>> ParseRules(const YAML::Node& sequence, const std::string& source,
+                                     bool ignore_list);
+
+// Parses a rules document: top-level `rules:` and `ignore:` sequences (both optional).
+Result<std::vector<Rule>> ParseRulesDocument(const std::string& yaml_text,
+                                             const std::string& source);
+
+// The built-in rules, compiled once.
+const std::vector<Rule>& BuiltinRules();
+
+// The embedded YAML text of the built-in rules (for --print-builtin-rules and tests).
+const char* BuiltinRulesYaml();
+
+}  // namespace gx

@@ -1,0 +1,42 @@
+// Every size and count cap of the pipeline, in one place with its reason. Input from outside
+// (HTTP bodies, files, config) never grows memory or time past these.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace gx {
+
+struct Limits {
+  // debug=0 bodies are a few KB even at 1M goroutines (FORMATS.md §4: 3.8 KB); 16 MiB leaves
+  // room for huge label sets while stopping a runaway or hostile server early.
+  std::size_t max_compressed_bytes = 16u << 20;
+  // The proto is buffered whole (its string table comes last, FORMATS.md §1); it decompresses
+  // to about 2x the body. 64 MiB bounds a gzip bomb.
+  std::size_t max_proto_bytes = 64u << 20;
+  // Text dumps stream through the parser, but the runtime never writes more than 64 MiB
+  // (FORMATS.md §3.4); anything far beyond that is not a Go goroutine dump.
+  std::size_t max_text_bytes = 96u << 20;
+  // A frame's file-path line or a header with labels; longer lines are counted and skipped.
+  std::size_t max_line_bytes = 64u << 10;
+  // Go prints at most 100 frames (debug=2) or 128 PCs (debug=0/1); inlining can expand them.
+  std::size_t max_frames_per_stack = 512;
+  // Distinct (stack, state, creator, labels) buckets kept while aggregating one profile.
+  // Beyond this, goroutines are still counted in totals and categories but folded into an
+  // overflow bucket, and the snapshot says so.
+  std::size_t max_buckets = 20000;
+  // Labels per goroutine and length of a label key or value kept (longer values are cut and
+  // marked with a trailing "…"), so labels cannot blow up series cardinality or memory.
+  std::size_t max_labels_per_goroutine = 32;
+  std::size_t max_label_bytes = 128;
+  // Function names and file paths are cut beyond this length.
+  std::size_t max_symbol_bytes = 1024;
+  // Distinct creators remembered per stack (the most frequent one is reported).
+  std::size_t max_creators_per_stack = 8;
+  // Frames of a stack that make up its identity (innermost first). Go <=1.22 keeps only 32
+  // PCs in debug=0/1 and debug=2 elides beyond 50+50 frames, so deep stacks are cut
+  // differently per format; the innermost 24 application frames survive in every format.
+  std::size_t identity_frames = 24;
+};
+
+}  // namespace gx

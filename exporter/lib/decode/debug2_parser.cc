@@ -1,0 +1,290 @@
+#include "decode/debug2_parser.h"
+
+#include <algorithm>
+
+#include "decode/go_quote.h"
+#include "decode/text_util.h"
+
+namespace gx {
+namespace {
+
+// Reads a label key or value: Go-quoted, or bare up to one of the stop characters.
+bool ReadLabelToken(std::string_view text, std::size_t* pos, std::string_view stops,
+                    std::string* out) {
+  if (*pos < text.size() && text[*pos] == '"') {
+    auto quoted = ReadGoQuoted(text, pos);
+    if (!quoted) return false;
+    *out = std::move(*quoted);
+    return true;
+  }
+  std::size_t end = text.find_first_of(stops, *pos);
+  if (end == std::string_view::npos) return false;
+  *out = std::string(text.substr(*pos, end - *pos));
+  *pos = end;
+  return true;
+}
+
+// Finds the ']' closing the status bracket that opens at text[open], skipping quoted text
+// and {...} label groups (label values may contain ']').
+std::size_t FindStatusClose(std::string_view text, std::size_t open) {
+  int braces = 0;
+  for (std::size_t i = open + 1; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '"') {
+      std::size_t p = i;
+      if (!ReadGoQuoted(text, &p)) return std::string_view::npos;
+      i = p - 1;
+    } else if (c == '{') {
+      ++braces;
+    } else if (c == '}') {
+      --braces;
+    } else if (c == ']' && braces <= 0) {
+      return i;
+    }
+  }
+  return std::string_view::npos;
+}
+
+}  // namespace
+
+bool ParseTracebackLabels(std::string_view text, std::size_t* pos, const Limits& limits,
+                          LabelSet* labels) {
+  std::size_t i = *pos;
+  if (i >= text.size() || text[i] != '{') return false;
+  ++i;
+  LabelSet parsed;
+  while (true) {
+    while (i < text.size() && text[i] == ' ') ++i;
+    if (i >= text.size()) return false;
+    if (text[i] == '}') {
+      ++i;
+      break;
+    }
+    std::string key, value;
+    if (!ReadLabelToken(text, &i, ":", &key)) return false;
+    if (i >= text.size() || text[i] != ':') return false;
+    ++i;
+    while (i < text.size() && text[i] == ' ') ++i;
+    if (!ReadLabelToken(text, &i, ",}", &value)) return false;
+    if (parsed.size() < limits.max_labels_per_goroutine) {
+      parsed.emplace_back(Bounded(key, limits.max_label_bytes),
+                          Bounded(value, limits.max_label_bytes));
+    }
+    if (i < text.size() && text[i] == ',') ++i;
+  }
+  std::sort(parsed.begin(), parsed.end());
+  *labels = std::move(parsed);
+  *pos = i;
+  return true;
+}
+
+bool ParseGoroutineHeader(std::string_view line, const Limits& limits, RawRecord* out) {
+  constexpr std::string_view kPrefix = "goroutine ";
+  if (!StartsWith(line, kPrefix)) return false;
+  std::size_t i = kPrefix.size();
+  std::size_t digits_end = i;
+  while (digits_end < line.size() && line[digits_end] >= '0' && line[digits_end] <= '9') {
+    ++digits_end;
+  }
+  if (!ParseInt64(line.substr(i, digits_end - i), &out->goroutine_id)) return false;
+  // Crash dumps at traceback level >= 2 add " gp=0x... m=N mp=0x..." before the bracket.
+  std::size_t open = line.find(" [", digits_end);
+  if (open == std::string_view::npos) return false;
+  if (open != digits_end && !StartsWith(line.substr(digits_end), " gp=")) return false;
+  open += 1;
+  std::size_t close = FindStatusClose(line, open);
+  if (close == std::string_view::npos) return false;
+  std::string_view status = line.substr(open + 1, close - open - 1);
+
+  // Go 1.26 with GODEBUG=tracebacklabels=1: " labels:{...}" inside the brackets.
+  std::size_t labels_at = status.find(" labels:{");
+  if (labels_at != std::string_view::npos) {
+    std::size_t pos = labels_at + 8;
+    if (!ParseTracebackLabels(status, &pos, limits, &out->labels)) return false;
+    status = status.substr(0, labels_at);
+  }
+
+  // The status, then ", "-separated modifiers: "N minutes", "locked to thread", "synctest …".
+  std::size_t comma = status.find(", ");
+  std::string_view head = status.substr(0, comma);
+  while (comma != std::string_view::npos) {
+    std::size_t next = status.find(", ", comma + 2);
+    std::string_view mod = status.substr(comma + 2, next == std::string_view::npos
+                                                        ? std::string_view::npos
+                                                        : next - comma - 2);
+    int64_t minutes = 0;
+    if (EndsWith(mod, " minutes") && ParseInt64(mod.substr(0, mod.size() - 8), &minutes)) {
+      out->wait_minutes = minutes;
+    } else if (mod == "locked to thread") {
+      out->locked_to_thread = true;
+    }
+    // "synctest group N" / "synctest bubble N" only occur in tests: accepted and ignored.
+    comma = next;
+  }
+  for (bool stripped = true; stripped;) {
+    stripped = false;
+    for (std::string_view suffix : {" (leaked)", " (scan)", " (durable)"}) {
+      if (EndsWith(head, suffix)) {
+        if (suffix == " (leaked)") out->leaked = true;
+        head.remove_suffix(suffix.size());
+        stripped = true;
+      }
+    }
+  }
+  out->state = std::string(head);
+
+  // Go 1.27: " {k: v, ...}" after the bracket, then ':'.
+  std::size_t rest = close + 1;
+  if (StartsWith(line.substr(rest), " {")) {
+    rest += 1;
+    if (!ParseTracebackLabels(line, &rest, limits, &out->labels)) return false;
+  }
+  std::string_view tail = line.substr(rest);
+  while (!tail.empty() && (tail.back() == ' ' || tail.back() == '\r')) tail.remove_suffix(1);
+  return tail == ":";
+}
+
+Debug2Parser::Debug2Parser(RecordSink* sink, DecodeInfo* info, const Limits& limits)
+    : sink_(sink), info_(info), limits_(limits), lines_(limits.max_line_bytes) {}
+
+void Debug2Parser::Feed(std::string_view chunk) {
+  lines_.Feed(
+      chunk, [this](std::string_view line, bool terminated) { OnLine(line, terminated); },
+      [this] { Unknown("line longer than the line cap"); });
+}
+
+void Debug2Parser::Finish() {
+  bool cut = false;
+  lines_.Finish([&](std::string_view, bool) { cut = true; });
+  if (cut || info_->decoded_bytes == (64u << 20)) {
+    // The runtime's 64 MiB cap cuts the dump silently, even mid-line (FORMATS.md §3.4).
+    info_->truncated = true;
+    if (in_record_) {
+      info_->warnings.push_back(
+          "dump truncated (64 MiB runtime cap or byte limit): the last goroutine record was "
+          "cut and is not counted; totals from debug=2 are a lower bound");
+      in_record_ = false;
+      current_ = RawRecord();
+      return;
+    }
+  }
+  EmitRecord();
+}
+
+void Debug2Parser::Unknown(std::string_view why) {
+  ++info_->unknown_lines;
+  if (info_->warnings.size() < 8) {
+    info_->warnings.push_back("debug=2: skipped unrecognized line (" + std::string(why) + ")");
+  }
+}
+
+void Debug2Parser::EmitRecord() {
+  if (!in_record_) return;
+  ++info_->records;
+  sink_->OnRecord(std::move(current_));
+  current_ = RawRecord();
+  in_record_ = false;
+  expect_file_for_creator_ = false;
+  expect_file_for_frame_ = false;
+  state_ = State::kBetweenRecords;
+}
+
+void Debug2Parser::OnLine(std::string_view line, bool terminated) {
+  if (!terminated) return;  // handled by Finish()
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  if (line.empty()) {
+    EmitRecord();
+    return;
+  }
+  if (StartsWith(line, "goroutine ")) {
+    RawRecord header;
+    if (ParseGoroutineHeader(line, limits_, &header)) {
+      EmitRecord();  // tolerate a missing blank line between records
+      current_ = std::move(header);
+      in_record_ = true;
+      state_ = State::kFrames;
+      return;
+    }
+    if (state_ == State::kBetweenRecords) {
+      Unknown("goroutine header not understood");
+      return;
+    }
+  }
+  switch (state_) {
+    case State::kBetweenRecords:
+      Unknown("text outside a goroutine record");
+      return;
+    case State::kAncestors:
+      // Ancestor tracebacks (GODEBUG=tracebackancestors) describe other goroutines.
+      if (StartsWith(line, "[originating from goroutine ")) ++info_->ancestor_blocks;
+      return;
+    case State::kFrames:
+      OnFrameLine(line);
+      return;
+  }
+}
+
+void Debug2Parser::OnFrameLine(std::string_view line) {
+  if (line[0] == '\t') {
+    std::string file;
+    int64_t lineno = 0;
+    bool parsed = ParseFileLine(line.substr(1), &file, &lineno);
+    if (expect_file_for_creator_) {
+      current_.created_at = Bounded(line.substr(1), limits_.max_symbol_bytes);
+      std::size_t plus = current_.created_at.rfind(" +0x");
+      if (plus != std::string::npos) current_.created_at.resize(plus);
+      expect_file_for_creator_ = false;
+    } else if (expect_file_for_frame_ && parsed) {
+      if (!current_.frames.empty()) {
+        current_.frames.back().file = Bounded(file, limits_.max_symbol_bytes);
+        current_.frames.back().line = lineno;
+      }
+      expect_file_for_frame_ = false;
+    } else if (!expect_file_for_frame_ && current_.frames_elided) {
+      // File line of a frame dropped by the frame cap.
+    } else {
+      Unknown("file:line line out of place");
+    }
+    return;
+  }
+  expect_file_for_frame_ = false;
+  expect_file_for_creator_ = false;
+  if (StartsWith(line, "created by ")) {
+    std::string_view creator = line.substr(11);
+    std::size_t in = creator.rfind(" in goroutine ");
+    if (in != std::string_view::npos) {
+      int64_t id = 0;
+      if (ParseInt64(creator.substr(in + 14), &id)) current_.creator_goroutine_id = id;
+      creator = creator.substr(0, in);
+    }
+    current_.created_by = Bounded(creator, limits_.max_symbol_bytes);
+    expect_file_for_creator_ = true;
+    return;
+  }
+  if (StartsWith(line, "...") && EndsWith(line, "frames elided...")) {
+    current_.frames_elided = true;
+    return;
+  }
+  if (StartsWith(line, "[originating from goroutine ")) {
+    ++info_->ancestor_blocks;
+    state_ = State::kAncestors;
+    return;
+  }
+  std::size_t paren = line.rfind('(');
+  if (paren == std::string_view::npos || paren == 0 || line.back() != ')') {
+    Unknown("expected a function call line");
+    return;
+  }
+  expect_file_for_frame_ = true;
+  if (current_.frames.size() >= limits_.max_frames_per_stack) {
+    current_.frames_elided = true;
+    expect_file_for_frame_ = false;
+    return;
+  }
+  RawFrame frame;
+  frame.function = Bounded(line.substr(0, paren), limits_.max_symbol_bytes);
+  frame.inlined = line.substr(paren) == "(...)";
+  current_.frames.push_back(std::move(frame));
+}
+
+}  // namespace gx

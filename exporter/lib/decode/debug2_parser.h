@@ -1,0 +1,47 @@
+// Streaming parser for debug=2 goroutine dumps (FORMATS.md §3). Memory holds one goroutine
+// record and one partial line, never the dump. Not thread-safe.
+#pragma once
+
+#include <string_view>
+
+#include "common/limits.h"
+#include "decode/line_buffer.h"
+#include "decode/raw_record.h"
+
+namespace gx {
+
+// Parses "goroutine 23 [chan receive (nil chan) (leaked), 1 minutes, locked to thread]:" and
+// every header variant of Go 1.19-1.27 (labels inside or after the brackets, crash-dump
+// gp=/m= fields). Fills goroutine_id, state, wait_minutes, leaked, locked_to_thread, labels.
+bool ParseGoroutineHeader(std::string_view line, const Limits& limits, RawRecord* out);
+
+// Parses the label text "{route: /enrich, tenant: x}" (1.27) or "{"route": "/enrich"}"
+// (1.26 labels:{...}); *pos starts at '{' and ends after '}'.
+bool ParseTracebackLabels(std::string_view text, std::size_t* pos, const Limits& limits,
+                          LabelSet* labels);
+
+class Debug2Parser {
+ public:
+  Debug2Parser(RecordSink* sink, DecodeInfo* info, const Limits& limits);
+  void Feed(std::string_view chunk);
+  void Finish();
+
+ private:
+  enum class State { kBetweenRecords, kFrames, kAncestors };
+  void OnLine(std::string_view line, bool terminated);
+  void OnFrameLine(std::string_view line);
+  void EmitRecord();
+  void Unknown(std::string_view why);
+
+  RecordSink* sink_;
+  DecodeInfo* info_;
+  Limits limits_;
+  LineBuffer lines_;
+  State state_ = State::kBetweenRecords;
+  RawRecord current_;
+  bool in_record_ = false;
+  bool expect_file_for_creator_ = false;
+  bool expect_file_for_frame_ = false;
+};
+
+}  // namespace gx

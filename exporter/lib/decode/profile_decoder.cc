@@ -1,0 +1,251 @@
+#include "decode/profile_decoder.h"
+
+#include <zlib.h>
+
+#include <cstring>
+#include <optional>
+
+#include "decode/debug1_parser.h"
+#include "decode/debug2_parser.h"
+#include "decode/pprof_decoder.h"
+#include "decode/text_util.h"
+
+namespace gx {
+
+const char* FormatName(ProfileFormat format) {
+  switch (format) {
+    case ProfileFormat::kProto: return "debug=0";
+    case ProfileFormat::kDebug1: return "debug=1";
+    case ProfileFormat::kDebug2: return "debug=2";
+    case ProfileFormat::kUnknown: break;
+  }
+  return "unknown";
+}
+
+const char* KindName(ProfileKind kind) {
+  return kind == ProfileKind::kGoroutineLeak ? "goroutineleak" : "goroutine";
+}
+
+// Holds the gzip stream and whichever format parser the content selected.
+class ProfileDecoder::Impl {
+ public:
+  ~Impl() {
+    if (inflating) inflateEnd(&zs);
+  }
+  bool sniffed_gzip = false;
+  bool inflating = false;
+  bool stream_ended = false;
+  z_stream zs{};
+  std::string head;   // bytes kept until the format is known
+  std::string proto;  // whole decompressed protobuf (its string table comes last)
+  std::optional<Debug1Parser> debug1;
+  std::optional<Debug2Parser> debug2;
+};
+
+ProfileDecoder::ProfileDecoder(RecordSink* sink, const Limits& limits)
+    : sink_(sink), limits_(limits), impl_(std::make_unique<Impl>()) {}
+
+ProfileDecoder::~ProfileDecoder() = default;
+
+Status ProfileDecoder::Feed(std::string_view chunk) {
+  if (!error_.ok()) return error_;
+  info_.input_bytes += chunk.size();
+  Impl& s = *impl_;
+  if (!s.sniffed_gzip) {
+    // Need two bytes to recognise the gzip magic; keep a lone first byte in head.
+    s.head.append(chunk);
+    if (s.head.size() < 2) return Status::Ok();
+    s.sniffed_gzip = true;
+    std::string first = std::move(s.head);
+    s.head.clear();
+    if (static_cast<unsigned char>(first[0]) == 0x1f &&
+        static_cast<unsigned char>(first[1]) == 0x8b) {
+      if (inflateInit2(&s.zs, 16 + MAX_WBITS) != Z_OK) {
+        return error_ = Status::Error("zlib initialisation failed");
+      }
+      s.inflating = true;
+      info_.compressed = true;
+    }
+    info_.input_bytes -= first.size();  // counted again by the call below
+    return Feed(first);
+  }
+  if (!s.inflating) return error_ = FeedDecoded(chunk);
+
+  if (info_.input_bytes > limits_.max_compressed_bytes && info_.format != ProfileFormat::kDebug2 &&
+      info_.format != ProfileFormat::kDebug1) {
+    return error_ = Status::Error("compressed body exceeds " +
+                                  std::to_string(limits_.max_compressed_bytes) + " bytes");
+  }
+  char out[64 * 1024];
+  s.zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(chunk.data()));
+  s.zs.avail_in = static_cast<uInt>(chunk.size());
+  while (s.zs.avail_in > 0) {
+    s.zs.next_out = reinterpret_cast<Bytef*>(out);
+    s.zs.avail_out = sizeof(out);
+    int rc = inflate(&s.zs, Z_NO_FLUSH);
+    std::size_t produced = sizeof(out) - s.zs.avail_out;
+    if (produced > 0) {
+      Status st = FeedDecoded(std::string_view(out, produced));
+      if (!st.ok()) return error_ = st;
+    }
+    if (rc == Z_STREAM_END) {
+      s.stream_ended = true;
+      // Concatenated gzip members are legal; anything else after the end is ignored.
+      if (s.zs.avail_in >= 2 && s.zs.next_in[0] == 0x1f && s.zs.next_in[1] == 0x8b &&
+          inflateReset(&s.zs) == Z_OK) {
+        s.stream_ended = false;
+        continue;
+      }
+      break;
+    }
+    if (rc != Z_OK && rc != Z_BUF_ERROR) {
+      return error_ = Status::Error(std::string("gzip: ") + (s.zs.msg ? s.zs.msg : "corrupt data"));
+    }
+    if (rc == Z_BUF_ERROR && produced == 0) break;
+  }
+  return Status::Ok();
+}
+
+Status ProfileDecoder::FeedDecoded(std::string_view chunk) {
+  Impl& s = *impl_;
+  info_.decoded_bytes += chunk.size();
+  if (info_.format == ProfileFormat::kUnknown) {
+    s.head.append(chunk);
+    Status st = Detect(false);
+    if (!st.ok() || info_.format == ProfileFormat::kUnknown) return st;
+    chunk = std::string_view();
+    std::string head = std::move(s.head);
+    s.head.clear();
+    info_.decoded_bytes -= head.size();
+    return FeedDecoded(head);
+  }
+  switch (info_.format) {
+    case ProfileFormat::kProto:
+      if (s.proto.size() + chunk.size() > limits_.max_proto_bytes) {
+        return Status::Error("decompressed protobuf exceeds " +
+                             std::to_string(limits_.max_proto_bytes) + " bytes");
+      }
+      s.proto.append(chunk);
+      break;
+    case ProfileFormat::kDebug1:
+    case ProfileFormat::kDebug2:
+      if (info_.decoded_bytes > limits_.max_text_bytes) {
+        info_.truncated = true;
+        return Status::Error("text profile exceeds " + std::to_string(limits_.max_text_bytes) +
+                             " bytes");
+      }
+      if (s.debug1) s.debug1->Feed(chunk);
+      if (s.debug2) s.debug2->Feed(chunk);
+      break;
+    case ProfileFormat::kUnknown:
+      break;
+  }
+  return Status::Ok();
+}
+
+Status ProfileDecoder::Detect(bool at_end) {
+  Impl& s = *impl_;
+  std::string_view head = s.head;
+  std::size_t nl = head.find('\n');
+  if (nl == std::string_view::npos && !at_end && head.size() < limits_.max_line_bytes) {
+    // Text formats are recognised from their first line; wait for it unless the bytes are
+    // clearly binary.
+    bool printable = true;
+    for (char c : head.substr(0, 64)) {
+      if (static_cast<unsigned char>(c) < 0x09) printable = false;
+    }
+    if (printable) return Status::Ok();
+  }
+  std::string_view first = head.substr(0, nl);
+  RawRecord probe;
+  if (StartsWith(first, "goroutine ") && ParseGoroutineHeader(first, limits_, &probe)) {
+    info_.format = ProfileFormat::kDebug2;
+    s.debug2.emplace(sink_, &info_, limits_);
+  } else if (first.find(" profile: total ") != std::string_view::npos) {
+    info_.format = ProfileFormat::kDebug1;
+    s.debug1.emplace(sink_, &info_, limits_);
+  } else if (!head.empty() && head[0] == 0x0a) {
+    // Field 1 (sample_type), wire type 2: how every Go-written profile starts... but the
+    // runtime writes period_type first (field 11 = 0x5a), so accept both below.
+    info_.format = ProfileFormat::kProto;
+  } else if (!head.empty() && (static_cast<unsigned char>(head[0]) == 0x5a ||
+                               static_cast<unsigned char>(head[0]) == 0x12 ||
+                               static_cast<unsigned char>(head[0]) == 0x22)) {
+    info_.format = ProfileFormat::kProto;
+  } else if (head.empty()) {
+    return Status::Ok();
+  } else {
+    return Status::Error("not a goroutine profile: first line is '" +
+                         Bounded(first.substr(0, 80), 80) + "'");
+  }
+  return Status::Ok();
+}
+
+Status ProfileDecoder::Finish() {
+  if (!error_.ok()) return error_;
+  Impl& s = *impl_;
+  if (!s.sniffed_gzip && !s.head.empty()) {
+    // A single-byte body.
+    s.sniffed_gzip = true;
+    std::string head = std::move(s.head);
+    s.head.clear();
+    info_.input_bytes -= head.size();
+    Status st = Feed(head);
+    if (!st.ok()) return st;
+  }
+  if (s.inflating && s.zs.total_in > 0 && info_.decoded_bytes == 0) {
+    return error_ = Status::Error("gzip stream produced no data");
+  }
+  if (info_.format == ProfileFormat::kUnknown) {
+    if (s.head.empty()) return error_ = Status::Error("empty body");
+    Status st = Detect(true);
+    if (!st.ok()) return error_ = st;
+    std::string head = std::move(s.head);
+    s.head.clear();
+    info_.decoded_bytes -= head.size();
+    st = FeedDecoded(head);
+    if (!st.ok()) return error_ = st;
+  }
+  if (s.inflating && !s.stream_ended) {
+    // A gzip stream without its end marker means the body was cut.
+    info_.truncated = true;
+    info_.warnings.push_back("gzip stream ends early: body was cut");
+  }
+  switch (info_.format) {
+    case ProfileFormat::kProto: {
+      if (info_.truncated) {
+        return error_ = Status::Error("protobuf body was cut before its end");
+      }
+      Status st = DecodePprofProto(s.proto, limits_, sink_, &info_);
+      std::string().swap(s.proto);
+      if (!st.ok()) return error_ = st;
+      break;
+    }
+    case ProfileFormat::kDebug1:
+      s.debug1->Finish();
+      break;
+    case ProfileFormat::kDebug2:
+      s.debug2->Finish();
+      // debug=2 has no total line; the record count is the total (a lower bound if cut).
+      info_.stated_total = info_.records;
+      break;
+    case ProfileFormat::kUnknown:
+      break;
+  }
+  if (info_.records == 0) {
+    return error_ = Status::Error(std::string("no goroutine records found in ") +
+                                  FormatName(info_.format) + " body (" +
+                                  std::to_string(info_.unknown_lines) + " lines not understood)");
+  }
+  return Status::Ok();
+}
+
+Result<DecodeInfo> DecodeProfile(std::string_view body, RecordSink* sink, const Limits& limits) {
+  ProfileDecoder decoder(sink, limits);
+  Status st = decoder.Feed(body);
+  if (st.ok()) st = decoder.Finish();
+  if (!st.ok()) return st;
+  return decoder.info();
+}
+
+}  // namespace gx

@@ -1,0 +1,188 @@
+#include "fetch/http_fetch.h"
+
+#include <httplib.h>
+
+#include <charconv>
+
+namespace gx {
+
+const char* FetchErrorReason(FetchError e) {
+  switch (e) {
+    case FetchError::kNone: return "none";
+    case FetchError::kBadUrl: return "bad_url";
+    case FetchError::kConnect: return "connect";
+    case FetchError::kTimeout: return "timeout";
+    case FetchError::kTooLarge: return "too_large";
+    case FetchError::kHttpStatus: return "http_status";
+    case FetchError::kCanceled: return "decode";
+    case FetchError::kTls: return "tls";
+    case FetchError::kOther: return "other";
+  }
+  return "other";
+}
+
+std::string ParsedUrl::HostPort() const {
+  std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  return h + ":" + std::to_string(port);
+}
+
+Result<ParsedUrl> ParseUrl(std::string_view url) {
+  ParsedUrl out;
+  std::size_t sep = url.find("://");
+  if (sep == std::string_view::npos) return Status::Error("URL needs http:// or https://");
+  out.scheme = std::string(url.substr(0, sep));
+  if (out.scheme != "http" && out.scheme != "https") {
+    return Status::Error("unsupported URL scheme '" + out.scheme + "'");
+  }
+  std::string_view rest = url.substr(sep + 3);
+  std::size_t slash = rest.find_first_of("/?");
+  std::string_view authority = rest.substr(0, slash);
+  out.path_and_query = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+  if (out.path_and_query[0] == '?') out.path_and_query = "/" + out.path_and_query;
+  if (authority.find('@') != std::string_view::npos) {
+    return Status::Error("credentials in URLs are not supported; use the auth settings");
+  }
+  std::string_view port_text;
+  if (!authority.empty() && authority[0] == '[') {
+    std::size_t close = authority.find(']');
+    if (close == std::string_view::npos) return Status::Error("bad IPv6 address in URL");
+    out.host = std::string(authority.substr(1, close - 1));
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after[0] != ':') return Status::Error("bad characters after IPv6 address");
+      port_text = after.substr(1);
+    }
+  } else {
+    std::size_t colon = authority.rfind(':');
+    out.host = std::string(authority.substr(0, colon));
+    if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
+  }
+  if (out.host.empty()) return Status::Error("URL has no host");
+  for (char c : out.host) {
+    if (static_cast<unsigned char>(c) <= ' ' || c == '/' || c == '\\') {
+      return Status::Error("bad character in URL host");
+    }
+  }
+  out.port = out.scheme == "https" ? 443 : 80;
+  if (!port_text.empty()) {
+    int port = 0;
+    auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (ec != std::errc() || p != port_text.data() + port_text.size() || port <= 0 ||
+        port > 65535) {
+      return Status::Error("bad port in URL");
+    }
+    out.port = port;
+  }
+  for (char c : out.path_and_query) {
+    if (static_cast<unsigned char>(c) <= ' ') return Status::Error("bad character in URL path");
+  }
+  return out;
+}
+
+FetchOutcome FetchUrl(const FetchRequest& request,
+                      const std::function<bool(std::string_view)>& on_chunk) {
+  FetchOutcome outcome;
+  auto fail = [&](FetchError e, std::string message) {
+    outcome.error = e;
+    outcome.status = Status::Error(std::move(message));
+    return outcome;
+  };
+  auto url = ParseUrl(request.url);
+  if (!url.ok()) return fail(FetchError::kBadUrl, url.status().message());
+
+  const auto start = std::chrono::steady_clock::now();
+  const auto deadline = start + request.timeout;
+  try {
+    httplib::Client client(url->scheme + "://" + url->HostPort());
+    auto timeout_s = std::chrono::duration_cast<std::chrono::microseconds>(request.timeout);
+    time_t sec = timeout_s.count() / 1000000;
+    time_t usec = timeout_s.count() % 1000000;
+    client.set_connection_timeout(sec, usec);
+    client.set_read_timeout(sec, usec);
+    client.set_write_timeout(sec, usec);
+    client.set_keep_alive(false);
+    client.set_follow_location(false);
+    client.set_decompress(true);
+    if (url->scheme == "https") {
+      if (!request.tls.ca_file.empty()) client.set_ca_cert_path(request.tls.ca_file.c_str());
+      client.enable_server_certificate_verification(!request.tls.insecure_skip_verify);
+    }
+    httplib::Headers headers;
+    for (const auto& [k, v] : request.headers) headers.emplace(k, v);
+
+    bool too_large = false, timed_out = false, consumer_stopped = false;
+    int status = 0;
+    std::string content_type;
+    auto on_response = [&](const httplib::Response& r) {
+      status = r.status;
+      content_type = r.get_header_value("Content-Type");
+      return true;
+    };
+    auto on_data = [&](const char* data, size_t len) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        timed_out = true;
+        return false;
+      }
+      outcome.response.bytes += len;
+      if (outcome.response.bytes > request.max_bytes) {
+        too_large = true;
+        return false;
+      }
+      if (status < 200 || status >= 300) {
+        if (outcome.response.error_body.size() < 256) {
+          outcome.response.error_body.append(data, std::min<size_t>(len, 256));
+        }
+        return true;
+      }
+      if (!on_chunk(std::string_view(data, len))) {
+        consumer_stopped = true;
+        return false;
+      }
+      return true;
+    };
+    auto result = client.Get(url->path_and_query, headers, on_response, on_data);
+    outcome.response.status = status;
+    outcome.response.content_type = content_type;
+    outcome.response.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (too_large) {
+      return fail(FetchError::kTooLarge,
+                  "response larger than " + std::to_string(request.max_bytes) + " bytes");
+    }
+    if (timed_out) return fail(FetchError::kTimeout, "deadline exceeded while reading the body");
+    if (consumer_stopped) return fail(FetchError::kCanceled, "body rejected by the decoder");
+    if (!result) {
+      auto err = result.error();
+      switch (err) {
+        case httplib::Error::Connection:
+          return fail(FetchError::kConnect, "cannot connect to " + url->HostPort());
+        case httplib::Error::Read:
+        case httplib::Error::Write:
+          if (std::chrono::steady_clock::now() >= deadline - std::chrono::milliseconds(50)) {
+            return fail(FetchError::kTimeout, "timed out after " +
+                                                  std::to_string(request.timeout.count()) + " ms");
+          }
+          return fail(FetchError::kOther, "connection error: " + httplib::to_string(err));
+        case httplib::Error::SSLConnection:
+        case httplib::Error::SSLLoadingCerts:
+        case httplib::Error::SSLServerVerification:
+          return fail(FetchError::kTls, "TLS error: " + httplib::to_string(err));
+        default:
+          return fail(FetchError::kOther, "request failed: " + httplib::to_string(err));
+      }
+    }
+    if (status < 200 || status >= 300) {
+      std::string body = outcome.response.error_body.substr(0, 120);
+      for (char& c : body) {
+        if (static_cast<unsigned char>(c) < ' ') c = ' ';
+      }
+      return fail(FetchError::kHttpStatus,
+                  "HTTP " + std::to_string(status) + (body.empty() ? "" : ": " + body));
+    }
+  } catch (const std::exception& e) {
+    return fail(FetchError::kOther, std::string("HTTP client error: ") + e.what());
+  }
+  return outcome;
+}
+
+}  // namespace gx

@@ -1,0 +1,62 @@
+// Fetches a URL over HTTP(S) with a hard deadline and a byte cap, handing the body to the
+// caller chunk by chunk. Each call uses its own client; thread-safe.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace gx {
+
+struct ParsedUrl {
+  std::string scheme;  // "http" or "https"
+  std::string host;    // without brackets for IPv6
+  int port = 0;
+  std::string path_and_query;  // "/" when empty
+  std::string HostPort() const;  // "host:port", IPv6 in brackets
+};
+
+Result<ParsedUrl> ParseUrl(std::string_view url);
+
+struct TlsOptions {
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+  bool insecure_skip_verify = false;
+};
+
+struct FetchRequest {
+  std::string url;
+  std::chrono::milliseconds timeout{10000};
+  std::size_t max_bytes = 16u << 20;
+  std::map<std::string, std::string> headers;  // may carry secrets: never logged
+  TlsOptions tls;
+};
+
+struct FetchResponse {
+  int status = 0;
+  std::string content_type;
+  std::size_t bytes = 0;
+  double seconds = 0;
+  std::string error_body;  // first bytes of a non-200 body, for the message
+};
+
+// Bounded failure reasons for metrics and logs.
+enum class FetchError { kNone, kBadUrl, kConnect, kTimeout, kTooLarge, kHttpStatus, kCanceled, kTls, kOther };
+const char* FetchErrorReason(FetchError e);  // "connect", "timeout", ...
+
+struct FetchOutcome {
+  FetchResponse response;
+  FetchError error = FetchError::kNone;
+  Status status;  // ok() iff error == kNone
+};
+
+// on_chunk returns false to stop reading (its own error). Non-2xx bodies are not passed on.
+FetchOutcome FetchUrl(const FetchRequest& request,
+                      const std::function<bool(std::string_view)>& on_chunk);
+
+}  // namespace gx

@@ -1,0 +1,99 @@
+#include "pipeline/capture.h"
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "aggregate/aggregator.h"
+#include "decode/profile_decoder.h"
+#include "decode/text_util.h"
+
+namespace gx {
+namespace {
+
+int64_t NowUnixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Result<Capture> CaptureStream(std::istream& in, const std::string& name,
+                              const Classifier& classifier, const CaptureOptions& options) {
+  Aggregator aggregator(&classifier, options.limits);
+  ProfileDecoder decoder(&aggregator, options.limits);
+  Capture capture;
+  std::vector<char> buf(256 * 1024);
+  std::size_t total = 0;
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    std::size_t n = static_cast<std::size_t>(in.gcount());
+    if (n == 0) break;
+    total += n;
+    if (total > options.limits.max_text_bytes) {
+      return Status::Error(name + ": larger than " +
+                           std::to_string(options.limits.max_text_bytes) + " bytes");
+    }
+    if (capture.raw.size() + n <= options.keep_raw_bytes) capture.raw.append(buf.data(), n);
+    Status st = decoder.Feed(std::string_view(buf.data(), n));
+    if (!st.ok()) return st.WithContext(name);
+  }
+  if (in.bad()) return Status::Error(name + ": read error");
+  Status st = decoder.Finish();
+  if (!st.ok()) return st.WithContext(name);
+  capture.snapshot = aggregator.Finalize(decoder.info());
+  capture.snapshot.source = name;
+  capture.snapshot.captured_unix_ms = NowUnixMs();
+  return capture;
+}
+
+}  // namespace
+
+std::string ProfileUrlFor(const std::string& url) {
+  auto parsed = ParseUrl(url);
+  if (parsed.ok() && parsed->path_and_query == "/" && !EndsWith(url, "/")) {
+    return url + "/debug/pprof/goroutine?debug=0";
+  }
+  return url;
+}
+
+Result<Capture> CaptureUrl(const std::string& source_url, const Classifier& classifier,
+                           const CaptureOptions& options) {
+  std::string url = ProfileUrlFor(source_url);
+  Aggregator aggregator(&classifier, options.limits);
+  ProfileDecoder decoder(&aggregator, options.limits);
+  Capture capture;
+  Status decode_error;
+  FetchRequest request;
+  request.url = url;
+  request.timeout = options.timeout;
+  request.max_bytes = options.limits.max_text_bytes;
+  request.headers = options.headers;
+  request.tls = options.tls;
+  FetchOutcome outcome = FetchUrl(request, [&](std::string_view chunk) {
+    if (capture.raw.size() + chunk.size() <= options.keep_raw_bytes) capture.raw.append(chunk);
+    decode_error = decoder.Feed(chunk);
+    return decode_error.ok();
+  });
+  if (!decode_error.ok()) return decode_error.WithContext(url);
+  if (!outcome.status.ok()) return outcome.status.WithContext(url);
+  Status st = decoder.Finish();
+  if (!st.ok()) return st.WithContext(url);
+  capture.snapshot = aggregator.Finalize(decoder.info());
+  capture.snapshot.source = url;
+  capture.snapshot.captured_unix_ms = NowUnixMs();
+  return capture;
+}
+
+Result<Capture> CaptureSource(const std::string& source, const Classifier& classifier,
+                              const CaptureOptions& options) {
+  if (StartsWith(source, "http://") || StartsWith(source, "https://")) {
+    return CaptureUrl(source, classifier, options);
+  }
+  if (source == "-") return CaptureStream(std::cin, "stdin", classifier, options);
+  std::ifstream file(source, std::ios::binary);
+  if (!file) return Status::Error(source + ": cannot open");
+  return CaptureStream(file, source, classifier, options);
+}
+
+}  // namespace gx

@@ -1,0 +1,41 @@
+// One capture, start to finish: read a file, stdin or URL, stream it through the decoder
+// into the aggregator, and return the snapshot. Stateless; thread-safe.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "aggregate/snapshot.h"
+#include "classify/classifier.h"
+#include "common/limits.h"
+#include "common/status.h"
+#include "fetch/http_fetch.h"
+
+namespace gx {
+
+struct CaptureOptions {
+  Limits limits;
+  std::chrono::milliseconds timeout{30000};
+  std::map<std::string, std::string> headers;
+  TlsOptions tls;
+  std::size_t keep_raw_bytes = 0;  // keep the raw body up to this size (0: do not keep)
+};
+
+struct Capture {
+  Snapshot snapshot;
+  std::string raw;  // the body as received, when kept and small enough
+  FetchError fetch_error = FetchError::kNone;  // for URL captures
+};
+
+// `source` is a path, "-" for stdin, or an http(s):// URL. A URL without a path gets the
+// cheap default /debug/pprof/goroutine?debug=0.
+Result<Capture> CaptureSource(const std::string& source, const Classifier& classifier,
+                              const CaptureOptions& options);
+
+Result<Capture> CaptureUrl(const std::string& url, const Classifier& classifier,
+                           const CaptureOptions& options);
+
+// The URL actually fetched for a source given as a URL (adds the default path).
+std::string ProfileUrlFor(const std::string& url);
+
+}  // namespace gx

@@ -1,0 +1,117 @@
+#include "report/json_report.h"
+
+namespace gx {
+namespace {
+
+nlohmann::json LabelsToJson(const LabelSet& labels) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [k, v] : labels) out[k] = v;
+  return out;
+}
+
+nlohmann::json WaitToJson(const WaitStats& w) {
+  nlohmann::json out;
+  out["goroutines_with_wait"] = w.with_minutes;
+  out["max_minutes"] = w.max_minutes < 0 ? nlohmann::json(nullptr) : nlohmann::json(w.max_minutes);
+  nlohmann::json buckets = nlohmann::json::array();
+  for (std::size_t i = 0; i < kWaitBucketMinutes.size(); ++i) {
+    buckets.push_back({{"le_minutes", kWaitBucketMinutes[i]}, {"count", w.le_bucket[i]}});
+  }
+  out["buckets"] = std::move(buckets);
+  return out;
+}
+
+nlohmann::json CategoriesToJson(const std::array<int64_t, kCategoryCount>& counts) {
+  nlohmann::json out = nlohmann::json::object();
+  for (int i = 0; i < kCategoryCount; ++i) {
+    if (counts[i] != 0) out[std::string(CategoryName(static_cast<Category>(i)))] = counts[i];
+  }
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json StackToJson(const StackSummary& s, bool with_frames) {
+  nlohmann::json out;
+  out["stack_id"] = s.id;
+  out["count"] = s.count;
+  out["category"] = std::string(CategoryName(s.category));
+  out["benign"] = IsBenign(s.category);
+  out["hint"] = std::string(CategoryHint(s.category));
+  out["rule"] = s.rule;
+  out["function"] = s.function;
+  out["location"] = s.location;
+  out["created_by"] = s.created_by;
+  out["created_at"] = s.created_at;
+  out["state"] = s.state;
+  out["leaked"] = s.leaked;
+  out["locked_to_thread"] = s.locked_to_thread;
+  nlohmann::json labels = nlohmann::json::array();
+  for (const LabelCount& l : s.labels) {
+    if (l.labels.empty()) continue;
+    labels.push_back({{"labels", LabelsToJson(l.labels)}, {"count", l.count}});
+  }
+  out["labels"] = std::move(labels);
+  out["wait"] = WaitToJson(s.wait);
+  out["frames_elided"] = s.frames_elided;
+  if (with_frames) {
+    nlohmann::json frames = nlohmann::json::array();
+    for (const RawFrame& f : s.frames) {
+      nlohmann::json frame = {{"function", f.function}, {"file", f.file}, {"line", f.line}};
+      if (f.inlined) frame["inlined"] = true;
+      frames.push_back(std::move(frame));
+    }
+    out["frames"] = std::move(frames);
+    out["identity"] = s.identity;
+  }
+  return out;
+}
+
+nlohmann::json SnapshotToJson(const Snapshot& snap, int top_k, bool with_frames) {
+  nlohmann::json out;
+  out["source"] = snap.source;
+  out["format"] = FormatName(snap.info.format);
+  out["profile"] = KindName(snap.info.kind);
+  out["captured_unix_ms"] = snap.captured_unix_ms;
+  out["total"] = snap.total;
+  out["self_excluded"] = snap.self_excluded;
+  out["distinct_stacks"] = snap.stacks.size();
+  out["truncated"] = snap.info.truncated;
+  out["unknown_lines"] = snap.info.unknown_lines;
+  out["bytes"] = snap.info.input_bytes;
+  out["categories"] = CategoriesToJson(snap.by_category);
+  nlohmann::json stacks = nlohmann::json::array();
+  int shown = 0;
+  for (const StackSummary& s : snap.stacks) {
+    if (top_k > 0 && shown++ >= top_k) break;
+    stacks.push_back(StackToJson(s, with_frames));
+  }
+  out["stacks"] = std::move(stacks);
+  out["notes"] = snap.notes;
+  return out;
+}
+
+nlohmann::json DiffToJson(const SnapshotDiff& diff, int top_k, bool with_frames) {
+  nlohmann::json out;
+  out["total_before"] = diff.total_before;
+  out["total_after"] = diff.total_after;
+  out["interval_seconds"] = diff.interval_seconds;
+  out["categories_before"] = CategoriesToJson(diff.category_before);
+  out["categories_after"] = CategoriesToJson(diff.category_after);
+  nlohmann::json rows = nlohmann::json::array();
+  int shown = 0;
+  for (const DiffRow& row : diff.rows) {
+    if (top_k > 0 && shown++ >= top_k) break;
+    nlohmann::json r = StackToJson(row.stack, with_frames);
+    r["before"] = row.before;
+    r["after"] = row.after;
+    r["delta"] = row.delta();
+    r.erase("count");
+    rows.push_back(std::move(r));
+  }
+  out["stacks"] = std::move(rows);
+  out["notes"] = diff.notes;
+  return out;
+}
+
+}  // namespace gx

@@ -1,0 +1,17 @@
+// JSON views of snapshots and diffs, shared by the CLI (--output json) and the HTTP API.
+// Pure functions; thread-safe.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "aggregate/diff.h"
+#include "aggregate/snapshot.h"
+
+namespace gx {
+
+nlohmann::json StackToJson(const StackSummary& stack, bool with_frames);
+// top_k <= 0 means all stacks.
+nlohmann::json SnapshotToJson(const Snapshot& snapshot, int top_k, bool with_frames);
+nlohmann::json DiffToJson(const SnapshotDiff& diff, int top_k, bool with_frames);
+
+}  // namespace gx

@@ -1,0 +1,139 @@
+#include "report/text_report.h"
+
+#include <cstdio>
+#include <sstream>
+
+namespace gx {
+namespace {
+
+std::string Format(const char* fmt, auto... args) {
+  char buf[512];
+  std::snprintf(buf, sizeof(buf), fmt, args...);
+  return buf;
+}
+
+std::string LabelsText(const StackSummary& s) {
+  std::string out;
+  int shown = 0;
+  for (const LabelCount& l : s.labels) {
+    if (l.labels.empty()) continue;
+    if (shown++ == 3) {
+      out += " …";
+      break;
+    }
+    if (!out.empty()) out += "; ";
+    for (std::size_t i = 0; i < l.labels.size(); ++i) {
+      if (i) out += ",";
+      out += l.labels[i].first + "=" + l.labels[i].second;
+    }
+    out += " (" + std::to_string(l.count) + ")";
+  }
+  return out;
+}
+
+void RenderStackDetails(std::ostringstream& out, const StackSummary& s,
+                        const TextReportOptions& options) {
+  std::string where = s.function.empty() ? "(no frames)" : s.function;
+  if (!s.location.empty()) where += "  " + s.location;
+  out << "        at " << where << "\n";
+  if (!s.created_by.empty()) {
+    out << "        created by " << s.created_by;
+    if (!s.created_at.empty()) out << "  " << s.created_at;
+    out << "\n";
+  }
+  if (!s.state.empty()) out << "        state " << s.state;
+  if (s.wait.max_minutes >= 0) {
+    out << (s.state.empty() ? "        " : ", ") << "waiting up to " << s.wait.max_minutes
+        << " min (" << s.wait.with_minutes << " with a wait time)";
+  }
+  if (!s.state.empty() || s.wait.max_minutes >= 0) out << "\n";
+  if (s.leaked > 0) out << "        GC-proven leaked: " << s.leaked << "\n";
+  std::string labels = LabelsText(s);
+  if (!labels.empty()) out << "        labels " << labels << "\n";
+  out << "        fix: " << CategoryHint(s.category) << "\n";
+  if (options.frames) {
+    for (const RawFrame& f : s.frames) {
+      out << "          " << f.function;
+      if (!f.file.empty()) out << "  " << f.file << ":" << f.line;
+      out << "\n";
+    }
+    if (s.frames_elided) out << "          ...frames elided...\n";
+  }
+}
+
+}  // namespace
+
+std::string RenderSnapshotText(const Snapshot& snap, const TextReportOptions& options) {
+  std::ostringstream out;
+  out << snap.source << ": " << FormatName(snap.info.format) << " " << KindName(snap.info.kind)
+      << " profile, " << snap.total << " goroutines";
+  if (snap.self_excluded > 0) out << " (" << snap.self_excluded << " serving the request)";
+  out << ", " << snap.stacks.size() << " distinct stacks\n\n";
+
+  out << "CATEGORY           GOROUTINES   SHARE\n";
+  int64_t counted = 0;
+  for (int64_t n : snap.by_category) counted += n;
+  for (int i = 0; i < kCategoryCount; ++i) {
+    int64_t n = snap.by_category[i];
+    if (n == 0) continue;
+    Category c = static_cast<Category>(i);
+    out << Format("%-18s %10lld  %5.1f%%%s\n", std::string(CategoryName(c)).c_str(),
+                  static_cast<long long>(n), counted ? 100.0 * n / counted : 0.0,
+                  IsBenign(c) ? "  (benign)" : "");
+  }
+
+  out << "\nTOP STACKS (by goroutines" << (options.show_benign ? "" : ", benign hidden")
+      << ")\n";
+  int shown = 0;
+  for (const StackSummary& s : snap.stacks) {
+    if (!options.show_benign && IsBenign(s.category)) continue;
+    if (shown++ >= options.top_k) break;
+    out << Format("%7lld  %-16s %s\n", static_cast<long long>(s.count),
+                  std::string(CategoryName(s.category)).c_str(), s.id.c_str());
+    RenderStackDetails(out, s, options);
+  }
+  if (!snap.notes.empty()) {
+    out << "\nNOTES\n";
+    for (const std::string& n : snap.notes) out << "  - " << n << "\n";
+  }
+  return out.str();
+}
+
+std::string RenderDiffText(const SnapshotDiff& diff, const std::string& before_name,
+                           const std::string& after_name, const TextReportOptions& options) {
+  std::ostringstream out;
+  out << "WHAT GREW: " << before_name << " -> " << after_name;
+  if (diff.interval_seconds > 0) out << Format(" (%.0f s apart)", diff.interval_seconds);
+  out << "\n  goroutines " << diff.total_before << " -> " << diff.total_after << " ("
+      << Format("%+lld", static_cast<long long>(diff.total_after - diff.total_before)) << ")\n\n";
+
+  out << "CATEGORY           BEFORE    AFTER    DELTA\n";
+  for (int i = 0; i < kCategoryCount; ++i) {
+    int64_t b = diff.category_before[i], a = diff.category_after[i];
+    if (a == 0 && b == 0) continue;
+    out << Format("%-18s %6lld %8lld %+8lld\n",
+                  std::string(CategoryName(static_cast<Category>(i))).c_str(),
+                  static_cast<long long>(b), static_cast<long long>(a),
+                  static_cast<long long>(a - b));
+  }
+
+  out << "\nGROWING STACKS (largest growth first)\n";
+  int shown = 0;
+  for (const DiffRow& row : diff.rows) {
+    if (row.delta() <= 0) break;
+    if (!options.show_benign && IsBenign(row.stack.category)) continue;
+    if (shown++ >= options.top_k) break;
+    out << Format("%+7lld  %5lld -> %-5lld %-16s %s\n", static_cast<long long>(row.delta()),
+                  static_cast<long long>(row.before), static_cast<long long>(row.after),
+                  std::string(CategoryName(row.stack.category)).c_str(), row.stack.id.c_str());
+    RenderStackDetails(out, row.stack, options);
+  }
+  if (shown == 0) out << "  nothing grew\n";
+  if (!diff.notes.empty()) {
+    out << "\nNOTES\n";
+    for (const std::string& n : diff.notes) out << "  - " << n << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace gx

@@ -1,0 +1,75 @@
+#include "aggregate/aggregator.h"
+
+#include <doctest/doctest.h>
+
+#include "../proto_builder.h"
+#include "../test_util.h"
+
+namespace gx {
+
+TEST_CASE("aggregation: per stack, per category, labels, self sample excluded") {
+  test::ProtoBuilder b;
+  b.Sample(1, {{"runtime.goroutineProfileWithLabels"}, {"runtime/pprof.writeRuntimeProfile"}});
+  b.Sample(4, {{"runtime.gopark"}, {"runtime.chanrecv"}, {"runtime.chanrecv1"}, {"main.f"}},
+           {{"route", "/a"}});
+  b.Sample(2, {{"runtime.gopark"}, {"runtime.chanrecv"}, {"runtime.chanrecv1"}, {"main.f"}},
+           {{"route", "/b"}});
+  b.Sample(3, {{"runtime.gopark"}, {"time.Sleep"}, {"main.g"}});
+  Classifier classifier;
+  auto snap = AnalyzeBody(b.Gzipped(), classifier, Limits(), "mem");
+  REQUIRE(snap.ok());
+  CHECK(snap->total == 10);
+  CHECK(snap->self_excluded == 1);
+  REQUIRE(snap->stacks.size() == 2);
+  const StackSummary& top = snap->stacks[0];
+  CHECK(top.count == 6);
+  CHECK(top.category == Category::kChanReceive);
+  CHECK(top.function == "main.f");
+  REQUIRE(top.labels.size() == 2);
+  CHECK(top.labels[0].count == 4);
+  CHECK(top.labels[0].labels == LabelSet{{"route", "/a"}});
+  CHECK(snap->by_category[static_cast<int>(Category::kChanReceive)] == 6);
+  CHECK(snap->by_category[static_cast<int>(Category::kTimer)] == 3);
+}
+
+TEST_CASE("debug=2 goroutines group by stack with wait ages and creators") {
+  std::string dump;
+  for (int i = 0; i < 50; ++i) {
+    dump += "goroutine " + std::to_string(10 + i) + " [chan send, " + std::to_string(i % 5 + 1) +
+            " minutes]:\nmain.producer()\n\tm.go:9 +0x1\ncreated by main.start in goroutine 1\n"
+            "\tm.go:3 +0x2\n\n";
+  }
+  dump += "goroutine 99 [chan send (leaked)]:\nmain.producer()\n\tm.go:9 +0x1\n\n";
+  Classifier classifier;
+  auto snap = AnalyzeBody(dump, classifier, Limits(), "mem");
+  REQUIRE(snap.ok());
+  REQUIRE(snap->stacks.size() == 1);
+  const StackSummary& s = snap->stacks[0];
+  CHECK(s.count == 51);
+  CHECK(s.leaked == 1);
+  CHECK(s.created_by == "main.start");
+  CHECK(s.state == "chan send");
+  CHECK(s.wait.max_minutes == 5);
+  CHECK(s.wait.with_minutes == 50);
+  CHECK(s.wait.le_bucket[0] == 10);  // <= 1 minute
+  CHECK(s.wait.le_bucket[1] == 50);  // <= 5 minutes
+}
+
+TEST_CASE("the bucket cap bounds memory and the overflow is reported") {
+  std::string dump;
+  for (int i = 0; i < 100; ++i) {
+    dump += "goroutine " + std::to_string(i + 1) + " [select]:\nmain.f" + std::to_string(i) +
+            "()\n\tm.go:1 +0x1\n\n";
+  }
+  Limits limits;
+  limits.max_buckets = 10;
+  Classifier classifier;
+  auto snap = AnalyzeBody(dump, classifier, limits, "mem");
+  REQUIRE(snap.ok());
+  CHECK(snap->stacks.size() == 10);
+  CHECK(snap->overflow_goroutines == 90);
+  CHECK(snap->total == 100);
+  CHECK_FALSE(snap->notes.empty());
+}
+
+}  // namespace gx

@@ -1,0 +1,203 @@
+#include "classify/classifier.h"
+
+#include <doctest/doctest.h>
+
+#include "../test_util.h"
+
+namespace gx {
+namespace {
+
+Category ClassifyFrames(const Classifier& c, std::vector<RawFrame> frames,
+                        std::string_view state = "",
+                        ProfileFormat format = ProfileFormat::kProto,
+                        std::string_view created_by = "", LabelSet labels = {}) {
+  ClassifyInput in;
+  in.frames = &frames;
+  in.state = state;
+  in.format = format;
+  in.created_by = created_by;
+  in.labels = &labels;
+  return c.Classify(in).category;
+}
+
+}  // namespace
+
+TEST_CASE("built-in rules parse and every rule names a real category") {
+  CHECK(BuiltinRules().size() > 20);
+}
+
+TEST_CASE("debug=0 frame signatures map to categories (FORMATS.md 5.2)") {
+  Classifier c;
+  struct Case {
+    std::vector<RawFrame> frames;
+    Category want;
+  };
+  const Case cases[] = {
+      {test::Frames({"runtime.gopark", "runtime.chansend", "runtime.chansend1", "main.f"}),
+       Category::kChanSend},
+      {test::Frames({"runtime.gopark", "runtime.chanrecv", "runtime.chanrecv2", "main.f"}),
+       Category::kChanReceive},
+      {test::Frames({"runtime.gopark", "runtime.selectgo", "main.f"}), Category::kSelect},
+      {test::Frames({"runtime.gopark", "runtime.block", "main.f"}), Category::kSelectNoCases},
+      {test::Frames({"runtime.gopark", "runtime.netpollblock", "internal/poll.runtime_pollWait",
+                     "internal/poll.(*pollDesc).wait", "net.(*conn).Read", "main.readLoop"}),
+       Category::kNetworkIo},
+      {test::Frames({"runtime.gopark", "runtime.selectgo", "net/http.(*persistConn).roundTrip",
+                     "net/http.(*Transport).roundTrip", "net/http.(*Client).Get", "main.f"}),
+       Category::kHttpClient},
+      {test::Frames({"runtime.gopark", "runtime.goparkunlock", "runtime.semacquire1",
+                     "sync.runtime_SemacquireWaitGroup", "sync.(*WaitGroup).Wait", "main.f"}),
+       Category::kWaitGroup},
+      {test::Frames({"runtime.gopark", "runtime.selectgo",
+                     "golang.org/x/sync/semaphore.(*Weighted).Acquire", "main.f"}),
+       Category::kSemaphore},
+      {test::Frames({"runtime.gopark", "runtime.chansend", "runtime.chansend1",
+                     "golang.org/x/sync/errgroup.(*Group).Go", "main.f"}),
+       Category::kSemaphore},
+      {test::Frames({"runtime.gopark", "runtime.goparkunlock", "runtime.semacquire1",
+                     "sync.runtime_SemacquireRWMutexR", "sync.(*RWMutex).RLock", "main.f"}),
+       Category::kMutex},
+      {test::Frames({"runtime.gopark", "runtime.goparkunlock", "sync.runtime_notifyListWait",
+                     "sync.(*Cond).Wait", "main.f"}),
+       Category::kCond},
+      {test::Frames({"runtime.gopark", "time.Sleep", "main.f"}), Category::kTimer},
+      {test::Frames({"syscall.Syscall", "syscall.read", "syscall.Read", "main.f"}),
+       Category::kSyscall},
+      {test::Frames({"main.spin", "main.f"}), Category::kRunning},
+      {test::Frames({"runtime.gopark", "runtime.netpollblock", "internal/poll.runtime_pollWait",
+                     "net.(*conn).Read", "net/http.(*connReader).backgroundRead"}),
+       Category::kIdleServer},
+      {test::Frames({"runtime.gopark", "runtime.netpollblock", "internal/poll.runtime_pollWait",
+                     "internal/poll.(*FD).Accept", "net.(*TCPListener).Accept",
+                     "net/http.(*Server).Serve"}),
+       Category::kIdleServer},
+      {test::Frames({"runtime.gopark", "runtime.sigNoteSleep", "os/signal.signal_recv",
+                     "os/signal.loop"}),
+       Category::kRuntime},
+  };
+  for (const Case& k : cases) {
+    CAPTURE(k.frames.back().function);
+    CAPTURE(k.frames[1 < k.frames.size() ? 1 : 0].function);
+    CHECK(ClassifyFrames(c, k.frames) == k.want);
+  }
+}
+
+TEST_CASE("nil-channel waits are told apart by the runtime line offset when known") {
+  Classifier c;
+  auto frames = test::Frames({"runtime.gopark", "runtime.chansend", "runtime.chansend1", "main.f"});
+  frames[1].start_line = 160;
+  frames[1].line = 176;  // nil check at the top of chansend
+  CHECK(ClassifyFrames(c, frames) == Category::kNilChan);
+  frames[1].line = 259;
+  CHECK(ClassifyFrames(c, frames) == Category::kChanSend);
+  frames[1].start_line = 0;  // Go 1.19: unknown, do not guess
+  frames[1].line = 176;
+  CHECK(ClassifyFrames(c, frames) == Category::kChanSend);
+}
+
+TEST_CASE("debug=2 wait reasons classify what the hidden frames cannot") {
+  Classifier c;
+  auto user = test::Frames({"main.f"});
+  const std::pair<const char*, Category> cases[] = {
+      {"chan send", Category::kChanSend},
+      {"chan receive (nil chan)", Category::kNilChan},
+      {"chan send (nil chan)", Category::kNilChan},
+      {"select (no cases)", Category::kSelectNoCases},
+      {"select", Category::kSelect},
+      {"IO wait", Category::kNetworkIo},
+      {"sync.WaitGroup.Wait", Category::kWaitGroup},
+      {"sync.RWMutex.RLock", Category::kMutex},
+      {"sync.Cond.Wait", Category::kCond},
+      {"sleep", Category::kTimer},
+      {"syscall", Category::kSyscall},
+      {"runnable", Category::kRunning},
+      {"GC worker (idle)", Category::kRuntime},
+      {"finalizer wait", Category::kRuntime},
+      {"semacquire", Category::kSemaphore},
+  };
+  for (const auto& [state, want] : cases) {
+    CAPTURE(state);
+    CHECK(ClassifyFrames(c, user, state, ProfileFormat::kDebug2) == want);
+  }
+  // Go <= 1.23 WaitGroup waits say "semacquire"; the frame names the join.
+  CHECK(ClassifyFrames(c, test::Frames({"sync.runtime_Semacquire", "sync.(*WaitGroup).Wait",
+                                         "main.f"}),
+                       "semacquire", ProfileFormat::kDebug2) == Category::kWaitGroup);
+}
+
+TEST_CASE("debug=1 says unknown rather than guessing a hidden primitive") {
+  Classifier c;
+  ClassifyInput in;
+  auto frames = test::Frames({"main.leakChanSend.func1"});
+  in.frames = &frames;
+  in.format = ProfileFormat::kDebug1;
+  Classification got = c.Classify(in);
+  CHECK(got.category == Category::kUnknown);
+  CHECK(got.rule == "primitive-hidden-in-debug1");
+}
+
+TEST_CASE("user rules and ignore-lists come first and match every field") {
+  auto rules = ParseRulesDocument(R"(
+ignore:
+  - top_function: '^main\.backgroundFlusher$'
+  - created_by: 'go\.opencensus\.io'
+rules:
+  - name: tenant-x-queue
+    category: chan_send
+    label: {tenant: '^x$'}
+    any_function: 'main\.enqueue'
+  - name: waits-as-timer
+    category: timer
+    state: '^select$'
+    top_function: '^main\.poll$'
+)",
+                                  "test.yaml");
+  REQUIRE_MESSAGE(rules.ok(), rules.status().message());
+  Classifier c(std::move(rules.value()));
+  CHECK(ClassifyFrames(c, test::Frames({"runtime.gopark", "main.backgroundFlusher"})) ==
+        Category::kIgnored);
+  CHECK(ClassifyFrames(c, test::Frames({"main.f"}), "", ProfileFormat::kDebug2,
+                       "go.opencensus.io/stats/view.init.0") == Category::kIgnored);
+  CHECK(ClassifyFrames(c, test::Frames({"runtime.gopark", "runtime.selectgo", "main.enqueue"}),
+                       "", ProfileFormat::kProto, "", {{"tenant", "x"}}) == Category::kChanSend);
+  CHECK(ClassifyFrames(c, test::Frames({"runtime.gopark", "runtime.selectgo", "main.enqueue"}),
+                       "", ProfileFormat::kProto, "", {{"tenant", "y"}}) == Category::kSelect);
+  CHECK(ClassifyFrames(c, test::Frames({"main.poll"}), "select", ProfileFormat::kDebug2) ==
+        Category::kTimer);
+}
+
+TEST_CASE("bad rule files are rejected with the line") {
+  struct Case {
+    const char* yaml;
+    const char* error_part;
+  };
+  const Case cases[] = {
+      {"rules:\n  - category: chan_send\n    any_function: '('\n", "test.yaml:3"},
+      {"rules:\n  - category: nope\n    state: x\n", "unknown category 'nope'"},
+      {"rules:\n  - category: timer\n    statee: x\n", "unknown key 'statee'"},
+      {"rules:\n  - category: timer\n", "has no condition"},
+      {"ignore:\n  - category: timer\n    state: x\n", "unknown key 'category'"},
+      {"rulez: []\n", "unknown key 'rulez'"},
+      {"rules: [\n", "test.yaml"},
+      {"rules:\n  - state: x\n", "no category"},
+  };
+  for (const Case& k : cases) {
+    CAPTURE(k.yaml);
+    auto rules = ParseRulesDocument(k.yaml, "test.yaml");
+    REQUIRE_FALSE(rules.ok());
+    CHECK_MESSAGE(rules.status().message().find(k.error_part) != std::string::npos,
+                  rules.status().message());
+  }
+}
+
+TEST_CASE("every category has a name, a hint, and parses back") {
+  for (int i = 0; i < kCategoryCount; ++i) {
+    Category cat = static_cast<Category>(i);
+    CHECK_FALSE(CategoryName(cat).empty());
+    CHECK(CategoryHint(cat).size() > 20);
+    CHECK(ParseCategory(CategoryName(cat)) == cat);
+  }
+  CHECK_FALSE(ParseCategory("bogus").has_value());
+}
+
+}  // namespace gx

@@ -1,0 +1,134 @@
+#include "fetch/http_fetch.h"
+
+#include <doctest/doctest.h>
+#include <httplib.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <thread>
+
+namespace gx {
+namespace {
+
+// A loopback HTTP server on a free port for the duration of a test.
+class LoopbackServer {
+ public:
+  LoopbackServer() {
+    server_.Get("/ok", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content("hello", "text/plain");
+    });
+    server_.Get("/big", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(std::string(1 << 20, 'x'), "text/plain");
+    });
+    server_.Get("/missing", [](const httplib::Request&, httplib::Response& res) {
+      res.status = 404;
+      res.set_content("Unknown profile\n", "text/plain");
+    });
+    server_.Get("/trickle", [](const httplib::Request&, httplib::Response& res) {
+      res.set_chunked_content_provider("text/plain", [](size_t offset, httplib::DataSink& sink) {
+        if (offset >= 400) {
+          sink.done();
+          return true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        sink.write("abcd", 4);
+        return true;
+      });
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ~LoopbackServer() {
+    server_.stop();
+    thread_.join();
+  }
+  std::string Url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+
+ private:
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+FetchOutcome Get(const std::string& url, std::chrono::milliseconds timeout, std::size_t max_bytes,
+                 std::string* body) {
+  FetchRequest request;
+  request.url = url;
+  request.timeout = timeout;
+  request.max_bytes = max_bytes;
+  return FetchUrl(request, [&](std::string_view chunk) {
+    body->append(chunk);
+    return true;
+  });
+}
+
+}  // namespace
+
+TEST_CASE("ParseUrl accepts http(s) URLs and rejects the rest") {
+  auto u = ParseUrl("http://127.0.0.1:6060/debug/pprof/goroutine?debug=0");
+  REQUIRE(u.ok());
+  CHECK(u->host == "127.0.0.1");
+  CHECK(u->port == 6060);
+  CHECK(u->path_and_query == "/debug/pprof/goroutine?debug=0");
+  auto v6 = ParseUrl("https://[::1]:8443");
+  REQUIRE(v6.ok());
+  CHECK(v6->host == "::1");
+  CHECK(v6->HostPort() == "[::1]:8443");
+  CHECK(v6->path_and_query == "/");
+  for (const char* bad : {"ftp://x/", "http://", "http://h:0/", "http://h:99999/", "h:80",
+                          "http://u:p@h/", "http://h:80x/", "http://h/a b"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(ParseUrl(bad).ok());
+  }
+}
+
+TEST_CASE("fetch over loopback: body, status errors, byte cap, deadline, refused") {
+  LoopbackServer server;
+  std::string body;
+  auto ok = Get(server.Url("/ok"), std::chrono::seconds(5), 1000, &body);
+  CHECK(ok.status.ok());
+  CHECK(body == "hello");
+  CHECK(ok.response.status == 200);
+
+  body.clear();
+  auto missing = Get(server.Url("/missing"), std::chrono::seconds(5), 1000, &body);
+  CHECK(missing.error == FetchError::kHttpStatus);
+  CHECK(missing.status.message().find("404") != std::string::npos);
+  CHECK(body.empty());
+
+  body.clear();
+  auto big = Get(server.Url("/big"), std::chrono::seconds(5), 64 * 1024, &body);
+  CHECK(big.error == FetchError::kTooLarge);
+  CHECK(body.size() <= 64 * 1024);
+
+  body.clear();
+  auto slow = Get(server.Url("/trickle"), std::chrono::milliseconds(300), 1000, &body);
+  CHECK(slow.error == FetchError::kTimeout);
+  CHECK(slow.response.seconds < 5.0);  // the trickle alone would take 10 s
+
+  // A port nobody listens on: bind a socket to a free port, then close it.
+  int closed_port = 0;
+  {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+    socklen_t len = sizeof(addr);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    closed_port = ntohs(addr.sin_port);
+    ::close(fd);
+  }
+  body.clear();
+  auto refused = Get("http://127.0.0.1:" + std::to_string(closed_port) + "/", std::chrono::seconds(2),
+                     1000, &body);
+  CHECK(refused.error == FetchError::kConnect);
+}
+
+}  // namespace gx

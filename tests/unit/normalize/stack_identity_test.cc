@@ -1,0 +1,96 @@
+#include "normalize/stack_identity.h"
+
+#include <doctest/doctest.h>
+
+#include "../test_util.h"
+
+namespace gx {
+
+TEST_CASE("frame predicates") {
+  CHECK(IsHiddenRuntimeFrame("runtime.gopark"));
+  CHECK(IsHiddenRuntimeFrame("runtime.goexit"));
+  CHECK(IsHiddenRuntimeFrame("internal/runtime/syscall.Syscall6"));
+  CHECK_FALSE(IsHiddenRuntimeFrame("runtime.Gosched"));
+  CHECK_FALSE(IsHiddenRuntimeFrame("runtime/pprof.writeGoroutine"));
+  CHECK(IsWrapperFrame("net/http.(*connReader).startBackgroundRead.gowrap2"));
+  CHECK(IsWrapperFrame("main.(*T).Run-fm"));
+  CHECK_FALSE(IsWrapperFrame("main.gowrapper"));
+  CHECK(IsLibraryFunction("net/http.(*persistConn).roundTrip"));
+  CHECK(IsLibraryFunction("sync.(*Mutex).Lock"));
+  CHECK(IsLibraryFunction("golang.org/x/sync/errgroup.(*Group).Wait"));
+  CHECK_FALSE(IsLibraryFunction("main.leak.func1"));
+  CHECK_FALSE(IsLibraryFunction("github.com/acme/svc/api.(*Handler).Serve"));
+  CHECK_FALSE(IsLibraryFunction("example.com/x.F[...]"));
+}
+
+TEST_CASE("identity ignores primitive internals that changed between Go versions") {
+  // Go 1.19 and Go 1.24 frames of the same Mutex.Lock wait (FORMATS.md §5.2).
+  auto go119 = test::Frames({"runtime.gopark", "runtime.goparkunlock", "runtime.semacquire1",
+                             "sync.runtime_SemacquireMutex", "sync.(*Mutex).lockSlow",
+                             "sync.(*Mutex).Lock", "main.worker", "runtime.goexit"});
+  auto go124 = test::Frames({"runtime.gopark", "runtime.goparkunlock", "runtime.semacquire1",
+                             "internal/sync.runtime_SemacquireMutex",
+                             "internal/sync.(*Mutex).lockSlow", "internal/sync.(*Mutex).Lock",
+                             "sync.(*Mutex).Lock", "main.worker"});
+  // debug=2 view of the same goroutine: runtime frames hidden.
+  auto debug2 = test::Frames({"internal/sync.runtime_SemacquireMutex",
+                              "internal/sync.(*Mutex).lockSlow", "internal/sync.(*Mutex).Lock",
+                              "sync.(*Mutex).Lock", "main.worker"});
+  Limits limits;
+  auto a = ComputeStackIdentity(go119, limits);
+  auto b = ComputeStackIdentity(go124, limits);
+  auto c = ComputeStackIdentity(debug2, limits);
+  CHECK(a.id == b.id);
+  CHECK(b.id == c.id);
+  CHECK(a.functions == std::vector<std::string>{"sync.(*Mutex).Lock", "main.worker"});
+  CHECK(a.id.size() == 16);
+}
+
+TEST_CASE("identity drops wrappers and mid-stack runtime frames, keeps closures distinct") {
+  Limits limits;
+  auto with_main = test::Frames({"runtime.gopark", "main.main", "runtime.main"});
+  auto debug2_main = test::Frames({"main.main"});
+  CHECK(ComputeStackIdentity(with_main, limits).id == ComputeStackIdentity(debug2_main, limits).id);
+  auto f1 = test::Frames({"main.leak.func1"});
+  auto f2 = test::Frames({"main.leak.func2"});
+  CHECK(ComputeStackIdentity(f1, limits).id != ComputeStackIdentity(f2, limits).id);
+  auto wrapped = test::Frames({"main.leak.func1", "main.leak.gowrap1"});
+  CHECK(ComputeStackIdentity(wrapped, limits).id == ComputeStackIdentity(f1, limits).id);
+}
+
+TEST_CASE("deep stacks get the same identity whatever the format cut off") {
+  Limits limits;
+  std::vector<RawFrame> debug0_cut, debug2_elided;
+  RawFrame leaf;
+  leaf.function = "runtime.gopark";
+  debug0_cut.push_back(leaf);
+  leaf.function = "runtime.chanrecv";
+  debug0_cut.push_back(leaf);
+  for (int i = 0; i < 30; ++i) {
+    RawFrame f;
+    f.function = "main.deepRecurse";
+    debug0_cut.push_back(f);
+  }
+  for (int i = 0; i < 100; ++i) {
+    RawFrame f;
+    f.function = "main.deepRecurse";
+    debug2_elided.push_back(f);
+  }
+  CHECK(ComputeStackIdentity(debug0_cut, limits).id ==
+        ComputeStackIdentity(debug2_elided, limits).id);
+}
+
+TEST_CASE("first application frame skips runtime, stdlib and x/ frames") {
+  auto frames = test::Frames({"runtime.gopark", "runtime.selectgo",
+                              "golang.org/x/sync/semaphore.(*Weighted).Acquire",
+                              "main.leakSemaphore.func1"});
+  CHECK(FirstApplicationFrame(frames) == 3);
+  auto stdlib_only = test::Frames({"runtime.gopark", "internal/poll.runtime_pollWait",
+                                   "net.(*conn).Read", "net/http.(*persistConn).readLoop",
+                                   "net/http.(*Transport).dialConn.gowrap2"});
+  CHECK(stdlib_only[FirstApplicationFrame(stdlib_only)].function ==
+        "net/http.(*persistConn).readLoop");
+  CHECK(FirstApplicationFrame({}) == -1);
+}
+
+}  // namespace gx

@@ -1,0 +1,47 @@
+// Helpers shared by the unit tests.
+#pragma once
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "decode/raw_record.h"
+
+namespace gx::test {
+
+// Keeps every record it is given.
+class CollectingSink : public RecordSink {
+ public:
+  void OnRecord(RawRecord&& r) override { records.push_back(std::move(r)); }
+  std::vector<RawRecord> records;
+};
+
+inline std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The shared corpus: $GX_CORPUS_DIR, else ../shared/corpus next to the checkout.
+inline std::filesystem::path CorpusDir() {
+  if (const char* env = std::getenv("GX_CORPUS_DIR")) return env;
+  return GX_CORPUS_DIR;
+}
+
+inline std::filesystem::path SourceDir() { return GX_SOURCE_DIR; }
+
+inline std::vector<RawFrame> Frames(std::initializer_list<const char*> functions) {
+  std::vector<RawFrame> frames;
+  for (const char* f : functions) {
+    RawFrame frame;
+    frame.function = f;
+    frames.push_back(frame);
+  }
+  return frames;
+}
+
+}  // namespace gx::test
