@@ -10,6 +10,7 @@ PACKAGES=(
   libyaml-cpp-dev libre2-dev libabsl-dev libcli11-dev libbenchmark-dev libssl-dev
   golang-github-google-pprof-dev
   prometheus
+  jsonnet  # dashboards/generate.sh (jsonnet, jsonnetfmt)
 )
 
 missing=()

@@ -1,0 +1,187 @@
+// Alert rules. Raw-series PromQL only (no recording rules), so that the alerts work on their
+// own; the slopes are computed here with deriv() and avg_over_time(), never by the exporter.
+// Every alert gets summary, description and runbook_url (see lib/runbook.libsonnet).
+local u = import '../lib/util.libsonnet';
+
+{
+  local c = $._config,
+  local by = u.by(c.targetLabels),
+  local sel = c.goroutineSelector,
+  local nonBenign = 'category!~"%s"' % u.alternation(c.benignCategories),
+
+  // Window arithmetic: the growth window W is cut into four blocks of E minutes.
+  assert c.leakWindowMinutes % 4 == 0 : 'leakWindowMinutes must be a multiple of 4',
+  local W = c.leakWindowMinutes,
+  local E = W / 4,
+  local window = u.minutes(W),
+  local block = u.minutes(E),
+
+  // avg_over_time of block i (0 = the latest E minutes, 3 = the oldest).
+  local blockAvg(series, i) =
+    'avg_over_time(%s[%s]%s)' % [series, block, if i == 0 then '' else ' offset %s' % u.minutes(i * E)],
+
+  // The leak signature on one gauge: a least-squares slope over the whole window above the
+  // threshold, AND block averages that rise block after block. A burst that drains, or a single
+  // step up, fails the second part: its blocks do not rise three times in a row for long.
+  local growthSignature(series, minPerHour) = u.dedent(|||
+    (
+      deriv(%(s)s[%(window)s]) * 3600 > %(min)s
+      and %(b0)s > %(b1)s
+      and %(b1)s > %(b2)s
+      and %(b2)s > %(b3)s
+    )
+  ||| % {
+    s: series,
+    window: window,
+    min: minPerHour,
+    b0: blockAvg(series, 0),
+    b1: blockAvg(series, 1),
+    b2: blockAvg(series, 2),
+    b3: blockAvg(series, 3),
+  }),
+
+  // Traffic that grew more than the tolerance between the first and the last block: growth in
+  // goroutines then follows load. Targets without the traffic metric are not in this set.
+  local trafficGrew = u.dedent(|||
+    sum by (%(by)s) (rate(%(m)s{%(ts)s}[%(block)s]))
+      > %(factor)s * sum by (%(by)s) (rate(%(m)s{%(ts)s}[%(block)s] offset %(off)s))
+  ||| % {
+    by: by,
+    m: c.trafficMetric,
+    ts: c.trafficSelector,
+    block: block,
+    factor: 1 + c.trafficGrowthTolerance,
+    off: u.minutes(W - E),
+  }),
+  local trafficFlat = u.dedent(|||
+    sum by (%(by)s) (rate(%(m)s{%(ts)s}[%(block)s]))
+      <= %(factor)s * sum by (%(by)s) (rate(%(m)s{%(ts)s}[%(block)s] offset %(off)s))
+  ||| % {
+    by: by,
+    m: c.trafficMetric,
+    ts: c.trafficSelector,
+    block: block,
+    factor: 1 + c.trafficGrowthTolerance,
+    off: u.minutes(W - E),
+  }),
+  local indent(s) = std.join('\n', ['  ' + l for l in std.split(s, '\n')]),
+  local trafficClause =
+    if c.leakRequireTraffic then
+      'and on (%s)\n(\n%s\n)' % [by, indent(trafficFlat)]
+    else
+      'unless on (%s)\n(\n%s\n)' % [by, indent(trafficGrew)],
+
+  // A restart resets the count; warm-up growth after it is not a leak.
+  local restartClause =
+    'unless on (%s)\n(\n  changes(process_start_time_seconds{%s}[%s]) > 0\n)'
+    % [by, c.processSelector, u.minutes(c.restartGraceMinutes)],
+
+  // Go-template snippets for descriptions. Annotation templates may run PromQL (`query`);
+  // the matchers for the alert's own target come from $labels.
+  local tm = u.templateMatchers(c.targetLabels),
+  local ta = u.templateArgs(c.targetLabels),
+  local hintJoin =
+    '* on (%s, category) group_left (hint) max by (%s, category, hint) (goroutine_category_info{%s})'
+    % [by, by, sel],
+  local topGrowingStack =
+    '{{ with printf `topk(1, (deriv(goroutine_stack_goroutines{%s, stack_id!="other", %s, %s}[%s]) * 3600 > 0) %s)` %s | query }}'
+    % [sel, nonBenign, tm, window, hintJoin, ta]
+    + '{{ with first . }}Top growing stack: {{ .Labels.function }} (category {{ .Labels.category }}, created by {{ .Labels.created_by }}, stack_id {{ .Labels.stack_id }}) at +{{ .Value | humanize }}/h. First fix: {{ .Labels.hint }}{{ end }}'
+    + '{{ else }}No single exported stack stands out; the growth may be spread over the stacks folded into stack_id="other".{{ end }}',
+  local topLeakedStack =
+    '{{ with printf `topk(1, goroutine_gc_leaked_stack_goroutines{%s, %s} %s)` %s | query }}'
+    % [sel, tm, hintJoin, ta]
+    + '{{ with first . }}Largest: {{ .Labels.function }} (category {{ .Labels.category }}, stack_id {{ .Labels.stack_id }}) with {{ .Value }} goroutines. First fix: {{ .Labels.hint }}{{ end }}'
+    + '{{ end }}',
+  local stackHint =
+    '{{ with printf `max by (hint) (goroutine_category_info{%s, %s, category=%%q})` %s $labels.category | query }}'
+    % [sel, tm, ta]
+    + '{{ with first . }}First fix: {{ .Labels.hint }}{{ end }}{{ end }}',
+
+  // Puts the configured target label into annotation templates.
+  local fill(annotations) = {
+    [k]: std.strReplace(annotations[k], '@TARGET@', c.targetLabel)
+    for k in std.objectFields(annotations)
+  },
+
+  prometheusAlerts+:: {
+    groups+: [
+      {
+        name: 'goroutine-exporter',
+        rules: [
+          {
+            alert: 'GoroutineLeakSuspected',
+            expr: std.join('\n', [
+              growthSignature('goroutine_goroutines{%s}' % sel, c.leakMinGrowthPerHour),
+              trafficClause,
+              restartClause,
+            ]),
+            'for': u.minutes(c.leakForMinutes),
+            labels: { severity: c.leakSeverity },
+            annotations: fill({
+              summary: 'Goroutines on {{ $labels.@TARGET@ }} keep growing while traffic is flat.',
+              description: std.join('\n', [
+                'The goroutine count of {{ $labels.@TARGET@ }} (job {{ $labels.job }}) rose at {{ $value | humanize }}/h over the last %s, block after block, while its request rate (where exported) grew by less than %d%% and the process did not restart: the leak signature, not load.' % [window, std.floor(c.trafficGrowthTolerance * 100 + 0.5)],
+                topGrowingStack,
+                'Confirm with two captures 10-15 minutes apart: goroutine_triage watch, or /api/v1/diff?target={{ $labels.@TARGET@ }} on the exporter.',
+              ]),
+            }),
+          },
+          {
+            alert: 'GoroutineStackGrowing',
+            expr: std.join('\n', [
+              growthSignature(
+                'goroutine_stack_goroutines{%s, stack_id!="other", %s}' % [sel, nonBenign],
+                c.stackMinGrowthPerHour
+              ),
+              trafficClause,
+              restartClause,
+            ]),
+            'for': u.minutes(c.leakForMinutes),
+            labels: { severity: c.stackSeverity },
+            annotations: fill({
+              summary: 'Goroutine stack {{ $labels.function }} ({{ $labels.category }}) keeps growing on {{ $labels.@TARGET@ }}.',
+              description: std.join('\n', [
+                'Stack {{ $labels.stack_id }} (category {{ $labels.category }}, function {{ $labels.function }}, created by {{ $labels.created_by }}) on {{ $labels.@TARGET@ }} grew at {{ $value | humanize }}/h over the last %s, block after block, under flat traffic.' % window,
+                stackHint,
+              ]),
+            }),
+          },
+          {
+            alert: 'GoroutineGCProvenLeak',
+            expr: 'goroutine_gc_leaked_goroutines{%s} > 0' % sel,
+            'for': c.gcLeakFor,
+            labels: { severity: c.gcLeakSeverity },
+            annotations: fill({
+              summary: 'The Go GC proved {{ $value }} goroutines leaked on {{ $labels.@TARGET@ }}.',
+              description: std.join('\n', [
+                'The goroutineleak profile of {{ $labels.@TARGET@ }} (job {{ $labels.job }}) reports {{ $value }} goroutines blocked on objects that no running goroutine can reach: they can never resume.',
+                topLeakedStack,
+              ]),
+            }),
+          },
+          {
+            alert: 'GoroutineProbeFailing',
+            expr: 'avg_over_time(goroutine_probe_success{%s}[%s]) < %s' % [sel, c.probeFailWindow, c.probeMinSuccessRatio],
+            'for': c.probeFailFor,
+            labels: { severity: c.probeSeverity },
+            annotations: fill({
+              summary: 'Goroutine profile probes of {{ $labels.@TARGET@ }} are failing.',
+              description: 'Only {{ $value | humanizePercentage }} of the probes of {{ $labels.@TARGET@ }} (job {{ $labels.job }}) fetched and decoded a goroutine profile over the last %s. Its goroutine series are missing or stale, so the leak alerts cannot see this target. See goroutine_exporter_fetch_errors_total by reason and the exporter log.' % c.probeFailWindow,
+            }),
+          },
+          {
+            alert: 'GoroutineExporterConfigReloadFailed',
+            expr: 'goroutine_exporter_config_last_reload_successful{%s} == 0' % c.exporterSelector,
+            'for': c.reloadFailFor,
+            labels: { severity: c.reloadSeverity },
+            annotations: fill({
+              summary: 'goroutine-exporter {{ $labels.instance }} failed to reload its configuration.',
+              description: 'The last configuration reload of {{ $labels.instance }} (job {{ $labels.job }}) failed; the exporter keeps running with the previous configuration, so new targets, modules or classification rules are not in effect. Fix the file and reload (POST /-/reload or SIGHUP).',
+            }),
+          },
+        ],
+      },
+    ],
+  },
+}

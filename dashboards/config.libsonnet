@@ -1,0 +1,103 @@
+// The one place to adapt this mixin to an installation. Everything else (alerts, recording
+// rules, dashboards) reads these values; nothing below this file hard-codes a selector, a
+// threshold or a window. Override with `(import 'mixin.libsonnet') + { _config+:: { ... } }`.
+//
+// Selectors are inserted between {} in PromQL, so they must be non-empty matcher lists.
+{
+  _config+:: {
+    // Selects the per-target series the exporter produces (goroutine_goroutines,
+    // goroutine_stack_goroutines, goroutine_probe_success, ...). In probe mode this is the job
+    // of the scrape config (or Probe/ServiceMonitor) that calls /probe?target=...
+    goroutineSelector: 'job="goroutine-exporter"',
+
+    // Selects the exporter's own /metrics (goroutine_exporter_* self-metrics). Often a separate
+    // scrape job from the probes; in watch mode it is the same job as goroutineSelector.
+    exporterSelector: 'job="goroutine-exporter"',
+
+    // The label that names one Go target on every series, and on which goroutine series are
+    // joined with the target's own traffic, latency and process series. With the probe
+    // pattern relabelling sets `instance` to the target address; make sure the target's own
+    // scrape job produces the same `instance` (same host:port, or relabel it). In watch mode
+    // (series carry `target`) use 'target' and relabel the service's own metrics to match.
+    // Dashboards filter on it through their $instance variable.
+    targetLabel: 'instance',
+    // Labels above the target that every aggregation keeps, e.g. ['cluster', 'namespace'] for
+    // multi-cluster setups. They must be on both goroutine and traffic series.
+    groupLabels: [],
+    // Derived: the grouping and join labels of every rule.
+    targetLabels: self.groupLabels + [self.targetLabel],
+
+    // The target service's request counter: "work" for the leak signature. Growth in
+    // goroutines that follows growth in this rate is load, not a leak.
+    trafficMetric: 'http_requests_total',
+    // Extra matchers for the traffic metric and the latency histogram (for example
+    // 'job="my-service"' or 'code!~"5.."'). Must stay a valid matcher list.
+    trafficSelector: 'job!="goroutine-exporter"',
+    // The target service's request latency histogram (classic buckets), for the p99 panel.
+    latencyBucketMetric: 'http_request_duration_seconds_bucket',
+    // Which process_* series belong to the targets themselves (restart detection, RSS panel).
+    processSelector: 'job!="goroutine-exporter"',
+
+    // Categories that are not leaks (closed set in docs/metrics.md). Excluded from the
+    // per-stack alert and from the "top growing stack" shown in alert descriptions.
+    benignCategories: ['idle_server', 'runtime', 'ignored'],
+
+    // --- GoroutineLeakSuspected / GoroutineStackGrowing -----------------------------------
+    // The growth window, in minutes. It is cut into four equal blocks; the leak signature
+    // needs the block averages to rise block after block (linear growth or repeated steps),
+    // which a burst that rises and then drains, or a single step, does not do. Must be a
+    // multiple of 4. Longer windows catch slower leaks in noisier targets, later.
+    leakWindowMinutes: 60,
+    // Minimum slope (least-squares, deriv()) over the window, in goroutines per hour.
+    leakMinGrowthPerHour: 60,
+    // Per-stack minimum slope, goroutines per hour.
+    stackMinGrowthPerHour: 30,
+    // "Traffic is flat": the request rate in the last block did not exceed the rate in the
+    // first block by more than this fraction. Falling traffic counts as flat (a growing
+    // goroutine count under falling load is even more suspicious).
+    trafficGrowthTolerance: 0.2,
+    // true: targets without the traffic metric never raise GoroutineLeakSuspected.
+    // false: they are judged on goroutine growth alone (batch workers, queue consumers).
+    leakRequireTraffic: false,
+    // How long the signature must hold before the growth alerts fire, in minutes.
+    leakForMinutes: 30,
+    // A restart of the target (process_start_time_seconds changed) within this many minutes
+    // suppresses the growth alerts: the count resets and warm-up growth is not a leak. The
+    // default, window + for, means a warm-up that lasts up to a whole window never fires,
+    // while a leak that survives the restart fires again one grace period + `for` later.
+    // Restarts hide leaks without fixing them, so keep this short; the dashboards annotate
+    // restarts so that a saw-tooth of restarts stays visible.
+    restartGraceMinutes: self.leakWindowMinutes + self.leakForMinutes,
+
+    // --- other alerts --------------------------------------------------------------------
+    // GoroutineGCProvenLeak: goroutine_gc_leaked_goroutines > 0 for this long. The GC's proof
+    // is exact, but the leak profile is fetched rarely; this guards against a single
+    // transient reading around a deploy.
+    gcLeakFor: '15m',
+    // GoroutineProbeFailing: fraction of successful probes over the window below this value.
+    probeFailWindow: '15m',
+    probeMinSuccessRatio: 0.5,
+    probeFailFor: '10m',
+    // GoroutineExporterConfigReloadFailed.
+    reloadFailFor: '10m',
+
+    // Severity labels put on the alerts.
+    leakSeverity: 'warning',
+    stackSeverity: 'info',
+    gcLeakSeverity: 'warning',
+    probeSeverity: 'warning',
+    reloadSeverity: 'warning',
+
+    // runbook_url = runbookBaseURL + '#' + lower-case alert name (GitHub heading anchors of
+    // docs/runbook.md). Point it at wherever your copy of the runbook is rendered.
+    runbookBaseURL: 'https://github.com/goroutine-exporter/goroutine-exporter/blob/main/docs/runbook.md',
+
+    // --- dashboards ----------------------------------------------------------------------
+    dashboardTags: ['goroutine-exporter', 'go'],
+    dashboardTimezone: 'utc',
+    dashboardRefresh: '1m',
+    dashboardUIDPrefix: 'goroutine-',
+    // Rows in the "top growing stacks" table.
+    topStacks: 20,
+  },
+}

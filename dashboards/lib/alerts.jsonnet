@@ -1,0 +1,3 @@
+// jsonnet -S lib/alerts.jsonnet > out/alerts.yaml
+local mixin = import '../mixin.libsonnet';
+(import 'yaml.libsonnet').manifest(mixin.prometheusAlerts, header=(import 'header.libsonnet'))

@@ -1,0 +1,37 @@
+// Small helpers shared by the alerts, rules and dashboards. No configuration lives here.
+{
+  // '15m' from 15.
+  minutes(n):: '%dm' % n,
+
+  // 'instance, cluster' from ['instance', 'cluster'].
+  by(labels):: std.join(', ', labels),
+
+  // 'idle_server|runtime|ignored' from the list, for =~ / !~ matchers.
+  alternation(values):: std.join('|', values),
+
+  // Metric base name for recording-rule names: http_requests_total -> http_requests.
+  stripTotal(name)::
+    if std.endsWith(name, '_total') then std.substr(name, 0, std.length(name) - 6) else name,
+
+  // http_request_duration_seconds_bucket -> http_request_duration_seconds.
+  stripBucket(name)::
+    if std.endsWith(name, '_bucket') then std.substr(name, 0, std.length(name) - 7) else name,
+
+  // Go-template matchers for the alert's own target labels, used inside annotation queries:
+  // ['instance'] -> ['instance=%q'] and ['$labels.instance'].
+  templateMatchers(labels):: std.join(', ', ['%s=%%q' % l for l in labels]),
+  templateArgs(labels):: std.join(' ', ['$labels.%s' % l for l in labels]),
+
+  // Removes the common leading indentation of a multi-line PromQL string and trailing
+  // whitespace, so that generated YAML block scalars are tidy.
+  dedent(s)::
+    local lines = std.split(s, '\n');
+    local nonEmpty = [l for l in lines if std.length(std.stripChars(l, ' ')) > 0];
+    local indentOf(l) = std.length(l) - std.length(std.lstripChars(l, ' '));
+    local minIndent = std.foldl(std.min, [indentOf(l) for l in nonEmpty], 1000);
+    local cut = [
+      if std.length(std.stripChars(l, ' ')) == 0 then '' else std.rstripChars(std.substr(l, minIndent, std.length(l) - minIndent), ' ')
+      for l in lines
+    ];
+    std.stripChars(std.join('\n', cut), '\n'),
+}
