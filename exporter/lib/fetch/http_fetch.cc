@@ -93,7 +93,10 @@ FetchOutcome FetchUrl(const FetchRequest& request,
   const auto start = std::chrono::steady_clock::now();
   const auto deadline = start + request.timeout;
   try {
-    httplib::Client client(url->scheme + "://" + url->HostPort());
+    const std::string base = url->scheme + "://" + url->HostPort();
+    httplib::Client client = request.tls.cert_file.empty()
+                                 ? httplib::Client(base)
+                                 : httplib::Client(base, request.tls.cert_file, request.tls.key_file);
     auto timeout_s = std::chrono::duration_cast<std::chrono::microseconds>(request.timeout);
     time_t sec = timeout_s.count() / 1000000;
     time_t usec = timeout_s.count() % 1000000;

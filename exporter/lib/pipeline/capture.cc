@@ -58,7 +58,10 @@ std::string ProfileUrlFor(const std::string& url) {
 }
 
 Result<Capture> CaptureUrl(const std::string& source_url, const Classifier& classifier,
-                           const CaptureOptions& options) {
+                           const CaptureOptions& options, FetchError* error_kind) {
+  FetchError ignored;
+  if (!error_kind) error_kind = &ignored;
+  *error_kind = FetchError::kNone;
   std::string url = ProfileUrlFor(source_url);
   Aggregator aggregator(&classifier, options.limits);
   ProfileDecoder decoder(&aggregator, options.limits);
@@ -75,10 +78,19 @@ Result<Capture> CaptureUrl(const std::string& source_url, const Classifier& clas
     decode_error = decoder.Feed(chunk);
     return decode_error.ok();
   });
-  if (!decode_error.ok()) return decode_error.WithContext(url);
-  if (!outcome.status.ok()) return outcome.status.WithContext(url);
+  if (!decode_error.ok()) {
+    *error_kind = FetchError::kCanceled;
+    return decode_error.WithContext(url);
+  }
+  if (!outcome.status.ok()) {
+    *error_kind = outcome.error;
+    return outcome.status.WithContext(url);
+  }
   Status st = decoder.Finish();
-  if (!st.ok()) return st.WithContext(url);
+  if (!st.ok()) {
+    *error_kind = FetchError::kCanceled;
+    return st.WithContext(url);
+  }
   capture.snapshot = aggregator.Finalize(decoder.info());
   capture.snapshot.source = url;
   capture.snapshot.captured_unix_ms = NowUnixMs();

@@ -24,7 +24,6 @@ struct CaptureOptions {
 struct Capture {
   Snapshot snapshot;
   std::string raw;  // the body as received, when kept and small enough
-  FetchError fetch_error = FetchError::kNone;  // for URL captures
 };
 
 // `source` is a path, "-" for stdin, or an http(s):// URL. A URL without a path gets the
@@ -32,8 +31,9 @@ struct Capture {
 Result<Capture> CaptureSource(const std::string& source, const Classifier& classifier,
                               const CaptureOptions& options);
 
+// On failure, *error_kind (if given) says why in a bounded set (for metrics).
 Result<Capture> CaptureUrl(const std::string& url, const Classifier& classifier,
-                           const CaptureOptions& options);
+                           const CaptureOptions& options, FetchError* error_kind = nullptr);
 
 // The URL actually fetched for a source given as a URL (adds the default path).
 std::string ProfileUrlFor(const std::string& url);

@@ -1,0 +1,278 @@
+// JSON API (Prometheus API envelope) and the landing page.
+#include <chrono>
+#include <cstdlib>
+
+#include "common/duration.h"
+#include "daemon/routes_internal.h"
+#include "report/json_report.h"
+
+namespace gx {
+namespace {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A time parameter: unix seconds ("1700000000.5"), or a duration ago ("15m").
+bool ParseTimeParam(const std::string& text, int64_t now_ms, int64_t* out_ms) {
+  if (text.empty()) return false;
+  if (auto ago = ParseDuration(text)) {
+    *out_ms = now_ms - ago->count();
+    return true;
+  }
+  char* end = nullptr;
+  double seconds = std::strtod(text.c_str(), &end);
+  if (end == text.c_str() || *end != '\0' || !(seconds > 0) || seconds > 1e11) return false;
+  *out_ms = static_cast<int64_t>(seconds * 1000);
+  return true;
+}
+
+nlohmann::json FetchesJson(const ProbeResult& r) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const FetchRecord& f : r.fetches) {
+    nlohmann::json j = {{"profile", f.profile},   {"debug", f.debug},
+                        {"performed", f.performed}, {"failed", f.failed},
+                        {"skipped", SkipReasonName(f.skipped)}, {"bytes", f.bytes},
+                        {"seconds", f.seconds}};
+    if (!f.error.empty()) j["error"] = f.error;
+    if (f.data_time_ms > 0) j["data_time_ms"] = f.data_time_ms;
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+nlohmann::json TargetJson(const TargetView& v) {
+  nlohmann::json j = {{"target", v.target}, {"module", v.module}, {"labels", v.labels},
+                      {"history_points", v.points}, {"oldest_point_ms", v.oldest_point_ms}};
+  if (const auto& r = v.latest) {
+    j["last_probe_ms"] = r->time_ms;
+    j["success"] = r->success;
+    j["duration_seconds"] = r->duration_seconds;
+    if (!r->error.empty()) j["error"] = r->error;
+    if (r->snapshot) {
+      j["goroutines"] = r->snapshot->total;
+      j["stacks"] = r->snapshot->stacks.size();
+      nlohmann::json cats = nlohmann::json::object();
+      for (int i = 0; i < kCategoryCount; ++i) {
+        if (r->snapshot->by_category[i]) {
+          cats[std::string(CategoryName(static_cast<Category>(i)))] = r->snapshot->by_category[i];
+        }
+      }
+      j["categories"] = std::move(cats);
+    }
+    if (r->leak) {
+      int64_t leaked = 0;
+      for (const auto& s : r->leak->stacks) leaked += s.leaked;
+      j["gc_leaked"] = leaked;
+    }
+    j["fetches"] = FetchesJson(*r);
+  }
+  return j;
+}
+
+// Finds the target named by ?target=&module= in the history; replies with an error if not.
+std::optional<TargetView> RequireTarget(App* app, const httplib::Request& req, httplib::Response& res) {
+  std::string target = req.get_param_value("target");
+  std::string module = req.has_param("module") ? req.get_param_value("module") : "default";
+  if (target.empty()) {
+    ReplyJsonError(res, 400, "bad_data", "target parameter is missing");
+    return std::nullopt;
+  }
+  auto view = app->history().Target(target, module);
+  if (!view) {
+    ReplyJsonError(res, 404, "not_found", "no probe of this target and module yet");
+    return std::nullopt;
+  }
+  return view;
+}
+
+int TopParam(const httplib::Request& req, int fallback) {
+  if (!req.has_param("top")) return fallback;
+  int v = std::atoi(req.get_param_value("top").c_str());
+  return v < 0 ? fallback : std::min(v, 100000);
+}
+
+}  // namespace
+
+void ReplyJson(httplib::Response& res, const nlohmann::json& data) {
+  nlohmann::json body = {{"status", "success"}, {"data", data}};
+  res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                  "application/json");
+}
+
+void ReplyJsonError(httplib::Response& res, int status, const std::string& type,
+                    const std::string& message) {
+  res.status = status;
+  nlohmann::json body = {{"status", "error"}, {"errorType", type}, {"error", message}};
+  res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                  "application/json");
+}
+
+void InstallApiRoutes(httplib::Server* server, App* app, Watcher* watcher) {
+  server->Get("/api/v1/targets", [app](const httplib::Request&, httplib::Response& res) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const TargetView& v : app->history().Targets()) out.push_back(TargetJson(v));
+    ReplyJson(res, out);
+  });
+
+  server->Get("/api/v1/stacks", [app](const httplib::Request& req, httplib::Response& res) {
+    auto view = RequireTarget(app, req, res);
+    if (!view) return;
+    const auto& r = view->latest;
+    if (!r || !r->snapshot) {
+      return ReplyJsonError(res, 503, "unavailable", "the last probe of this target failed: " +
+                                                         (r ? r->error : std::string()));
+    }
+    nlohmann::json out = SnapshotToJson(*r->snapshot, TopParam(req, 0), true);
+    // Facts only the expensive formats have, joined by stack id.
+    for (auto& stack : out["stacks"]) {
+      const std::string id = stack["stack_id"];
+      if (r->debug2) {
+        if (const StackSummary* d = r->debug2->FindStack(id)) {
+          stack["wait"] = StackToJson(*d, false)["wait"];
+          stack["state"] = d->state;
+          stack["created_by"] = d->created_by;
+          stack["created_at"] = d->created_at;
+          stack["debug2_count"] = d->count;
+        }
+      }
+      if (r->leak) {
+        if (const StackSummary* l = r->leak->FindStack(id)) {
+          stack["gc_leaked"] = r->leak->info.format == ProfileFormat::kDebug2 ? l->leaked : l->count;
+        }
+      }
+    }
+    out["target"] = r->target;
+    out["module"] = r->module;
+    out["fetches"] = FetchesJson(*r);
+    if (r->debug2) out["debug2_captured_unix_ms"] = r->debug2->captured_unix_ms;
+    if (r->leak) out["goroutineleak_captured_unix_ms"] = r->leak->captured_unix_ms;
+    ReplyJson(res, out);
+  });
+
+  server->Get("/api/v1/diff", [app](const httplib::Request& req, httplib::Response& res) {
+    auto view = RequireTarget(app, req, res);
+    if (!view) return;
+    const int64_t now = NowMs();
+    int64_t from = now - 15 * 60 * 1000, to = 0;
+    if (req.has_param("from") && !ParseTimeParam(req.get_param_value("from"), now, &from)) {
+      return ReplyJsonError(res, 400, "bad_data", "from must be unix seconds or a duration ago such as 15m");
+    }
+    if (req.has_param("to") && !ParseTimeParam(req.get_param_value("to"), now, &to)) {
+      return ReplyJsonError(res, 400, "bad_data", "to must be unix seconds or a duration ago such as 5m");
+    }
+    auto diff = app->history().Diff(view->target, view->module, from, to);
+    if (!diff.ok()) return ReplyJsonError(res, 422, "execution", diff.status().message());
+    nlohmann::json out = DiffToJson(diff.value(), TopParam(req, 50), false);
+    out["target"] = view->target;
+    out["module"] = view->module;
+    ReplyJson(res, out);
+  });
+
+  server->Get("/api/v1/capture", [app](const httplib::Request& req, httplib::Response& res) {
+    auto view = RequireTarget(app, req, res);
+    if (!view) return;
+    const auto& r = view->latest;
+    if (!r || !r->raw || r->raw->empty()) {
+      return ReplyJsonError(res, 404, "not_found", "no stored capture for this target");
+    }
+    std::string name = "goroutine-" + std::to_string(r->time_ms / 1000) + ".pb.gz";
+    res.set_header("Content-Disposition", "attachment; filename=\"" + name + "\"");
+    res.set_content(*r->raw, "application/octet-stream");
+  });
+
+  server->Get("/config", [app](const httplib::Request&, httplib::Response& res) {
+    auto config = app->config();
+    nlohmann::json modules = nlohmann::json::object();
+    for (const auto& [name, m] : config->modules) {
+      nlohmann::json headers = nlohmann::json::object();
+      for (const auto& [k, v] : m.headers) headers[k] = "<secret>";  // values may be credentials
+      modules[name] = {
+          {"scheme", m.scheme}, {"path", m.path}, {"leak_path", m.leak_path},
+          {"timeout_ms", m.timeout.count()}, {"max_response_bytes", m.max_response_bytes},
+          {"min_interval_ms", m.min_interval.count()},
+          {"debug2", {{"enabled", m.debug2.enabled}, {"max_goroutines", m.debug2.max_goroutines},
+                      {"min_interval_ms", m.debug2.min_interval.count()}}},
+          {"goroutineleak", {{"enabled", m.goroutineleak.enabled},
+                             {"max_goroutines", m.goroutineleak.max_goroutines},
+                             {"min_interval_ms", m.goroutineleak.min_interval.count()}}},
+          {"bearer_token_file", m.bearer_token_file.empty() ? "" : "<set>"},
+          {"basic_auth_username", m.basic_auth_username},
+          {"headers", headers}, {"label_keys", m.label_keys}, {"top_k", m.top_k},
+          {"top_k_growth", m.top_k_growth}, {"rules", m.rules.size()}};
+    }
+    nlohmann::json out = {{"source", config->source},
+                          {"modules", modules},
+                          {"probe_allow_any_target", config->allowlist.allow_any},
+                          {"probe_allowed_hosts", config->allowlist.host_globs},
+                          {"probe_allowed_cidrs", config->allowlist.cidrs},
+                          {"watch_interval_ms", config->watch.interval.count()},
+                          {"watch_target_label", config->watch.target_label}};
+    res.set_content(out.dump(2), "application/json");
+  });
+  (void)watcher;
+}
+
+std::string HtmlEscape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string RenderLandingPage(App* app, Watcher* watcher) {
+  std::string html =
+      "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>goroutine_exporter</title>"
+      "<style>body{font-family:sans-serif;margin:2em}td,th{padding:2px 10px;text-align:left}"
+      ".bad{color:#b00}</style></head><body><h1>goroutine_exporter</h1>"
+      "<p>Goroutine profiles of Go services, per leak category and per stack, as Prometheus "
+      "metrics. Version " + HtmlEscape(app->version()) + ".</p><ul>"
+      "<li><a href=\"metrics\">Metrics</a> (the exporter itself and watched targets)</li>"
+      "<li><a href=\"probe?target=127.0.0.1:6060\">Probe</a>: <code>/probe?target=host:port&amp;module=default</code></li>"
+      "<li><a href=\"api/v1/targets\">Targets (JSON)</a></li>"
+      "<li><a href=\"config\">Configuration</a></li>"
+      "<li><a href=\"-/healthy\">Health</a> and <a href=\"-/ready\">readiness</a></li></ul>"
+      "<h2>Recent probes</h2><table><tr><th>Target</th><th>Module</th><th>When (unix)</th>"
+      "<th>Result</th><th>Goroutines</th><th>Top stack</th><th>Links</th></tr>";
+  auto targets = app->history().Targets();
+  std::sort(targets.begin(), targets.end(), [](const TargetView& a, const TargetView& b) {
+    int64_t ta = a.latest ? a.latest->time_ms : 0, tb = b.latest ? b.latest->time_ms : 0;
+    return ta > tb;
+  });
+  int shown = 0;
+  for (const TargetView& v : targets) {
+    if (shown++ >= 50 || !v.latest) break;
+    const ProbeResult& r = *v.latest;
+    std::string q = "target=" + httplib::detail::encode_query_param(v.target) +
+                    "&amp;module=" + httplib::detail::encode_query_param(v.module);
+    std::string top;
+    if (r.snapshot) {
+      for (const StackSummary& s : r.snapshot->stacks) {
+        if (IsBenign(s.category)) continue;
+        top = std::to_string(s.count) + " " + std::string(CategoryName(s.category)) + " " + s.function;
+        break;
+      }
+    }
+    html += "<tr><td>" + HtmlEscape(v.target) + "</td><td>" + HtmlEscape(v.module) + "</td><td>" +
+            std::to_string(r.time_ms / 1000) + "</td><td" + (r.success ? ">ok" : " class=\"bad\">" + HtmlEscape(r.error)) +
+            "</td><td>" + (r.snapshot ? std::to_string(r.snapshot->total) : "") + "</td><td>" +
+            HtmlEscape(top) + "</td><td><a href=\"api/v1/stacks?" + q + "\">stacks</a> <a href=\"api/v1/diff?" + q +
+            "\">diff</a> <a href=\"api/v1/capture?" + q + "\">pprof</a></td></tr>";
+  }
+  html += "</table>";
+  auto watched = watcher->Latest();
+  html += "<p>Watch mode: " + std::to_string(watched.size()) + " targets with results.</p></body></html>";
+  return html;
+}
+
+}  // namespace gx

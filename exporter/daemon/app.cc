@@ -1,0 +1,84 @@
+#include "daemon/app.h"
+
+#include "common/logger.h"
+
+namespace gx {
+
+App::App(AppFlags flags, std::string version, std::string revision)
+    : flags_(std::move(flags)),
+      version_(std::move(version)),
+      prober_(Limits()),
+      history_(HistoryLimits()),
+      metrics_(version_, revision),
+      config_(DefaultConfig()),
+      web_config_(std::make_shared<const WebConfig>()) {}
+
+std::shared_ptr<const Config> App::config() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return config_;
+}
+
+std::shared_ptr<const WebConfig> App::web_config() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return web_config_;
+}
+
+Status App::Reload() {
+  std::shared_ptr<const Config> config = DefaultConfig();
+  if (!flags_.config_file.empty()) {
+    auto loaded = LoadConfigFile(flags_.config_file);
+    if (!loaded.ok()) {
+      metrics_.ReloadDone(false);
+      Log().Error("error loading config, keeping the previous one",
+                  {{"file", flags_.config_file}, {"err", loaded.status().message()}});
+      return loaded.status();
+    }
+    config = loaded.value();
+  }
+  std::shared_ptr<const WebConfig> web = std::make_shared<const WebConfig>();
+  if (!flags_.web_config_file.empty()) {
+    auto loaded = LoadWebConfigFile(flags_.web_config_file);
+    if (!loaded.ok()) {
+      metrics_.ReloadDone(false);
+      Log().Error("error loading web config, keeping the previous one",
+                  {{"file", flags_.web_config_file}, {"err", loaded.status().message()}});
+      return loaded.status();
+    }
+    web = loaded.value();
+  }
+  HistoryLimits limits;
+  limits.max_points = config->watch.history_max_snapshots;
+  limits.max_age = config->watch.history_max_age;
+  history_.SetLimits(limits);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    config_ = config;
+    web_config_ = web;
+  }
+  metrics_.ReloadDone(true);
+  Log().Info("loaded config", {{"file", flags_.config_file.empty() ? "(defaults)" : flags_.config_file},
+                               {"modules", std::to_string(config->modules.size())}});
+  return Status::Ok();
+}
+
+std::shared_ptr<const ProbeResult> App::RunProbe(const std::string& target, const Module& module,
+                                                 std::chrono::milliseconds budget,
+                                                 const std::map<std::string, std::string>& labels) {
+  auto result = prober_.Probe(target, module, budget);
+  metrics_.ProbeDone(result->success, result->cached);
+  if (!result->cached) {
+    for (const FetchRecord& f : result->fetches) {
+      if (f.performed && f.failed && f.skipped != SkipReason::kUnsupported) {
+        metrics_.FetchError(FetchErrorReason(f.error_kind));
+      }
+    }
+  }
+  if (!result->success) {
+    Log().Debug("probe failed", {{"target", target}, {"module", module.name}, {"err", result->error}});
+  }
+  history_.Record(result, labels);
+  metrics_.SetHistoryPoints(static_cast<double>(history_.total_points()));
+  return result;
+}
+
+}  // namespace gx

@@ -1,0 +1,149 @@
+#include "daemon/http_server.h"
+
+#include <cmath>
+#include <cstdlib>
+
+#include "common/logger.h"
+#include "daemon/routes_internal.h"
+#include "expose/probe_metrics.h"
+
+namespace gx {
+namespace {
+
+constexpr const char* kTextFormat = "text/plain; version=0.0.4; charset=utf-8";
+
+void BadRequest(httplib::Response& res, const std::string& message) {
+  res.status = 400;
+  res.set_content(message + "\n", "text/plain; charset=utf-8");
+}
+
+void HandleProbe(App* app, const std::chrono::milliseconds offset, const httplib::Request& req,
+                 httplib::Response& res) {
+  auto config = app->config();
+  std::string target = req.get_param_value("target");
+  std::string module_name = req.has_param("module") ? req.get_param_value("module") : "default";
+  if (target.empty()) return BadRequest(res, "Target parameter is missing");
+  const Module* module = config->FindModule(module_name);
+  if (!module) return BadRequest(res, "Unknown module \"" + module_name.substr(0, 64) + "\"");
+  auto address = ResolveTarget(target, *module);
+  if (!address.ok()) return BadRequest(res, "Bad target: " + address.status().message());
+  if (!config->allowlist.Allows(address->host)) {
+    app->metrics().RejectedTarget();
+    res.status = 403;
+    res.set_content("Target is not in probe.allowed_targets\n", "text/plain; charset=utf-8");
+    return;
+  }
+  auto result = app->RunProbe(target, *module, ProbeBudget(req, *module, offset));
+  if (!result->success) {
+    Log().Warn("probe failed", {{"target", target}, {"module", module_name}, {"err", result->error}});
+  }
+  auto families = ProbeMetricFamilies(*result, ExposeOptionsFor(*module));
+  res.set_content(SerializeText(families), kTextFormat);
+}
+
+void HandleMetrics(App* app, Watcher* watcher, httplib::Response& res) {
+  std::vector<prometheus::MetricFamily> families = app->metrics().Collect();
+  AppendFamilies(&families, ProcessMetricFamilies());
+  auto config = app->config();
+  const std::string label = SanitizeLabelName(config->watch.target_label);
+  for (const WatchedResult& w : watcher->Latest()) {
+    const Module* module = config->FindModule(w.target.module);
+    if (!module) continue;
+    ExposeOptions options = ExposeOptionsFor(*module);
+    options.target_labels.emplace_back(label, w.target.address);
+    for (const auto& [k, v] : w.target.labels) {
+      std::string name = SanitizeLabelName(k);
+      if (name != label && name.rfind("__", 0) != 0) options.target_labels.emplace_back(name, v);
+    }
+    AppendFamilies(&families, ProbeMetricFamilies(*w.latest, options));
+  }
+  res.set_content(SerializeText(families), kTextFormat);
+}
+
+}  // namespace
+
+std::chrono::milliseconds ProbeBudget(const httplib::Request& req, const Module& module,
+                                      std::chrono::milliseconds offset) {
+  std::chrono::milliseconds budget = module.timeout;
+  std::string header = req.get_header_value("X-Prometheus-Scrape-Timeout-Seconds");
+  if (!header.empty()) {
+    char* end = nullptr;
+    double seconds = std::strtod(header.c_str(), &end);
+    if (end != header.c_str() && std::isfinite(seconds) && seconds > 0) {
+      auto scrape = std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000)) - offset;
+      budget = std::min(budget, scrape);
+    }
+  }
+  return std::max(budget, std::chrono::milliseconds(100));
+}
+
+void InstallRoutes(httplib::Server* server, App* app, Watcher* watcher, const ServerOptions& options) {
+  const int threads = std::max(1, options.max_requests);
+  server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server->set_payload_max_length(64 * 1024);
+  server->set_read_timeout(10, 0);
+  server->set_write_timeout(30, 0);
+
+  server->set_pre_routing_handler([app](const httplib::Request& req, httplib::Response& res) {
+    auto web = app->web_config();
+    if (web->basic_auth_users.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    if (web->Authorize(req.get_header_value("Authorization"))) {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    res.status = 401;
+    res.set_header("WWW-Authenticate", "Basic realm=\"goroutine_exporter\"");
+    res.set_content("Unauthorized\n", "text/plain; charset=utf-8");
+    return httplib::Server::HandlerResponse::Handled;
+  });
+
+  const auto offset = app->flags().timeout_offset;
+  server->Get("/probe", [app, offset](const httplib::Request& req, httplib::Response& res) {
+    HandleProbe(app, offset, req, res);
+  });
+  server->Get("/metrics", [app, watcher](const httplib::Request&, httplib::Response& res) {
+    HandleMetrics(app, watcher, res);
+  });
+  server->Get("/-/healthy", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("Healthy\n", "text/plain; charset=utf-8");
+  });
+  server->Get("/-/ready", [app](const httplib::Request&, httplib::Response& res) {
+    if (!app->ready()) res.status = 503;
+    res.set_content(app->ready() ? "Ready\n" : "Not ready\n", "text/plain; charset=utf-8");
+  });
+  auto reload = [app](const httplib::Request&, httplib::Response& res) {
+    Status st = app->Reload();
+    if (!st.ok()) {
+      res.status = 500;
+      res.set_content("failed to reload config: " + st.message() + "\n", "text/plain; charset=utf-8");
+      return;
+    }
+    res.set_content("OK\n", "text/plain; charset=utf-8");
+  };
+  server->Post("/-/reload", reload);
+  server->Put("/-/reload", reload);
+  server->Get("/", [app, watcher](const httplib::Request&, httplib::Response& res) {
+    res.set_content(RenderLandingPage(app, watcher), "text/html; charset=utf-8");
+  });
+  InstallApiRoutes(server, app, watcher);
+  server->set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (res.body.empty()) {
+      res.set_content(res.status == 404 ? std::string("404 page not found\n")
+                                        : "HTTP " + std::to_string(res.status) + "\n",
+                      "text/plain; charset=utf-8");
+    }
+  });
+  server->set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    std::string what = "internal error";
+    try {
+      if (ep) std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    Log().Error("handler failed", {{"err", what}});
+    res.status = 500;
+    res.set_content("internal error\n", "text/plain; charset=utf-8");
+  });
+}
+
+}  // namespace gx

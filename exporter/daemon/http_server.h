@@ -1,0 +1,29 @@
+// The exporter's HTTP endpoints: landing page, /metrics, /probe, /-/healthy, /-/ready,
+// /-/reload, /config and the JSON API under /api/v1. Routes only; state lives in App and
+// Watcher. Thread-safe (handlers run on the server's bounded thread pool).
+#pragma once
+
+#include <httplib.h>
+
+#include <memory>
+#include <string>
+
+#include "daemon/app.h"
+#include "daemon/watcher.h"
+
+namespace gx {
+
+struct ServerOptions {
+  int max_requests = 16;  // worker threads of the HTTP server
+};
+
+// Registers every route on server.
+void InstallRoutes(httplib::Server* server, App* app, Watcher* watcher,
+                   const ServerOptions& options);
+
+// The scrape deadline: Prometheus' X-Prometheus-Scrape-Timeout-Seconds minus the offset,
+// clamped to the module timeout (at least 100 ms).
+std::chrono::milliseconds ProbeBudget(const httplib::Request& req, const Module& module,
+                                      std::chrono::milliseconds offset);
+
+}  // namespace gx

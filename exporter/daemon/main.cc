@@ -1,0 +1,171 @@
+// goroutine_exporter: Prometheus exporter for Go goroutine profiles. Probe mode
+// (/probe?target=...) works with no config; a config file adds modules, an allowlist and
+// watch mode. This file only wires flags, signals and the HTTP server together.
+#include <CLI/CLI.hpp>
+#include <httplib.h>
+#include <signal.h>
+
+#include <iostream>
+#include <thread>
+
+#include "common/duration.h"
+#include "common/logger.h"
+#include "daemon/app.h"
+#include "daemon/http_server.h"
+#include "daemon/watcher.h"
+
+#ifndef GX_VERSION
+#define GX_VERSION "0.1.0"
+#endif
+#ifndef GX_REVISION
+#define GX_REVISION "unknown"
+#endif
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+
+// "host:port", ":port" or "[v6]:port".
+bool SplitListenAddress(const std::string& address, std::string* host, int* port) {
+  std::size_t colon = address.rfind(':');
+  if (colon == std::string::npos) return false;
+  *host = address.substr(0, colon);
+  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') {
+    *host = host->substr(1, host->size() - 2);
+  }
+  if (host->empty()) *host = "0.0.0.0";
+  try {
+    std::size_t used = 0;
+    *port = std::stoi(address.substr(colon + 1), &used);
+    return used == address.size() - colon - 1 && *port >= 0 && *port <= 65535;
+  } catch (...) {
+    return false;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{"goroutine_exporter: Prometheus exporter for Go goroutine profiles"};
+  std::string listen = ":9867", config_file, web_config_file, log_level = "info",
+              log_format = "logfmt", timeout_offset = "500ms";
+  int max_requests = 16;
+  bool config_check = false, version = false;
+  cli.add_option("--web.listen-address", listen, "Address to listen on")->capture_default_str();
+  cli.add_option("--web.config.file", web_config_file,
+                 "Web config file (TLS and basic auth, exporter-toolkit format)");
+  cli.add_option("--web.max-requests", max_requests, "HTTP worker threads")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  cli.add_option("--config.file", config_file, "Configuration file (modules, allowlist, watch targets)");
+  cli.add_flag("--config.check", config_check, "Validate the configuration files and exit");
+  cli.add_option("--timeout-offset", timeout_offset,
+                 "Subtracted from Prometheus' scrape timeout to get the probe deadline")
+      ->capture_default_str();
+  cli.add_option("--log.level", log_level, "debug, info, warn or error")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
+      ->capture_default_str();
+  cli.add_option("--log.format", log_format, "logfmt or json")
+      ->check(CLI::IsMember({"logfmt", "json"}))
+      ->capture_default_str();
+  cli.add_flag("--version", version, "Print the version and exit");
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return cli.exit(e);
+  }
+  if (version) {
+    std::cout << "goroutine_exporter " << GX_VERSION << " (" << GX_REVISION << ")\n";
+    return kExitOk;
+  }
+  gx::LogLevel level = gx::LogLevel::kInfo;
+  gx::Logger::ParseLevel(log_level, &level);
+  gx::Log().Configure(level, log_format == "json");
+  auto offset = gx::ParseDuration(timeout_offset);
+  if (!offset) {
+    std::cerr << "goroutine_exporter: bad --timeout-offset\n";
+    return kExitFailure;
+  }
+
+  gx::AppFlags flags{config_file, web_config_file, *offset};
+  gx::App app(flags, GX_VERSION, GX_REVISION);
+  gx::Status loaded = app.Reload();
+  if (config_check) {
+    if (!loaded.ok()) {
+      std::cerr << "goroutine_exporter: " << loaded.message() << "\n";
+      return kExitFailure;
+    }
+    std::cout << "config OK\n";
+    return kExitOk;
+  }
+  if (!loaded.ok()) return kExitFailure;
+  if (config_file.empty()) {
+    gx::Log().Warn("no --config.file: /probe accepts any target; set probe.allowed_targets in a config file");
+  }
+
+  std::string host;
+  int port = 0;
+  if (!SplitListenAddress(listen, &host, &port)) {
+    std::cerr << "goroutine_exporter: bad --web.listen-address '" << listen << "'\n";
+    return kExitFailure;
+  }
+
+  // Signals go to one thread that waits for them; block them everywhere else first.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto web = app.web_config();
+  std::unique_ptr<httplib::Server> server;
+  if (web->tls_enabled()) {
+    server = std::make_unique<httplib::SSLServer>(
+        web->tls_cert_file.c_str(), web->tls_key_file.c_str(),
+        web->tls_client_ca_file.empty() ? nullptr : web->tls_client_ca_file.c_str());
+    if (!server->is_valid()) {
+      gx::Log().Error("cannot load TLS certificate or key", {{"cert", web->tls_cert_file}});
+      return kExitFailure;
+    }
+  } else {
+    server = std::make_unique<httplib::Server>();
+  }
+  gx::Watcher watcher(&app);
+  gx::ServerOptions options;
+  options.max_requests = max_requests;
+  gx::InstallRoutes(server.get(), &app, &watcher, options);
+
+  int bound = port == 0 ? server->bind_to_any_port(host) : (server->bind_to_port(host, port) ? port : -1);
+  if (bound < 0) {
+    gx::Log().Error("cannot listen", {{"address", listen}});
+    return kExitFailure;
+  }
+  watcher.Start();
+  std::thread http([&] { server->listen_after_bind(); });
+  while (!server->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  app.set_ready(true);
+  std::string shown_host = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  gx::Log().Info("listening", {{"address", shown_host + ":" + std::to_string(bound)},
+                               {"tls", web->tls_enabled() ? "true" : "false"},
+                               {"version", GX_VERSION}});
+
+  while (true) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      app.Reload();
+      continue;
+    }
+    gx::Log().Info("shutting down", {{"signal", std::to_string(sig)}});
+    break;
+  }
+  app.set_ready(false);
+  server->stop();
+  http.join();
+  watcher.Stop();
+  gx::Log().Info("stopped");
+  return kExitOk;
+}

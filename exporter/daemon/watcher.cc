@@ -1,0 +1,148 @@
+#include "daemon/watcher.h"
+
+#include <random>
+
+#include "common/logger.h"
+
+namespace gx {
+namespace {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Upper bound on workers regardless of config, so a typo cannot start thousands of threads.
+constexpr int kMaxWorkers = 64;
+
+}  // namespace
+
+Watcher::Watcher(App* app) : app_(app) {}
+
+Watcher::~Watcher() { Stop(); }
+
+std::string Watcher::target_label() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return config_ ? config_->watch.target_label : "target";
+}
+
+void Watcher::Start() {
+  auto config = app_->config();
+  int workers = std::min(config->watch.concurrency, kMaxWorkers);
+  scheduler_ = std::thread([this] { SchedulerLoop(); });
+  for (int i = 0; i < workers; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+}
+
+void Watcher::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (scheduler_.joinable()) scheduler_.join();
+  for (auto& w : workers_) {
+    if (w.joinable()) w.join();
+  }
+}
+
+std::vector<WatchedResult> Watcher::Latest() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<WatchedResult> out;
+  for (const auto& [key, slot] : slots_) {
+    if (slot.latest) out.push_back({slot.target, slot.latest});
+  }
+  return out;
+}
+
+void Watcher::RefreshTargets(const Config& config, int64_t now_ms) {
+  std::vector<WatchTarget> targets;
+  for (const StaticTargetGroup& g : config.watch.static_configs) {
+    for (const std::string& t : g.targets) targets.push_back({t, g.module, g.labels});
+  }
+  for (const FileSdConfig& sd : config.watch.file_sd_configs) {
+    std::vector<std::string> errors;
+    for (WatchTarget& t : ResolveFileSd(sd, &errors)) targets.push_back(std::move(t));
+    for (const std::string& e : errors) Log().Warn("file_sd", {{"err", e}});
+  }
+  static thread_local std::mt19937_64 rng(std::random_device{}());
+  const int64_t interval = config.watch.interval.count();
+  std::map<std::string, Slot> next;
+  for (WatchTarget& t : targets) {
+    std::string key = t.module + "\x1f" + t.address;
+    auto old = slots_.find(key);
+    if (old != slots_.end()) {
+      Slot s = old->second;
+      s.target = std::move(t);
+      next.emplace(key, std::move(s));
+      continue;
+    }
+    Slot s;
+    s.target = std::move(t);
+    // Spread first polls over one interval so targets are not probed in lockstep.
+    s.next_run_ms = now_ms + static_cast<int64_t>(rng() % static_cast<uint64_t>(std::max<int64_t>(interval, 1)));
+    next.emplace(key, std::move(s));
+  }
+  for (const auto& [key, slot] : slots_) {
+    if (!next.count(key)) app_->history().Forget(slot.target.address, slot.target.module);
+  }
+  slots_ = std::move(next);
+  app_->metrics().SetWatchTargets(static_cast<double>(slots_.size()));
+}
+
+void Watcher::SchedulerLoop() {
+  std::mt19937_64 rng(std::random_device{}());
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    const int64_t now = NowMs();
+    auto config = app_->config();
+    if (config != config_ || now >= next_sd_refresh_ms_) {
+      config_ = config;
+      RefreshTargets(*config, now);
+      int64_t refresh = 30000;
+      for (const FileSdConfig& sd : config->watch.file_sd_configs) {
+        refresh = std::min<int64_t>(refresh, sd.refresh_interval.count());
+      }
+      next_sd_refresh_ms_ = now + refresh;
+    }
+    const int64_t interval = config_->watch.interval.count();
+    const double jitter = config_->watch.jitter;
+    for (auto& [key, slot] : slots_) {
+      if (slot.running || slot.next_run_ms > now) continue;
+      slot.running = true;
+      double j = jitter > 0 ? (static_cast<double>(rng() % 2001) / 1000.0 - 1.0) * jitter : 0.0;
+      slot.next_run_ms = now + static_cast<int64_t>(interval * (1.0 + j));
+      queue_.push_back(key);
+    }
+    cv_.notify_all();
+    cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return stopping_; });
+  }
+}
+
+void Watcher::WorkerLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (stopping_) return;
+    std::string key = queue_.front();
+    queue_.pop_front();
+    auto it = slots_.find(key);
+    if (it == slots_.end()) continue;
+    WatchTarget target = it->second.target;
+    auto config = config_;
+    lock.unlock();
+    std::shared_ptr<const ProbeResult> result;
+    if (const Module* module = config->FindModule(target.module)) {
+      result = app_->RunProbe(target.address, *module, config->watch.timeout, target.labels);
+    }
+    lock.lock();
+    it = slots_.find(key);
+    if (it != slots_.end()) {
+      it->second.running = false;
+      if (result) it->second.latest = result;
+    }
+  }
+}
+
+}  // namespace gx

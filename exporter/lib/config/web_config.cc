@@ -1,0 +1,300 @@
+#include "config/web_config.h"
+
+#include <crypt.h>
+#include <sys/stat.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string_view>
+
+namespace gx {
+namespace {
+
+constexpr std::size_t kMaxWebConfigBytes = 1u << 20;
+constexpr std::size_t kMaxUsers = 1000;
+constexpr std::size_t kMaxUserBytes = 256;
+// "Basic " plus base64 of user:password; bcrypt only reads 72 password bytes, so a few KiB
+// is far more than any real credential.
+constexpr std::size_t kMaxAuthorizationBytes = 4096;
+
+std::string Where(const std::string& source, const YAML::Node& node) {
+  const YAML::Mark mark = node.Mark();
+  if (mark.is_null()) return source;
+  return source + ":" + std::to_string(mark.line + 1);
+}
+
+Status Error(const std::string& source, const YAML::Node& node, const std::string& message) {
+  return Status::Error(Where(source, node) + ": " + message);
+}
+
+// Calls fn(key, key_node, value_node) for each entry of a mapping (null = empty), rejecting
+// unknown and duplicate keys.
+template <typename F>
+Status ForEachEntry(const std::string& source, const YAML::Node& map, const YAML::Node& where,
+                    const std::string& what, const std::set<std::string>& known, F&& fn) {
+  if (!map.IsDefined() || map.IsNull()) return Status::Ok();
+  if (!map.IsMap()) return Error(source, where, what + " must be a mapping");
+  std::set<std::string> seen;
+  for (const auto& entry : map) {
+    if (!entry.first.IsScalar()) {
+      return Error(source, entry.first, "keys in " + what + " must be strings");
+    }
+    const std::string key = entry.first.Scalar();
+    if (!known.empty() && !known.count(key)) {
+      return Error(source, entry.first, "unknown key '" + key + "' in " + what);
+    }
+    if (!seen.insert(key).second) {
+      return Error(source, entry.first, "duplicate key '" + key + "' in " + what);
+    }
+    Status st = fn(key, entry.first, entry.second);
+    if (!st.ok()) return st;
+  }
+  return Status::Ok();
+}
+
+// "$2a$", "$2b$" or "$2y$", a two-digit cost 04..31, then 53 characters of bcrypt's base64.
+bool IsBcryptHash(const std::string& h) {
+  if (h.size() != 60 || h[0] != '$' || h[1] != '2' || h[3] != '$' || h[6] != '$') return false;
+  if (h[2] != 'a' && h[2] != 'b' && h[2] != 'y') return false;
+  if (h[4] < '0' || h[4] > '9' || h[5] < '0' || h[5] > '9') return false;
+  int cost = (h[4] - '0') * 10 + (h[5] - '0');
+  if (cost < 4 || cost > 31) return false;
+  for (std::size_t i = 7; i < h.size(); ++i) {
+    char c = h[i];
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '/';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Status ReadBounded(const std::string& path, std::size_t max_bytes, std::string* out) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return Status::Error(path + ": " + std::strerror(errno));
+  struct stat st;
+  if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+    std::fclose(f);
+    return Status::Error(path + ": not a regular file");
+  }
+  std::string data(max_bytes + 1, '\0');
+  std::size_t n = std::fread(data.data(), 1, data.size(), f);
+  bool failed = std::ferror(f) != 0;
+  std::fclose(f);
+  if (failed) return Status::Error(path + ": read error");
+  if (n > max_bytes) {
+    return Status::Error(path + ": larger than " + std::to_string(max_bytes) + " bytes");
+  }
+  data.resize(n);
+  *out = std::move(data);
+  return Status::Ok();
+}
+
+Result<WebConfig> Parse(const std::string& yaml_text, const std::string& source) {
+  WebConfig config;
+  if (yaml_text.size() > kMaxWebConfigBytes) {
+    return Status::Error(source + ": larger than " + std::to_string(kMaxWebConfigBytes) +
+                         " bytes");
+  }
+  try {
+    YAML::Node doc = YAML::Load(yaml_text);
+    if (doc.IsDefined() && !doc.IsNull() && !doc.IsMap()) {
+      return Error(source, doc, "the web config must be a mapping");
+    }
+    YAML::Node tls_key;
+    bool has_tls = false;
+    Status st = ForEachEntry(
+        source, doc, doc, "the web config", {"tls_server_config", "basic_auth_users"},
+        [&](const std::string& key, const YAML::Node& k, const YAML::Node& v) -> Status {
+          if (key == "tls_server_config") {
+            has_tls = true;
+            tls_key = k;
+            return ForEachEntry(
+                source, v, k, "tls_server_config",
+                {"cert_file", "key_file", "client_ca_file", "client_auth_type"},
+                [&](const std::string& name, const YAML::Node& tk,
+                    const YAML::Node& tv) -> Status {
+                  if (!tv.IsScalar() || tv.Scalar().empty()) {
+                    return Error(source, tk, name + " must be a non-empty string");
+                  }
+                  const std::string& value = tv.Scalar();
+                  if (name == "cert_file") config.tls_cert_file = value;
+                  if (name == "key_file") config.tls_key_file = value;
+                  if (name == "client_ca_file") config.tls_client_ca_file = value;
+                  if (name == "client_auth_type") {
+                    if (value != "NoClientCert" && value != "RequireAndVerifyClientCert") {
+                      return Error(source, tk,
+                                   "client_auth_type must be NoClientCert or "
+                                   "RequireAndVerifyClientCert, got '" + value + "'");
+                    }
+                    config.tls_client_auth_type = value;
+                  }
+                  return Status::Ok();
+                });
+          }
+          // basic_auth_users: user -> bcrypt hash.
+          if (!v.IsNull() && !v.IsMap()) {
+            return Error(source, k, "basic_auth_users must map user names to bcrypt hashes");
+          }
+          return ForEachEntry(
+              source, v, k, "basic_auth_users", {},
+              [&](const std::string& user, const YAML::Node& uk, const YAML::Node& uv) -> Status {
+                if (user.empty() || user.size() > kMaxUserBytes ||
+                    user.find(':') != std::string::npos) {
+                  return Error(source, uk, "invalid user name '" + user + "'");
+                }
+                if (!uv.IsScalar() || !IsBcryptHash(uv.Scalar())) {
+                  return Error(source, uk,
+                               "the password of '" + user + "' must be a bcrypt hash ($2b$...)");
+                }
+                if (config.basic_auth_users.size() >= kMaxUsers) {
+                  return Error(source, uk, "more than " + std::to_string(kMaxUsers) + " users");
+                }
+                config.basic_auth_users.emplace(user, uv.Scalar());
+                return Status::Ok();
+              });
+        });
+    if (!st.ok()) return st;
+    if (has_tls) {
+      if (config.tls_cert_file.empty() || config.tls_key_file.empty()) {
+        return Error(source, tls_key, "tls_server_config needs cert_file and key_file");
+      }
+      if (config.tls_client_auth_type == "RequireAndVerifyClientCert" &&
+          config.tls_client_ca_file.empty()) {
+        return Error(source, tls_key,
+                     "client_auth_type RequireAndVerifyClientCert needs client_ca_file");
+      }
+    }
+  } catch (const YAML::Exception& e) {
+    if (e.mark.is_null()) return Status::Error(source + ": " + e.msg);
+    return Status::Error(source + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  return config;
+}
+
+// Strict standard base64 (RFC 4648 §4); padding optional. Bounded by the caller.
+std::optional<std::string> Base64Decode(std::string_view in) {
+  int padding = 0;
+  while (!in.empty() && in.back() == '=') {
+    in.remove_suffix(1);
+    if (++padding > 2) return std::nullopt;
+  }
+  if (in.size() % 4 == 1) return std::nullopt;
+  std::string out;
+  out.reserve(in.size() * 3 / 4);
+  uint32_t buffer = 0;
+  int bits = 0;
+  for (char c : in) {
+    int v;
+    if (c >= 'A' && c <= 'Z') v = c - 'A';
+    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9') v = c - '0' + 52;
+    else if (c == '+') v = 62;
+    else if (c == '/') v = 63;
+    else return std::nullopt;
+    buffer = (buffer << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((buffer >> bits) & 0xff));
+    }
+  }
+  return out;
+}
+
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  std::size_t n = a.size() > b.size() ? a.size() : b.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+    unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
+    diff |= static_cast<unsigned char>(x ^ y);
+  }
+  return diff == 0;
+}
+
+// True if crypt(3) of password with hash's salt and cost reproduces hash.
+bool VerifyBcrypt(const std::string& password, const std::string& hash) {
+  // crypt_data is ~32 KiB; value-initialisation zeroes it, as crypt_r requires.
+  auto data = std::make_unique<struct crypt_data>();
+  const char* out = crypt_r(password.c_str(), hash.c_str(), data.get());
+  if (out == nullptr || out[0] == '*') return false;
+  return ConstantTimeEquals(out, hash);
+}
+
+// Checked against when the user is unknown, so that unknown users cost as much as known ones.
+const std::string& DummyHash() {
+  static const std::string hash = [] {
+    auto data = std::make_unique<struct crypt_data>();
+    const char* out = crypt_r("not-a-password", "$2b$10$......................", data.get());
+    return std::string(out != nullptr ? out : "");
+  }();
+  return hash;
+}
+
+bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (std::size_t i = 0; i < prefix.size(); ++i) {
+    char c = s[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != prefix[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool WebConfig::Authorize(const std::string& authorization_header) const {
+  if (basic_auth_users.empty()) return true;
+  std::string_view h = authorization_header;
+  if (h.size() > kMaxAuthorizationBytes) return false;
+  if (!StartsWithIgnoreCase(h, "basic ")) return false;
+  h.remove_prefix(6);
+  while (!h.empty() && h.front() == ' ') h.remove_prefix(1);
+  while (!h.empty() && h.back() == ' ') h.remove_suffix(1);
+  if (h.empty()) return false;
+  auto decoded = Base64Decode(h);
+  if (!decoded) return false;
+  auto colon = decoded->find(':');
+  if (colon == std::string::npos) return false;
+  const std::string user = decoded->substr(0, colon);
+  const std::string password = decoded->substr(colon + 1);
+  // crypt(3) takes a C string: a NUL would cut the password short.
+  if (password.find('\0') != std::string::npos) return false;
+  auto it = basic_auth_users.find(user);
+  const bool known = it != basic_auth_users.end();
+  const bool match = VerifyBcrypt(password, known ? it->second : DummyHash());
+  return known && match;
+}
+
+Result<std::shared_ptr<const WebConfig>> ParseWebConfig(const std::string& yaml_text,
+                                                        const std::string& source) {
+  auto parsed = Parse(yaml_text, source.empty() ? "<web config>" : source);
+  if (!parsed.ok()) return parsed.status();
+  return std::shared_ptr<const WebConfig>(
+      std::make_shared<WebConfig>(std::move(parsed.value())));
+}
+
+Result<std::shared_ptr<const WebConfig>> LoadWebConfigFile(const std::string& path) {
+  std::string text;
+  Status st = ReadBounded(path, kMaxWebConfigBytes, &text);
+  if (!st.ok()) return st;
+  auto parsed = Parse(text, path);
+  if (!parsed.ok()) return parsed.status();
+  WebConfig config = std::move(parsed.value());
+  // As in the exporter-toolkit, relative file names are relative to the config file.
+  std::string dir;
+  auto slash = path.rfind('/');
+  if (slash != std::string::npos) dir = path.substr(0, slash + 1);
+  for (std::string* file :
+       {&config.tls_cert_file, &config.tls_key_file, &config.tls_client_ca_file}) {
+    if (!file->empty() && (*file)[0] != '/') *file = dir + *file;
+  }
+  return std::shared_ptr<const WebConfig>(std::make_shared<WebConfig>(std::move(config)));
+}
+
+}  // namespace gx

@@ -1,0 +1,41 @@
+// Turns a probe result into Prometheus metric families under the goroutine_ namespace
+// (docs/metrics.md). Built fresh from immutable results on every scrape, so series of stacks
+// that vanish disappear. Pure functions; thread-safe.
+#pragma once
+
+#include <prometheus/metric_family.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "probe/prober.h"
+
+namespace gx {
+
+struct ExposeOptions {
+  int top_k = 20;         // stacks by goroutine count
+  int top_k_growth = 10;  // more stacks by growth since the target's previous result
+  std::vector<std::string> label_keys;  // pprof label keys that split series
+  int max_label_values = 20;            // distinct values per key; the rest become "other"
+  std::vector<std::pair<std::string, std::string>> target_labels;  // watch mode: target=...
+};
+
+ExposeOptions ExposeOptionsFor(const Module& module);
+
+std::vector<prometheus::MetricFamily> ProbeMetricFamilies(const ProbeResult& result,
+                                                          const ExposeOptions& options);
+
+// Merges families of the same name (several targets in one /metrics answer).
+void AppendFamilies(std::vector<prometheus::MetricFamily>* into,
+                    std::vector<prometheus::MetricFamily>&& from);
+
+std::string SerializeText(const std::vector<prometheus::MetricFamily>& families);
+
+// Makes a label value valid UTF-8 of bounded length (invalid bytes become U+FFFD).
+std::string SanitizeLabelValue(std::string_view value, std::size_t max_bytes = 256);
+
+// Prometheus label names: [a-zA-Z_][a-zA-Z0-9_]*; other characters become '_'.
+std::string SanitizeLabelName(std::string_view name);
+
+}  // namespace gx

@@ -1,0 +1,296 @@
+#include "probe/prober.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "classify/classifier.h"
+#include "decode/text_util.h"
+#include "pipeline/capture.h"
+
+namespace gx {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t NowUnixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string Base64(std::string_view in) {
+  static const char kChars[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
+    out += {kChars[v >> 18], kChars[(v >> 12) & 63], kChars[(v >> 6) & 63], kChars[v & 63]};
+  }
+  if (i + 1 == in.size()) {
+    uint32_t v = uint8_t(in[i]) << 16;
+    out += {kChars[v >> 18], kChars[(v >> 12) & 63], '=', '='};
+  } else if (i + 2 == in.size()) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
+    out += {kChars[v >> 18], kChars[(v >> 12) & 63], kChars[(v >> 6) & 63], '='};
+  }
+  return out;
+}
+
+// Reads a small secret file (token, password); trailing newlines are dropped.
+Result<std::string> ReadSecret(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::Error("cannot read secret file " + path);
+  std::string s;
+  s.resize(64 * 1024);
+  in.read(s.data(), static_cast<std::streamsize>(s.size()));
+  s.resize(static_cast<std::size_t>(in.gcount()));
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+Result<CaptureOptions> OptionsFor(const Module& module, const Limits& limits,
+                                  std::chrono::milliseconds timeout) {
+  CaptureOptions o;
+  o.limits = limits;
+  o.limits.max_compressed_bytes = std::min(limits.max_compressed_bytes, module.max_response_bytes);
+  o.limits.max_text_bytes = std::min(limits.max_text_bytes, module.max_response_bytes);
+  o.timeout = timeout;
+  o.tls = module.tls;
+  o.headers = module.headers;
+  if (!module.bearer_token_file.empty()) {
+    auto token = ReadSecret(module.bearer_token_file);
+    if (!token.ok()) return token.status();
+    o.headers["Authorization"] = "Bearer " + token.value();
+  } else if (!module.basic_auth_username.empty()) {
+    std::string password;
+    if (!module.basic_auth_password_file.empty()) {
+      auto p = ReadSecret(module.basic_auth_password_file);
+      if (!p.ok()) return p.status();
+      password = p.value();
+    }
+    o.headers["Authorization"] = "Basic " + Base64(module.basic_auth_username + ":" + password);
+  }
+  return o;
+}
+
+FetchRecord Record(const char* profile, int debug) {
+  FetchRecord r;
+  r.profile = profile;
+  r.debug = debug;
+  return r;
+}
+
+std::chrono::milliseconds Remaining(Clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  return left.count() > 0 ? left : std::chrono::milliseconds(0);
+}
+
+}  // namespace
+
+Result<TargetAddress> ResolveTarget(const std::string& target, const Module& module) {
+  if (target.empty()) return Status::Error("target is empty");
+  if (target.size() > 1024) return Status::Error("target is too long");
+  std::string url = target.find("://") != std::string::npos ? target : module.scheme + "://" + target;
+  auto parsed = ParseUrl(url);
+  if (!parsed.ok()) return parsed.status();
+  if (parsed->path_and_query != "/") {
+    return Status::Error("target must be host:port or scheme://host:port; the path comes from the module");
+  }
+  TargetAddress out;
+  out.base_url = parsed->scheme + "://" + parsed->HostPort();
+  out.host = parsed->host;
+  return out;
+}
+
+Prober::Prober(const Limits& limits) : limits_(limits) {}
+
+std::size_t Prober::tracked_targets() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return states_.size();
+}
+
+void Prober::EvictIfFull() {
+  if (states_.size() < kMaxTrackedTargets) return;
+  auto oldest = states_.end();
+  for (auto it = states_.begin(); it != states_.end(); ++it) {
+    if (it->second.inflight.valid()) continue;
+    if (oldest == states_.end() || it->second.last_used_ms < oldest->second.last_used_ms) {
+      oldest = it;
+    }
+  }
+  if (oldest != states_.end()) states_.erase(oldest);
+}
+
+std::shared_ptr<const ProbeResult> Prober::Probe(const std::string& target, const Module& module,
+                                                 std::chrono::milliseconds budget) {
+  const std::string key = module.name + "\x1f" + target;
+  const int64_t now_ms = NowUnixMs();
+  std::promise<std::shared_ptr<const ProbeResult>> promise;
+  TargetState snapshot_of_state;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    auto it = states_.find(key);
+    if (it == states_.end()) {
+      EvictIfFull();
+      it = states_.emplace(key, TargetState()).first;
+    }
+    TargetState& st = it->second;
+    st.last_used_ms = now_ms;
+    if (st.last && module.min_interval.count() > 0 &&
+        now_ms - st.last->time_ms < module.min_interval.count()) {
+      auto cached = std::make_shared<ProbeResult>(*st.last);
+      cached->cached = true;
+      for (FetchRecord& f : cached->fetches) {
+        if (f.performed) f.skipped = SkipReason::kMinInterval;
+        f.performed = false;
+        f.bytes = 0;
+      }
+      return cached;
+    }
+    if (st.inflight.valid()) {
+      // Another probe of this target is fetching: share its result.
+      auto shared = st.inflight;
+      lock.unlock();
+      if (shared.wait_for(budget) == std::future_status::ready) return shared.get();
+      auto timeout = std::make_shared<ProbeResult>();
+      timeout->target = target;
+      timeout->module = module.name;
+      timeout->time_ms = now_ms;
+      timeout->error_kind = FetchError::kTimeout;
+      timeout->error = "timed out waiting for a concurrent probe of the same target";
+      return timeout;
+    }
+    st.inflight = promise.get_future().share();
+    snapshot_of_state = st;
+    snapshot_of_state.inflight = {};
+  }
+
+  TargetState updated = snapshot_of_state;
+  std::shared_ptr<const ProbeResult> result = Run(target, module, budget, snapshot_of_state, &updated);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    TargetState& st = states_[key];
+    updated.inflight = {};
+    updated.last_used_ms = NowUnixMs();
+    if (result->success) updated.last = result;
+    st = std::move(updated);
+  }
+  promise.set_value(result);
+  return result;
+}
+
+std::shared_ptr<ProbeResult> Prober::Run(const std::string& target, const Module& module,
+                                         std::chrono::milliseconds budget, TargetState state,
+                                         TargetState* updated) {
+  const auto start = Clock::now();
+  const auto deadline = start + budget;
+  auto result = std::make_shared<ProbeResult>();
+  result->target = target;
+  result->module = module.name;
+  result->time_ms = NowUnixMs();
+  if (state.last) result->previous = state.last->snapshot;
+  auto finish = [&]() {
+    result->duration_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    return result;
+  };
+
+  auto address = ResolveTarget(target, module);
+  if (!address.ok()) {
+    result->error = address.status().message();
+    result->error_kind = FetchError::kBadUrl;
+    return finish();
+  }
+  Classifier classifier(module.rules);
+
+  // 1. The cheap profile, every time.
+  FetchRecord cheap = Record("goroutine", 0);
+  auto options = OptionsFor(module, limits_, std::min(budget, module.timeout));
+  if (!options.ok()) {
+    result->error = options.status().message();
+    result->error_kind = FetchError::kOther;
+    return finish();
+  }
+  options->keep_raw_bytes = module.max_response_bytes;
+  auto t0 = Clock::now();
+  FetchError cheap_error = FetchError::kNone;
+  auto capture = CaptureUrl(address->base_url + module.path + "?debug=0", classifier,
+                            options.value(), &cheap_error);
+  cheap.performed = true;
+  cheap.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (!capture.ok()) {
+    cheap.failed = true;
+    cheap.error = capture.status().message();
+    result->error = cheap.error;
+    cheap.error_kind = cheap_error;
+    result->error_kind = cheap_error;
+    result->fetches.push_back(cheap);
+    for (const char* profile : {"goroutineleak", "goroutine"}) {
+      FetchRecord skipped = Record(profile, std::string(profile) == "goroutine" ? 2 : 0);
+      skipped.skipped = SkipReason::kCheapFailed;
+      result->fetches.push_back(skipped);
+    }
+    return finish();
+  }
+  cheap.bytes = capture->snapshot.info.input_bytes;
+  cheap.data_time_ms = capture->snapshot.captured_unix_ms;
+  result->fetches.push_back(cheap);
+  result->raw = std::make_shared<const std::string>(std::move(capture->raw));
+  result->snapshot = std::make_shared<const Snapshot>(std::move(capture->snapshot));
+  result->success = true;
+  const int64_t total = result->snapshot->total;
+
+  // 2. The expensive profiles, only when the planner allows; otherwise reuse.
+  struct Expensive {
+    const char* profile;
+    int debug;
+    const ExpensiveFetchPolicy* policy;
+    const std::string* path;
+    ExpensiveFetchState* fetch_state;
+    std::shared_ptr<const Snapshot>* kept;
+  };
+  // goroutineleak first: a debug=2 dump taken after it shows which goroutines it proved leaked.
+  Expensive plans[] = {
+      {"goroutineleak", 0, &module.goroutineleak, &module.leak_path, &updated->leak_state, &updated->leak},
+      {"goroutine", 2, &module.debug2, &module.path, &updated->debug2_state, &updated->debug2},
+  };
+  for (const Expensive& plan : plans) {
+    FetchRecord rec = Record(plan.profile, plan.debug);
+    const int64_t now_ms = NowUnixMs();
+    rec.skipped = PlanExpensiveFetch(*plan.policy, total, now_ms, *plan.fetch_state,
+                                     Remaining(deadline).count());
+    if (rec.skipped == SkipReason::kNone) {
+      auto opts = OptionsFor(module, limits_, std::min(Remaining(deadline), module.timeout));
+      auto t = Clock::now();
+      FetchError kind = FetchError::kOther;
+      Result<Capture> c = opts.ok() ? CaptureUrl(address->base_url + *plan.path + "?debug=" +
+                                                     std::to_string(plan.debug),
+                                                 classifier, opts.value(), &kind)
+                                    : Result<Capture>(opts.status());
+      rec.performed = true;
+      rec.seconds = std::chrono::duration<double>(Clock::now() - t).count();
+      if (c.ok()) {
+        rec.bytes = c->snapshot.info.input_bytes;
+        *plan.kept = std::make_shared<const Snapshot>(std::move(c->snapshot));
+        plan.fetch_state->last_fetch_ms = now_ms;
+      } else {
+        rec.failed = true;
+        rec.error = c.status().message();
+        rec.error_kind = kind;
+        if (kind == FetchError::kHttpStatus && rec.error.find("HTTP 404") != std::string::npos) {
+          // Go <= 1.25, or 1.26 without the experiment: no goroutineleak profile.
+          plan.fetch_state->unsupported_until_ms = now_ms + kUnsupportedMemoryMs;
+          rec.skipped = SkipReason::kUnsupported;
+          *plan.kept = nullptr;
+        }
+      }
+    }
+    if (*plan.kept) rec.data_time_ms = (*plan.kept)->captured_unix_ms;
+    result->fetches.push_back(rec);
+  }
+  result->debug2 = updated->debug2;
+  result->leak = updated->leak;
+  return finish();
+}
+
+}  // namespace gx

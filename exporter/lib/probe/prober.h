@@ -1,0 +1,92 @@
+// One probe of one target: the cheap debug=0 profile every time, then debug=2 and
+// goroutineleak only when the planner allows, reusing their last results in between.
+// Thread-safe: per-target state sits behind one mutex and fetches run outside it;
+// concurrent probes of the same target share one fetch.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "aggregate/snapshot.h"
+#include "common/limits.h"
+#include "config/exporter_config.h"
+#include "fetch/http_fetch.h"
+#include "probe/fetch_planner.h"
+
+namespace gx {
+
+struct FetchRecord {
+  std::string profile;  // "goroutine" or "goroutineleak"
+  int debug = 0;
+  bool performed = false;  // a request was sent by this probe
+  bool failed = false;
+  SkipReason skipped = SkipReason::kNone;
+  FetchError error_kind = FetchError::kNone;
+  std::string error;
+  std::size_t bytes = 0;
+  double seconds = 0;
+  int64_t data_time_ms = -1;  // capture time of the data in use (fresh or reused); -1: none
+};
+
+struct ProbeResult {
+  std::string target;
+  std::string module;
+  bool success = false;
+  std::string error;  // never contains secrets
+  FetchError error_kind = FetchError::kNone;
+  int64_t time_ms = 0;  // unix ms when the probe started
+  double duration_seconds = 0;
+  bool cached = false;  // served from the module's min_interval cache
+  std::shared_ptr<const Snapshot> snapshot;  // debug=0 (the main result)
+  std::shared_ptr<const Snapshot> previous;  // the target's previous debug=0, for growth
+  std::shared_ptr<const Snapshot> debug2;    // latest debug=2, fresh or reused
+  std::shared_ptr<const Snapshot> leak;      // latest goroutineleak, fresh or reused
+  std::vector<FetchRecord> fetches;
+  std::shared_ptr<const std::string> raw;  // the debug=0 body, for `go tool pprof`
+};
+
+// "host:port" or an http(s) URL → "scheme://host:port" plus the host for the allowlist.
+struct TargetAddress {
+  std::string base_url;
+  std::string host;
+};
+Result<TargetAddress> ResolveTarget(const std::string& target, const Module& module);
+
+class Prober {
+ public:
+  explicit Prober(const Limits& limits);
+  // Never throws; failures are in the result. `budget` bounds the whole probe.
+  std::shared_ptr<const ProbeResult> Probe(const std::string& target, const Module& module,
+                                           std::chrono::milliseconds budget);
+  std::size_t tracked_targets() const;
+
+ private:
+  struct TargetState {
+    ExpensiveFetchState debug2_state;
+    ExpensiveFetchState leak_state;
+    std::shared_ptr<const Snapshot> debug2;
+    std::shared_ptr<const Snapshot> leak;
+    std::shared_ptr<const ProbeResult> last;
+    std::shared_future<std::shared_ptr<const ProbeResult>> inflight;
+    int64_t last_used_ms = 0;
+  };
+  std::shared_ptr<ProbeResult> Run(const std::string& target, const Module& module,
+                                   std::chrono::milliseconds budget, TargetState state,
+                                   TargetState* updated);
+  void EvictIfFull();
+
+  const Limits limits_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, TargetState> states_;  // GUARDED_BY(mu_)
+};
+
+// Targets whose state is kept between probes; beyond this the least recently used is dropped.
+inline constexpr std::size_t kMaxTrackedTargets = 10000;
+
+}  // namespace gx
