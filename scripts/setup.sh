@@ -11,6 +11,7 @@ PACKAGES=(
   golang-github-google-pprof-dev
   prometheus
   jsonnet  # dashboards/generate.sh (jsonnet, jsonnetfmt)
+  libcrypt-dev  # crypt_r(3) for bcrypt basic auth (web config)
 )
 
 missing=()

@@ -343,8 +343,9 @@ class YamlReader {
       return Error(key, key.Scalar() + " must be a number");
     }
     if (v < lo || v > hi) {
-      return Error(key, key.Scalar() + " must be between " + std::to_string(lo) + " and " +
-                            std::to_string(hi));
+      char range[64];
+      std::snprintf(range, sizeof(range), " must be between %g and %g", lo, hi);
+      return Error(key, key.Scalar() + range + ", got " + value.Scalar());
     }
     return v;
   }

@@ -1,0 +1,287 @@
+"""Integration tests: the real goroutine_exporter binary against the real leaky Go fixture
+program (net/http/pprof on loopback), asserting on /probe, /metrics and the JSON API."""
+import http.server
+import json
+import os
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+import urllib.parse
+
+import harness as h
+
+CONFIG = """
+modules:
+  default:
+    timeout: 5s
+    label_keys: [route, tenant]
+    top_k: 60
+    headers: {{X-Api-Key: {secret}}}
+  capped:
+    timeout: 5s
+    debug2: {{max_goroutines: 10}}
+    goroutineleak: {{max_goroutines: 10}}
+  cached:
+    min_interval: 60s
+probe:
+  allowed_targets:
+    hosts: [localhost]
+    cidrs: [127.0.0.0/8]
+watch:
+  interval: 1s
+  timeout: 1s
+  concurrency: 2
+  static_configs:
+    - targets: ['{leaky}']
+      labels: {{service: leaky}}
+"""
+SECRET = "s3cr3t-header-value"
+
+
+def metric_sum(metrics, name, **labels):
+    return sum(v for n, l, v in metrics if n == name and all(l.get(k) == w for k, w in labels.items()))
+
+
+class SlowHandler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        time.sleep(3)
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+class ExporterTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.leaky = h.start_leaky(rounds=2)
+        cls.tmp = tempfile.mkdtemp(prefix="gx-it-")
+        cls.config_path = os.path.join(cls.tmp, "config.yml")
+        cls.good_config = CONFIG.format(leaky=cls.leaky.address, secret=SECRET)
+        with open(cls.config_path, "w") as f:
+            f.write(cls.good_config)
+        try:
+            cls.exporter = h.start_exporter(["--config.file", cls.config_path, "--log.level", "debug"])
+        except Exception:
+            cls.leaky.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.exporter.stop()
+        cls.leaky.stop()
+
+    def probe(self, target, module="default", headers=None):
+        q = urllib.parse.urlencode({"target": target, "module": module})
+        status, _, body = h.http_get(f"{self.exporter.url}/probe?{q}", headers=headers)
+        return status, body.decode()
+
+    def expected(self):
+        return h.get_json(self.leaky.url + "/expected")[1]
+
+    def test_probe_output_passes_promtool_and_matches_fixture_categories(self):
+        expected = self.expected()
+        status, text = self.probe(self.leaky.address)
+        self.assertEqual(status, 200)
+        ok, out = h.promtool_check(text)
+        self.assertTrue(ok, out)
+        m = h.parse_metrics(text)
+        self.assertEqual(metric_sum(m, "goroutine_probe_success"), 1)
+        self.assertEqual(metric_sum(m, "goroutine_goroutines"), expected["expected_total"])
+        for category, n in expected["categories"].items():
+            if category in ("running", "idle_server"):
+                continue  # the profile request's own goroutines come and go with timing
+            with self.subTest(category=category):
+                self.assertEqual(metric_sum(m, "goroutine_category_goroutines", category=category), n)
+
+    def test_stack_series_count_every_leak_with_its_category_and_labels(self):
+        expected = self.expected()
+        status, text = self.probe(self.leaky.address)
+        m = h.parse_metrics(text)
+        for function, e in expected["functions"].items():
+            if e["per_round"] == 0 or e["base"] > 0:
+                continue
+            with self.subTest(function=function):
+                series = [(l, v) for n, l, v in m if n == "goroutine_stack_goroutines" and l.get("function") == function]
+                self.assertTrue(series, "no stack series for " + function)
+                self.assertEqual(sum(v for _, v in series), e["expected"])
+                for labels, _ in series:
+                    self.assertEqual(labels["category"], e["category"])
+                    self.assertRegex(labels["stack_id"], r"^[0-9a-f]{16}$")
+        enrich = [l for n, l, v in m if n == "goroutine_stack_goroutines" and l.get("function") == "main.leakLabeledEnrich.func1.1"]
+        self.assertEqual([(l["route"], l["tenant"]) for l in enrich], [("/enrich", "x")])
+        self.assertEqual(metric_sum(m, "goroutine_stack_goroutines", stack_id="other"), 0)
+
+    def test_a_leak_grown_between_polls_ranks_first_in_the_diff(self):
+        target = self.leaky.address
+        h.wait_until(lambda: h.get_json(f"{self.exporter.url}/api/v1/targets")[1]["data"], 10,
+                     what="a first watch poll")
+        before = time.time()
+        time.sleep(1.2)
+        h.http_get(self.leaky.url + "/leak-extra?n=25")
+
+        def grown():
+            _, _, body = h.http_get(self.exporter.url + "/metrics")
+            m = h.parse_metrics(body.decode())
+            return metric_sum(m, "goroutine_stack_goroutines", function="main.leakExtraSend.func1", target=target) == 25
+        h.wait_until(grown, 15, what="the watch poll to see the new leak")
+        q = urllib.parse.urlencode({"target": target, "from": f"{before:.3f}"})
+        status, diff = h.get_json(f"{self.exporter.url}/api/v1/diff?{q}")
+        self.assertEqual(status, 200, diff)
+        top = diff["data"]["stacks"][0]
+        self.assertEqual(top["function"], "main.leakExtraSend.func1")
+        self.assertEqual(top["delta"], 25)
+        self.assertEqual(top["category"], "chan_send")
+        self.assertIn("ctx.Done()", top["hint"])
+
+    def test_metrics_endpoint_has_watched_targets_self_and_process_metrics(self):
+        def watched():
+            _, _, body = h.http_get(self.exporter.url + "/metrics")
+            text = body.decode()
+            return text if 'goroutine_goroutines{target="%s"' % self.leaky.address in text else None
+        text = h.wait_until(watched, 10, what="watched target series")
+        ok, out = h.promtool_check(text)
+        self.assertTrue(ok, out)
+        m = h.parse_metrics(text)
+        self.assertEqual(metric_sum(m, "goroutine_goroutines", target=self.leaky.address, service="leaky"),
+                         metric_sum(m, "goroutine_goroutines", target=self.leaky.address))
+        for name in ("goroutine_exporter_build_info", "process_cpu_seconds_total",
+                     "process_resident_memory_bytes", "goroutine_exporter_config_last_reload_successful"):
+            self.assertTrue(any(n == name for n, _, _ in m), name)
+        self.assertGreater(metric_sum(m, "goroutine_exporter_probes_total", result="success"), 0)
+
+    def test_bad_parameters_are_400_and_disallowed_targets_403(self):
+        cases = [
+            ("/probe", 400), ("/probe?target=", 400),
+            ("/probe?target=127.0.0.1:1&module=nope", 400),
+            ("/probe?target=127.0.0.1:1/debug/pprof", 400),
+            ("/probe?target=ftp://127.0.0.1:1", 400),
+            ("/probe?target=" + "a" * 5000, 400),
+            ("/probe?target=%00%ff%fe", 400),
+            ("/probe?target=10.1.2.3:6060", 403),
+            ("/probe?target=example.com:6060", 403),
+            ("/api/v1/stacks", 400), ("/api/v1/stacks?target=nowhere:1", 404),
+            ("/api/v1/diff?target=%s&from=yesterday" % self.leaky.address, 400),
+            ("/no-such-page", 404),
+        ]
+        for path, want in cases:
+            with self.subTest(path=path[:60]):
+                status, _, _ = h.http_get(self.exporter.url + path)
+                self.assertEqual(status, want)
+
+    def test_unreachable_or_slow_target_is_probe_success_0(self):
+        status, text = self.probe(f"127.0.0.1:{h.free_port()}")
+        self.assertEqual(status, 200)
+        self.assertEqual(metric_sum(h.parse_metrics(text), "goroutine_probe_success"), 0)
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), SlowHandler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            start = time.time()
+            status, text = self.probe(f"127.0.0.1:{server.server_address[1]}",
+                                      headers={"X-Prometheus-Scrape-Timeout-Seconds": "1"})
+            elapsed = time.time() - start
+            self.assertEqual(status, 200)
+            self.assertEqual(metric_sum(h.parse_metrics(text), "goroutine_probe_success"), 0)
+            self.assertLess(elapsed, 2.9, "the probe must honour the scrape timeout, not wait for the target")
+        finally:
+            server.shutdown()
+
+    def test_planner_skips_expensive_fetches_over_the_cap_and_says_why(self):
+        status, text = self.probe(self.leaky.address, module="capped")
+        m = h.parse_metrics(text)
+        self.assertEqual(metric_sum(m, "goroutine_fetch_skipped", profile="goroutine", debug="2",
+                                    reason="over_goroutine_cap"), 1)
+        self.assertEqual(metric_sum(m, "goroutine_fetch_performed", profile="goroutine", debug="2"), 0)
+        self.assertFalse(any(n == "goroutine_wait_age_seconds_count" for n, _, _ in m))
+        # The default module fetches debug=2 (small target) and reports wait ages.
+        _, text = self.probe(self.leaky.address)
+        m = h.parse_metrics(text)
+        self.assertGreater(metric_sum(m, "goroutine_wait_age_seconds_count"), 0)
+        # This Go build has no goroutineleak profile: the 404 is remembered and reported.
+        reasons = {l["reason"] for n, l, v in m if n == "goroutine_fetch_skipped" and l["profile"] == "goroutineleak"}
+        self.assertIn(reasons, ({"unsupported"}, {"min_interval"}))
+
+    def test_min_interval_serves_the_last_result(self):
+        _, first = self.probe(self.leaky.address, module="cached")
+        _, second = self.probe(self.leaky.address, module="cached")
+        m1, m2 = h.parse_metrics(first), h.parse_metrics(second)
+        self.assertEqual(metric_sum(m1, "goroutine_fetch_performed", profile="goroutine", debug="0"), 1)
+        self.assertEqual(metric_sum(m2, "goroutine_fetch_performed", profile="goroutine", debug="0"), 0)
+        self.assertEqual(metric_sum(m2, "goroutine_fetch_skipped", profile="goroutine", debug="0",
+                                    reason="min_interval"), 1)
+        self.assertEqual(metric_sum(m1, "goroutine_goroutines"), metric_sum(m2, "goroutine_goroutines"))
+
+    def test_json_api_targets_stacks_and_raw_capture(self):
+        self.probe(self.leaky.address)
+        status, targets = h.get_json(self.exporter.url + "/api/v1/targets")
+        self.assertEqual(targets["status"], "success")
+        self.assertIn(self.leaky.address, [t["target"] for t in targets["data"]])
+        q = urllib.parse.urlencode({"target": self.leaky.address})
+        status, stacks = h.get_json(f"{self.exporter.url}/api/v1/stacks?{q}")
+        self.assertEqual(status, 200)
+        first = [s for s in stacks["data"]["stacks"] if s["function"] == "main.leakChanSend.func1"][0]
+        self.assertEqual(first["category"], "chan_send")
+        self.assertTrue(first["frames"])
+        self.assertEqual(first["created_by"], "main.leakChanSend")  # from the debug=2 fetch
+        status, headers, raw = h.http_get(f"{self.exporter.url}/api/v1/capture?{q}")
+        self.assertEqual(status, 200)
+        self.assertEqual(raw[:2], b"\x1f\x8b")
+        path = os.path.join(self.tmp, "capture.pb.gz")
+        with open(path, "wb") as f:
+            f.write(raw)
+        out = subprocess.run([h.TRIAGE, "analyze", path, "-o", "json"], capture_output=True, timeout=30, check=True)
+        self.assertGreater(json.loads(out.stdout)["total"], 60)
+        if h.have("go"):
+            traces = subprocess.run(["go", "tool", "pprof", "-symbolize=none", "-traces", path],
+                                    capture_output=True, timeout=120)
+            self.assertEqual(traces.returncode, 0, traces.stderr)
+            self.assertIn(b"main.leakChanSend.func1", traces.stdout)
+
+    def test_landing_page_health_and_config_without_secrets(self):
+        status, _, body = h.http_get(self.exporter.url + "/")
+        self.assertEqual(status, 200)
+        for link in (b'href="metrics"', b'href="api/v1/targets"', b'href="config"'):
+            self.assertIn(link, body)
+        self.assertEqual(h.http_get(self.exporter.url + "/-/healthy")[0], 200)
+        self.assertEqual(h.http_get(self.exporter.url + "/-/ready")[0], 200)
+        status, _, body = h.http_get(self.exporter.url + "/config")
+        self.assertEqual(status, 200)
+        self.assertNotIn(SECRET.encode(), body)
+        self.assertNotIn(SECRET, self.exporter.output())
+
+    def test_bad_reload_keeps_the_old_config_and_shows_in_metrics(self):
+        def reload_ok():
+            _, _, body = h.http_get(self.exporter.url + "/metrics")
+            return metric_sum(h.parse_metrics(body.decode()), "goroutine_exporter_config_last_reload_successful")
+        try:
+            with open(self.config_path, "w") as f:
+                f.write(self.good_config + "\nbogus_key: 1\n")
+            status, _, body = h.http_get(self.exporter.url + "/-/reload", method="POST")
+            self.assertEqual(status, 500)
+            self.assertIn(b"bogus_key", body)
+            self.assertEqual(reload_ok(), 0)
+            # The old config is still in force: the capped module still exists.
+            status, _ = self.probe(self.leaky.address, module="capped")
+            self.assertEqual(status, 200)
+        finally:
+            with open(self.config_path, "w") as f:
+                f.write(self.good_config)
+        os.kill(self.exporter.proc.pid, signal.SIGHUP)
+        h.wait_until(lambda: reload_ok() == 1, 5, what="SIGHUP reload")
+
+    def test_sigterm_exits_cleanly(self):
+        exporter = h.start_exporter(name="exporter-sigterm")
+        self.probe(self.leaky.address)
+        start = time.time()
+        code = exporter.stop(signal.SIGTERM, timeout=10)
+        self.assertEqual(code, 0, exporter.output())
+        self.assertLess(time.time() - start, 10)
+        self.assertIn("stopped", exporter.output())
+
+
+if __name__ == "__main__":
+    unittest.main()
