@@ -125,7 +125,7 @@ class Process:
 
 def start_exporter(args=(), name="exporter"):
     p = Process(name, [EXPORTER, "--web.listen-address", "127.0.0.1:0", *args],
-                r"msg=listening address=([0-9.]+:\d+)")
+                r'(?:msg=listening address=|"msg":"listening","address":")([0-9.]+:\d+)')
     p.address = p.match.group(1)
     p.url = "http://" + p.address
     return p

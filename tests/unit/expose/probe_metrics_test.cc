@@ -1,0 +1,137 @@
+#include "expose/probe_metrics.h"
+
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+
+#include "aggregate/aggregator.h"
+#include "../proto_builder.h"
+
+namespace gx {
+namespace {
+
+std::shared_ptr<const Snapshot> Snap(const std::vector<std::pair<std::string, int>>& stacks,
+                                     const std::map<std::string, std::string>& labels = {}) {
+  test::ProtoBuilder b;
+  for (const auto& [fn, n] : stacks) {
+    b.Sample(n, {{"runtime.gopark"}, {"runtime.chanrecv"}, {"runtime.chanrecv1"}, {fn}}, labels);
+  }
+  Classifier c;
+  auto s = AnalyzeBody(b.Gzipped(), c, Limits(), "t");
+  REQUIRE(s.ok());
+  return std::make_shared<const Snapshot>(std::move(s.value()));
+}
+
+ProbeResult MakeResult(std::shared_ptr<const Snapshot> now, std::shared_ptr<const Snapshot> before = nullptr) {
+  ProbeResult r;
+  r.success = true;
+  r.snapshot = std::move(now);
+  r.previous = std::move(before);
+  FetchRecord f;
+  f.profile = "goroutine";
+  f.performed = true;
+  r.fetches.push_back(f);
+  return r;
+}
+
+std::map<std::string, double> StackSeries(const std::vector<prometheus::MetricFamily>& fams) {
+  std::map<std::string, double> out;
+  for (const auto& f : fams) {
+    if (f.name != "goroutine_stack_goroutines") continue;
+    for (const auto& m : f.metric) {
+      std::string fn;
+      bool other = false;
+      for (const auto& l : m.label) {
+        if (l.name == "function") fn = l.value;
+        if (l.name == "stack_id" && l.value == "other") other = true;
+      }
+      if (other) fn = "other";
+      out[fn] += m.gauge.value;
+    }
+  }
+  return out;
+}
+
+bool HaveTool(const char* tool) {
+  return std::system((std::string("command -v ") + tool + " >/dev/null 2>&1").c_str()) == 0;
+}
+
+}  // namespace
+
+TEST_CASE("top-K by count plus top-K by growth; the rest folded into other") {
+  auto before = Snap({{"main.a", 50}, {"main.b", 40}, {"main.c", 1}, {"main.d", 1}});
+  auto now = Snap({{"main.a", 50}, {"main.b", 40}, {"main.c", 9}, {"main.d", 2}, {"main.e", 1}});
+  ExposeOptions o;
+  o.top_k = 2;
+  o.top_k_growth = 1;
+  auto series = StackSeries(ProbeMetricFamilies(MakeResult(now, before), o));
+  CHECK(series["main.a"] == 50);
+  CHECK(series["main.b"] == 40);
+  CHECK(series["main.c"] == 9);  // grew by 8: the growth pick
+  CHECK(series.count("main.d") == 0);
+  CHECK(series["other"] == 3);    // d and e folded
+}
+
+TEST_CASE("series of stacks that vanish are gone from the next scrape") {
+  ExposeOptions o;
+  auto first = StackSeries(ProbeMetricFamilies(MakeResult(Snap({{"main.a", 5}, {"main.b", 5}})), o));
+  auto second = StackSeries(ProbeMetricFamilies(MakeResult(Snap({{"main.a", 5}})), o));
+  CHECK(first.count("main.b") == 1);
+  CHECK(second.count("main.b") == 0);
+}
+
+TEST_CASE("label keys split series and distinct values are capped") {
+  test::ProtoBuilder b;
+  for (int i = 0; i < 30; ++i) {
+    b.Sample(1 + i, {{"runtime.gopark"}, {"runtime.selectgo"}, {"main.handle"}},
+             {{"tenant", "t" + std::to_string(i)}, {"route", "/x"}});
+  }
+  Classifier c;
+  auto s = AnalyzeBody(b.Gzipped(), c, Limits(), "t");
+  REQUIRE(s.ok());
+  ExposeOptions o;
+  o.label_keys = {"tenant"};
+  o.max_label_values = 5;
+  auto fams = ProbeMetricFamilies(MakeResult(std::make_shared<const Snapshot>(s.value())), o);
+  std::set<std::string> tenants;
+  for (const auto& f : fams) {
+    if (f.name != "goroutine_stack_goroutines") continue;
+    for (const auto& m : f.metric) {
+      for (const auto& l : m.label) {
+        if (l.name == "tenant") tenants.insert(l.value);
+      }
+    }
+  }
+  CHECK(tenants.size() == 7);  // 5 kept, "other", and "" on the stack_id=other series
+  CHECK(tenants.count("other") == 1);
+  CHECK(tenants.count("t29") == 1);  // the most frequent survive
+}
+
+TEST_CASE("label values are valid UTF-8 and bounded") {
+  CHECK(SanitizeLabelValue("plain") == "plain");
+  CHECK(SanitizeLabelValue("caf\xC3\xA9") == "caf\xC3\xA9");
+  CHECK(SanitizeLabelValue("bad\xFF") == "bad\xEF\xBF\xBD");
+  CHECK(SanitizeLabelValue(std::string(1000, 'x'), 10).size() == 10);
+  CHECK(SanitizeLabelName("my-key.1") == "my_key_1");
+  CHECK(SanitizeLabelName("1abc") == "_abc");
+}
+
+TEST_CASE("rendered probe output passes promtool check metrics") {
+  if (!HaveTool("promtool")) {
+    MESSAGE("promtool not installed; run scripts/setup.sh");
+    return;
+  }
+  auto now = Snap({{"main.a", 5}, {"main.\"quoted\"\\path", 3}}, {{"route", "/a\"b\n"}});
+  ExposeOptions o;
+  o.label_keys = {"route", "bad-key"};
+  o.target_labels = {{"target", "127.0.0.1:1"}};
+  std::string text = SerializeText(ProbeMetricFamilies(MakeResult(now), o));
+  std::string path = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") + "/gx-metrics-test.txt";
+  std::ofstream(path) << text;
+  CHECK(std::system(("promtool check metrics < " + path + " >/dev/null 2>&1").c_str()) == 0);
+  std::remove(path.c_str());
+}
+
+}  // namespace gx

@@ -1,0 +1,68 @@
+#include "history/history_store.h"
+
+#include <doctest/doctest.h>
+
+#include "aggregate/aggregator.h"
+#include "../proto_builder.h"
+
+namespace gx {
+namespace {
+
+std::shared_ptr<const ProbeResult> Probe(int64_t time_ms, int queue) {
+  test::ProtoBuilder b;
+  b.Sample(queue, {{"runtime.gopark"}, {"runtime.chansend"}, {"runtime.chansend1"}, {"main.enqueue"}});
+  b.Sample(3, {{"runtime.gopark"}, {"time.Sleep"}, {"main.tick"}});
+  Classifier c;
+  auto s = AnalyzeBody(b.Gzipped(), c, Limits(), "t");
+  REQUIRE(s.ok());
+  s.value().captured_unix_ms = time_ms;
+  auto r = std::make_shared<ProbeResult>();
+  r->target = "127.0.0.1:1";
+  r->module = "default";
+  r->time_ms = time_ms;
+  r->success = true;
+  r->snapshot = std::make_shared<const Snapshot>(std::move(s.value()));
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("history diff compares points by time and keeps stack details") {
+  HistoryStore store{HistoryLimits()};
+  const int64_t t0 = 1'700'000'000'000;
+  store.Record(Probe(t0, 5));
+  store.Record(Probe(t0 + 600'000, 20));
+  store.Record(Probe(t0 + 1'200'000, 80));
+  auto diff = store.Diff("127.0.0.1:1", "default", t0 + 1, 0);  // from the first point
+  REQUIRE(diff.ok());
+  REQUIRE(!diff->rows.empty());
+  CHECK(diff->rows[0].stack.function == "main.enqueue");
+  CHECK(diff->rows[0].delta() == 75);
+  CHECK(diff->rows[0].stack.category == Category::kChanSend);
+  CHECK(diff->interval_seconds == doctest::Approx(1200));
+  auto recent = store.Diff("127.0.0.1:1", "default", t0 + 700'000, 0);
+  REQUIRE(recent.ok());
+  CHECK(recent->rows[0].delta() == 60);
+  CHECK_FALSE(store.Diff("nope", "default", 0, 0).ok());
+}
+
+TEST_CASE("history is bounded in points, age and targets") {
+  HistoryLimits limits;
+  limits.max_points = 3;
+  limits.max_age = std::chrono::minutes(30);
+  limits.max_targets = 2;
+  HistoryStore store(limits);
+  const int64_t t0 = 1'700'000'000'000;
+  for (int i = 0; i < 10; ++i) store.Record(Probe(t0 + i * 60'000, i + 1));
+  CHECK(store.total_points() == 3);
+  store.Record(Probe(t0 + 3'600'000, 1));  // an hour later: older points age out
+  CHECK(store.total_points() == 1);
+  for (const char* t : {"a:1", "b:1", "c:1"}) {
+    auto r = std::make_shared<ProbeResult>(*Probe(t0 + 3'700'000, 1));
+    r->target = t;
+    store.Record(r);
+  }
+  CHECK(store.Targets().size() == 2);
+}
+
+}  // namespace gx

@@ -1,0 +1,145 @@
+#include "probe/prober.h"
+
+#include <doctest/doctest.h>
+#include <httplib.h>
+
+#include <atomic>
+#include <thread>
+
+#include "../proto_builder.h"
+
+namespace gx {
+namespace {
+
+// A fake Go target serving a goroutine profile; counts requests per debug level.
+class FakeTarget {
+ public:
+  explicit FakeTarget(int goroutines, int delay_ms = 0) {
+    test::ProtoBuilder b;
+    b.Sample(goroutines, {{"runtime.gopark"}, {"runtime.chansend"}, {"runtime.chansend1"}, {"main.push"}});
+    proto_ = b.Gzipped();
+    server_.Get("/debug/pprof/goroutine", [this, goroutines, delay_ms](const httplib::Request& req, httplib::Response& res) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+      if (req.get_param_value("debug") == "2") {
+        ++debug2_;
+        std::string dump;
+        for (int i = 0; i < goroutines; ++i) {
+          dump += "goroutine " + std::to_string(i + 1) + " [chan send, 3 minutes]:\nmain.push()\n\tm.go:1 +0x1\n"
+                  "created by main.start in goroutine 1\n\tm.go:2 +0x1\n\n";
+        }
+        res.set_content(dump, "text/plain");
+        return;
+      }
+      ++debug0_;
+      res.set_content(proto_, "application/octet-stream");
+    });
+    server_.Get("/debug/pprof/goroutineleak", [this](const httplib::Request&, httplib::Response& res) {
+      ++leak_;
+      res.status = 404;
+      res.set_content("Unknown profile\n", "text/plain");
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ~FakeTarget() {
+    server_.stop();
+    thread_.join();
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::atomic<int> debug0_{0}, debug2_{0}, leak_{0};
+
+ private:
+  std::string proto_;
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+Module TestModule() {
+  Module m;
+  m.name = "test";
+  m.timeout = std::chrono::seconds(5);
+  return m;
+}
+
+const FetchRecord* Find(const ProbeResult& r, const std::string& profile, int debug) {
+  for (const FetchRecord& f : r.fetches) {
+    if (f.profile == profile && f.debug == debug) return &f;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("a probe fetches debug=0, then debug=2 under the cap, and remembers a 404") {
+  FakeTarget target(50);
+  Prober prober{Limits()};
+  Module m = TestModule();
+  auto r = prober.Probe(target.address(), m, std::chrono::seconds(5));
+  REQUIRE(r->success);
+  CHECK(r->snapshot->total == 50);
+  REQUIRE(r->debug2);
+  CHECK(r->debug2->stacks[0].created_by == "main.start");
+  CHECK(Find(*r, "goroutineleak", 0)->skipped == SkipReason::kUnsupported);
+  CHECK(target.debug2_ == 1);
+  CHECK(target.leak_ == 1);
+
+  // Second probe: debug=2 is reused (min interval), the 404 is not asked again.
+  auto r2 = prober.Probe(target.address(), m, std::chrono::seconds(5));
+  CHECK(Find(*r2, "goroutine", 2)->skipped == SkipReason::kMinInterval);
+  CHECK(Find(*r2, "goroutineleak", 0)->skipped == SkipReason::kUnsupported);
+  CHECK(r2->debug2 == r->debug2);
+  CHECK(r2->previous == r->snapshot);
+  CHECK(target.debug2_ == 1);
+  CHECK(target.leak_ == 1);
+  CHECK(target.debug0_ == 2);
+}
+
+TEST_CASE("targets over the cap never get an expensive fetch") {
+  FakeTarget target(3000);
+  Prober prober{Limits()};
+  Module m = TestModule();
+  m.goroutineleak.max_goroutines = 1000;
+  auto r = prober.Probe(target.address(), m, std::chrono::seconds(5));
+  REQUIRE(r->success);
+  CHECK(Find(*r, "goroutine", 2)->skipped == SkipReason::kOverCap);
+  CHECK(Find(*r, "goroutineleak", 0)->skipped == SkipReason::kOverCap);
+  CHECK(target.debug2_ == 0);
+  CHECK(target.leak_ == 0);
+}
+
+TEST_CASE("concurrent probes of one target share one fetch") {
+  FakeTarget target(10, 300);
+  Prober prober{Limits()};
+  Module m = TestModule();
+  m.debug2.enabled = false;
+  m.goroutineleak.enabled = false;
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      if (prober.Probe(target.address(), m, std::chrono::seconds(5))->success) ++ok;
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(ok == 4);
+  CHECK(target.debug0_ == 1);
+}
+
+TEST_CASE("targets are host:port or scheme://host:port only") {
+  Module m = TestModule();
+  auto a = ResolveTarget("127.0.0.1:6060", m);
+  REQUIRE(a.ok());
+  CHECK(a->base_url == "http://127.0.0.1:6060");
+  CHECK(a->host == "127.0.0.1");
+  auto b = ResolveTarget("https://[::1]:8443", m);
+  REQUIRE(b.ok());
+  CHECK(b->host == "::1");
+  for (const char* bad : {"", "127.0.0.1:6060/debug/pprof", "ftp://x:1", "h:99999", "http://u:p@h:1"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(ResolveTarget(bad, m).ok());
+  }
+}
+
+}  // namespace gx
