@@ -70,6 +70,16 @@ class WebConfigTest(unittest.TestCase):
         self.assertEqual(p.returncode, 1)
 
 
+class ExampleConfigTest(unittest.TestCase):
+    def test_shipped_example_configs_pass_config_check(self):
+        examples = os.path.join(h.SOURCE_DIR, "examples", "config")
+        p = subprocess.run([h.EXPORTER, "--config.check",
+                            "--config.file", os.path.join(examples, "goroutine_exporter.yml"),
+                            "--web.config.file", os.path.join(examples, "web.yml")],
+                           capture_output=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr.decode())
+
+
 class FileSdTest(unittest.TestCase):
     def test_file_sd_targets_are_reread_when_the_file_changes_and_logs_are_json(self):
         leaky = h.start_leaky(rounds=1)
