@@ -2,18 +2,13 @@
 #include <chrono>
 #include <cstdlib>
 
+#include "common/clock.h"
 #include "common/duration.h"
 #include "daemon/routes_internal.h"
 #include "report/json_report.h"
 
 namespace gx {
 namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // A time parameter: unix seconds ("1700000000.5"), or a duration ago ("15m").
 bool ParseTimeParam(const std::string& text, int64_t now_ms, int64_t* out_ms) {
@@ -155,7 +150,7 @@ void InstallApiRoutes(httplib::Server* server, App* app, Watcher* watcher) {
   server->Get("/api/v1/diff", [app](const httplib::Request& req, httplib::Response& res) {
     auto view = RequireTarget(app, req, res);
     if (!view) return;
-    const int64_t now = NowMs();
+    const int64_t now = NowUnixMs();
     int64_t from = now - 15 * 60 * 1000, to = 0;
     if (req.has_param("from") && !ParseTimeParam(req.get_param_value("from"), now, &from)) {
       return ReplyJsonError(res, 400, "bad_data", "from must be unix seconds or a duration ago such as 15m");

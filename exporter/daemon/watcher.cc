@@ -1,3 +1,4 @@
+#include "common/clock.h"
 #include "daemon/watcher.h"
 
 #include <random>
@@ -6,12 +7,6 @@
 
 namespace gx {
 namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Upper bound on workers regardless of config, so a typo cannot start thousands of threads.
 constexpr int kMaxWorkers = 64;
@@ -95,7 +90,7 @@ void Watcher::SchedulerLoop() {
   std::mt19937_64 rng(std::random_device{}());
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
-    const int64_t now = NowMs();
+    const int64_t now = NowUnixMs();
     auto config = app_->config();
     if (config != config_ || now >= next_sd_refresh_ms_) {
       config_ = config;

@@ -1,5 +1,6 @@
 #include "config/web_config.h"
 
+
 #include <crypt.h>
 #include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
@@ -11,6 +12,8 @@
 #include <optional>
 #include <set>
 #include <string_view>
+
+#include "common/files.h"
 
 namespace gx {
 namespace {
@@ -73,26 +76,6 @@ bool IsBcryptHash(const std::string& h) {
   return true;
 }
 
-Status ReadBounded(const std::string& path, std::size_t max_bytes, std::string* out) {
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return Status::Error(path + ": " + std::strerror(errno));
-  struct stat st;
-  if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-    std::fclose(f);
-    return Status::Error(path + ": not a regular file");
-  }
-  std::string data(max_bytes + 1, '\0');
-  std::size_t n = std::fread(data.data(), 1, data.size(), f);
-  bool failed = std::ferror(f) != 0;
-  std::fclose(f);
-  if (failed) return Status::Error(path + ": read error");
-  if (n > max_bytes) {
-    return Status::Error(path + ": larger than " + std::to_string(max_bytes) + " bytes");
-  }
-  data.resize(n);
-  *out = std::move(data);
-  return Status::Ok();
-}
 
 Result<WebConfig> Parse(const std::string& yaml_text, const std::string& source) {
   WebConfig config;

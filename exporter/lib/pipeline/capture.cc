@@ -1,3 +1,4 @@
+#include "common/clock.h"
 #include "pipeline/capture.h"
 
 #include <chrono>
@@ -11,12 +12,6 @@
 
 namespace gx {
 namespace {
-
-int64_t NowUnixMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 Result<Capture> CaptureStream(std::istream& in, const std::string& name,
                               const Classifier& classifier, const CaptureOptions& options) {

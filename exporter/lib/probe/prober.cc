@@ -1,7 +1,7 @@
+#include "common/clock.h"
+#include "common/files.h"
 #include "probe/prober.h"
 
-#include <fstream>
-#include <sstream>
 
 #include "classify/classifier.h"
 #include "decode/text_util.h"
@@ -11,12 +11,6 @@ namespace gx {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-int64_t NowUnixMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string Base64(std::string_view in) {
   static const char kChars[] =
@@ -39,12 +33,9 @@ std::string Base64(std::string_view in) {
 
 // Reads a small secret file (token, password); trailing newlines are dropped.
 Result<std::string> ReadSecret(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::Error("cannot read secret file " + path);
   std::string s;
-  s.resize(64 * 1024);
-  in.read(s.data(), static_cast<std::streamsize>(s.size()));
-  s.resize(static_cast<std::size_t>(in.gcount()));
+  Status st = ReadBounded(path, 64 * 1024, &s);
+  if (!st.ok()) return Status::Error("cannot read secret file " + path);
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
   return s;
 }
