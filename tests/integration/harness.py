@@ -82,13 +82,20 @@ def promtool_check(text):
 class Process:
     """A child process whose output goes to a log file; waits for a line matching a regex."""
 
-    def __init__(self, name, argv, ready_regex, cwd=None, env=None, timeout=30):
+    def __init__(self, name, argv, ready_regex, cwd=None, env=None, timeout=30, log_dir=None):
         self.name = name
-        self.log_path = tempfile.mktemp(prefix=name + "-", suffix=".log")
+        if log_dir:
+            self.log_path = os.path.join(log_dir, name + ".log")
+        else:
+            self.log_path = tempfile.mktemp(prefix=name + "-", suffix=".log")
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, cwd=cwd,
                                      env=env, start_new_session=True)
-        self.match = self._wait_for(ready_regex, timeout)
+        try:
+            self.match = self._wait_for(ready_regex, timeout)
+        except BaseException:
+            self.stop(timeout=5)
+            raise
 
     def _wait_for(self, regex, timeout):
         deadline = time.time() + timeout
@@ -123,9 +130,10 @@ class Process:
         return self.proc.returncode
 
 
-def start_exporter(args=(), name="exporter"):
+def start_exporter(args=(), name="exporter", log_dir=None):
     p = Process(name, [EXPORTER, "--web.listen-address", "127.0.0.1:0", *args],
-                r'(?:msg=listening address=|"msg":"listening","address":")([0-9.]+:\d+)')
+                r'(?:msg=listening address=|"msg":"listening","address":")([0-9.]+:\d+)',
+                log_dir=log_dir)
     p.address = p.match.group(1)
     p.url = "http://" + p.address
     return p

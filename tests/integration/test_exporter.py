@@ -26,6 +26,13 @@ modules:
     goroutineleak: {{max_goroutines: 10}}
   cached:
     min_interval: 60s
+  ruled:
+    ignore:
+      - top_function: '^main\\.leakSelect\\.func1$'   # goleak's IgnoreTopFunction
+    rules:
+      - name: spawned-child-is-ours
+        category: semaphore
+        any_function: '^main\\.leakSpawner\\.func1\\.1$'
 probe:
   allowed_targets:
     hosts: [localhost]
@@ -204,6 +211,17 @@ class ExporterTest(unittest.TestCase):
         # This Go build has no goroutineleak profile: the 404 is remembered and reported.
         reasons = {l["reason"] for n, l, v in m if n == "goroutine_fetch_skipped" and l["profile"] == "goroutineleak"}
         self.assertIn(reasons, ({"unsupported"}, {"min_interval"}))
+
+    def test_module_rules_and_ignore_lists_apply(self):
+        expected = self.expected()
+        status, text = self.probe(self.leaky.address, module="ruled")
+        m = h.parse_metrics(text)
+        ignored = expected["functions"]["main.leakSelect.func1"]["expected"]
+        self.assertEqual(metric_sum(m, "goroutine_category_goroutines", category="ignored"), ignored)
+        self.assertEqual(metric_sum(m, "goroutine_category_goroutines", category="select"),
+                         expected["categories"]["select"] - ignored)
+        child = [l for n, l, v in m if n == "goroutine_stack_goroutines" and l.get("function") == "main.leakSpawner.func1.1"]
+        self.assertEqual([l["category"] for l in child], ["semaphore"])
 
     def test_min_interval_serves_the_last_result(self):
         _, first = self.probe(self.leaky.address, module="cached")

@@ -1,6 +1,7 @@
 """Integration tests of the exporter's web config (TLS and basic auth), file_sd watch targets
 that change on disk, and JSON logs; the real binary on loopback."""
 import base64
+import http.server
 import json
 import os
 import ssl
@@ -11,6 +12,38 @@ import unittest
 import urllib.request
 
 import harness as h
+
+CAPTURES = os.path.join(h.SOURCE_DIR, "tests", "fixtures", "captures", "go1.26")
+
+
+class CaptureHandler(http.server.BaseHTTPRequestHandler):
+    """A stand-in pprof endpoint serving committed captures, only with the right credentials."""
+    expected_auth = None
+    seen_auth = []
+
+    def do_GET(self):
+        CaptureHandler.seen_auth.append(self.headers.get("Authorization"))
+        if self.headers.get("Authorization") != self.expected_auth:
+            self.send_response(401)
+            self.end_headers()
+            return
+        names = {"/debug/pprof/goroutine?debug=0": "t2.goroutine.debug0.pb.gz",
+                 "/debug/pprof/goroutine?debug=2": "t2.goroutine.debug2.txt"}
+        name = names.get(self.path)
+        if name is None:
+            self.send_response(404)
+            self.end_headers()
+            self.wfile.write(b"Unknown profile\n")
+            return
+        with open(os.path.join(CAPTURES, name), "rb") as f:
+            body = f.read()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
 
 # bcrypt of "hunter2" at cost 4 (made with crypt(3); the exporter verifies it with crypt_r).
 HASH = "$2b$04$E4YQgktJRWpDc3Mp8VHanuaRVWSqFPQgW/8VF4L3T95PS4SB/Ligu"
@@ -68,6 +101,63 @@ class WebConfigTest(unittest.TestCase):
             h.start_exporter(["--web.config.file", web])
         p = subprocess.run([h.EXPORTER, "--config.check", "--web.config.file", web], capture_output=True, timeout=30)
         self.assertEqual(p.returncode, 1)
+
+
+class TargetAuthTest(unittest.TestCase):
+    """TLS to targets with a private CA, bearer tokens and basic auth read from files."""
+
+    def test_https_target_with_ca_and_bearer_token_then_basic_auth(self):
+        if not h.have("openssl"):
+            self.skipTest("openssl not installed")
+        tmp = tempfile.mkdtemp(prefix="gx-tls-")
+        cert, key = os.path.join(tmp, "c.pem"), os.path.join(tmp, "k.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                        "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1",
+                        "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=60)
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), CaptureHandler)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
+        import threading
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        token = os.path.join(tmp, "token")
+        with open(token, "w") as f:
+            f.write("tok-123\n")
+        password = os.path.join(tmp, "password")
+        with open(password, "w") as f:
+            f.write("pw-456\n")
+        config = os.path.join(tmp, "config.yml")
+        with open(config, "w") as f:
+            f.write(f"""modules:
+  bearer:
+    scheme: https
+    tls_config: {{ca_file: {cert}}}
+    bearer_token_file: {token}
+  basic:
+    scheme: https
+    tls_config: {{insecure_skip_verify: true}}
+    basic_auth: {{username: prom, password_file: {password}}}
+  untrusted:
+    scheme: https
+""")
+        exporter = h.start_exporter(["--config.file", config])
+        target = f"127.0.0.1:{server.server_address[1]}"
+        try:
+            def probe(module):
+                _, _, body = h.http_get(f"{exporter.url}/probe?target={target}&module={module}")
+                m = h.parse_metrics(body.decode())
+                return {n: v for n, l, v in m if n in ("goroutine_probe_success", "goroutine_goroutines")}
+            CaptureHandler.expected_auth = "Bearer tok-123"
+            self.assertEqual(probe("bearer"), {"goroutine_probe_success": 1, "goroutine_goroutines": 159})
+            CaptureHandler.expected_auth = "Basic " + base64.b64encode(b"prom:pw-456").decode()
+            self.assertEqual(probe("basic")["goroutine_probe_success"], 1)
+            # Without the CA the self-signed certificate is refused.
+            self.assertEqual(probe("untrusted")["goroutine_probe_success"], 0)
+        finally:
+            exporter.stop()
+            server.shutdown()
+        for secret in ("tok-123", "pw-456"):
+            self.assertNotIn(secret, exporter.output())
 
 
 class ExampleConfigTest(unittest.TestCase):
