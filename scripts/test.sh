@@ -15,6 +15,17 @@ cmake --build "$BUILD_DIR" -j "$JOBS"
 echo "== ctest" >&2
 (cd "$BUILD_DIR" && ctest --output-on-failure -j "$JOBS")
 
+# Every decoder, parser and config test again under AddressSanitizer and UBSan: outside
+# bytes must never crash or corrupt memory (GX_SKIP_SANITIZE=1 skips this stage).
+if [[ -z "${GX_SKIP_SANITIZE:-}" ]]; then
+  echo "== unit tests under ASan+UBSan" >&2
+  cmake -S . -B "$BUILD_DIR-asan" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DGOROUTINE_SANITIZE=ON \
+    -DGOROUTINE_BUILD_BENCH=OFF >/dev/null
+  cmake --build "$BUILD_DIR-asan" -j "$JOBS" --target unit_tests
+  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    "$BUILD_DIR-asan/tests/unit_tests"
+fi
+
 if [[ -x dashboards/test.sh ]]; then
   echo "== monitoring mixin" >&2
   dashboards/test.sh

@@ -291,6 +291,26 @@ class ExporterTest(unittest.TestCase):
         os.kill(self.exporter.proc.pid, signal.SIGHUP)
         h.wait_until(lambda: reload_ok() == 1, 5, what="SIGHUP reload")
 
+    def test_garbage_requests_do_not_hurt_the_server(self):
+        import random
+        import socket
+        rng = random.Random(1)
+        host, port = self.exporter.address.split(":")
+        payloads = [b"GARBAGE\r\n\r\n", b"GET /probe?target=" + b"%" * 70000 + b" HTTP/1.1\r\n\r\n",
+                    b"GET / HTTP/1.1\r\n" + b"X: " + b"a" * 100000 + b"\r\n\r\n",
+                    b"POST /-/reload HTTP/1.1\r\nContent-Length: 99999999\r\n\r\nabc"]
+        payloads += [bytes(rng.randrange(256) for _ in range(rng.randrange(1, 2000))) for _ in range(30)]
+        for payload in payloads:
+            with socket.create_connection((host, int(port)), timeout=5) as s:
+                try:
+                    s.sendall(payload)
+                    s.shutdown(socket.SHUT_WR)
+                    s.recv(4096)
+                except OSError:
+                    pass
+        self.assertEqual(h.http_get(self.exporter.url + "/-/healthy")[0], 200)
+        self.assertIsNone(self.exporter.proc.poll())
+
     def test_sigterm_exits_cleanly(self):
         exporter = h.start_exporter(name="exporter-sigterm")
         self.probe(self.leaky.address)
