@@ -158,7 +158,20 @@ std::shared_ptr<const ProbeResult> Prober::Probe(const std::string& target, cons
   }
 
   TargetState updated = snapshot_of_state;
-  std::shared_ptr<const ProbeResult> result = Run(target, module, budget, snapshot_of_state, &updated);
+  std::shared_ptr<const ProbeResult> result;
+  try {
+    result = Run(target, module, budget, snapshot_of_state, &updated);
+  } catch (const std::exception& e) {
+    // Never leave the in-flight marker set: waiting and future probes would hang on it.
+    auto failed = std::make_shared<ProbeResult>();
+    failed->target = target;
+    failed->module = module.name;
+    failed->time_ms = now_ms;
+    failed->error_kind = FetchError::kOther;
+    failed->error = std::string("internal error: ") + e.what();
+    result = failed;
+    updated = snapshot_of_state;
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     TargetState& st = states_[key];
