@@ -12,6 +12,7 @@ PACKAGES=(
   prometheus
   jsonnet  # dashboards/generate.sh (jsonnet, jsonnetfmt)
   libcrypt-dev  # crypt_r(3) for bcrypt basic auth (web config)
+  python3-yaml  # helm/tools/values_table.py (scripts/helm-test.sh)
 )
 
 missing=()

@@ -31,4 +31,12 @@ if [[ -x dashboards/test.sh ]]; then
   dashboards/test.sh
 fi
 
+echo "== helm chart: lint, template, offline validation" >&2
+scripts/helm-test.sh
+
+# Builds the image with podman and probes a Go target from it; when podman cannot run here
+# it prints "SKIPPED: <reason>" rather than passing silently.
+echo "== container image" >&2
+scripts/container-test.sh
+
 echo "== all tests passed" >&2
