@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+type watchResult struct {
+	Targets            int     `json:"targets"`
+	Interval           string  `json:"interval"`
+	Concurrency        int     `json:"concurrency"`
+	Profile            string  `json:"profile"`
+	WarmupSeconds      float64 `json:"warmup_s"`
+	MeasureSeconds     float64 `json:"measure_s"`
+	CPUSeconds         float64 `json:"cpu_s"`
+	CPUShare           float64 `json:"cpu_share"` // of one core
+	CPUSharePerMachine float64 `json:"cpu_share_machine"`
+	CPUMsPerFetch      float64 `json:"cpu_ms_per_fetch"`
+	Fetches            int64   `json:"fetches"`
+	FetchesPerSec      float64 `json:"fetches_per_s"`
+	BaselineRSSKB      int64   `json:"baseline_rss_kb"`
+	RSSStartKB         int64   `json:"rss_start_kb"`
+	RSSEndKB           int64   `json:"rss_end_kb"`
+	HWMKB              int64   `json:"hwm_kb"`
+	KBPerTarget        float64 `json:"kb_per_target"`
+	Threads            int     `json:"threads"`
+	MetricsMs          float64 `json:"metrics_ms"` // median GET /metrics wall time
+	MetricsSeries      int     `json:"metrics_series"`
+	MetricsBytes       int     `json:"metrics_bytes"`
+	Cores              int     `json:"cores"`
+}
+
+func getMetrics(addr string) (ms float64, series, size int, err error) {
+	// A new connection per scrape: keeps the measurement about rendering and transfer.
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 60 * time.Second}
+	t0 := time.Now()
+	resp, err := client.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	ms = time.Since(t0).Seconds() * 1000
+	sc := bufio.NewScanner(strings.NewReader(string(body)))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if l := sc.Text(); l != "" && l[0] != '#' {
+			series++
+		}
+	}
+	return ms, series, len(body), err
+}
+
+func cmdWatch(args []string) error {
+	fs := flag.NewFlagSet("watch", flag.ExitOnError)
+	out := fs.String("o", "watch.json", "output JSON")
+	exporterBin := fs.String("exporter", "build/exporter/goroutine_exporter", "exporter binary")
+	corpus := fs.String("corpus", "../shared/corpus", "corpus directory")
+	n := fs.Int("targets", 1000, "watched targets")
+	interval := fs.Duration("interval", 15*time.Second, "watch interval")
+	conc := fs.Int("concurrency", 4, "watch concurrency")
+	warm := fs.Duration("warmup", 20*time.Second, "time before measuring (first round of fetches)")
+	measure := fs.Duration("measure", 60*time.Second, "measured window")
+	fs.Parse(args)
+
+	profilePath := filepath.Join(*corpus, "go1.27", "t2.goroutine.debug0.pb.gz")
+	body := mustRead(profilePath)
+	f, err := newFarm(*n, profileSet{Name: "small", Debug0: body})
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	dir, err := os.MkdirTemp("", "gx-bench-watch-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	// Baseline: the same exporter without targets.
+	base := filepath.Join(dir, "base.yml")
+	os.WriteFile(base, []byte(noExpensiveConfig), 0o644)
+	ex, err := startExporter(*exporterBin, "--config.file", base)
+	if err != nil {
+		return err
+	}
+	time.Sleep(2 * time.Second)
+	baseRSS, _ := ex.MemKB()
+	ex.Stop()
+
+	var sb strings.Builder
+	timeout := 10 * time.Second
+	if timeout > *interval {
+		timeout = *interval
+	}
+	fmt.Fprintf(&sb, "watch:\n  interval: %s\n  timeout: %s\n  concurrency: %d\n  static_configs:\n    - targets:\n", *interval, timeout, *conc)
+	for _, a := range f.addrs {
+		fmt.Fprintf(&sb, "        - %q\n", a)
+	}
+	sb.WriteString(noExpensiveConfig)
+	cfg := filepath.Join(dir, "watch.yml")
+	if err := os.WriteFile(cfg, []byte(sb.String()), 0o644); err != nil {
+		return err
+	}
+	ex, err = startExporter(*exporterBin, "--config.file", cfg)
+	if err != nil {
+		return err
+	}
+	defer ex.Stop()
+	time.Sleep(*warm)
+	rss0, _ := ex.MemKB()
+	cpu0 := ex.CPUSeconds()
+	fetch0 := f.debug0.Load()
+	t0 := time.Now()
+	time.Sleep(*measure)
+	wall := time.Since(t0).Seconds()
+	cpu := ex.CPUSeconds() - cpu0
+	fetches := f.debug0.Load() - fetch0
+	rss1, hwm := ex.MemKB()
+	r := watchResult{Targets: *n, Interval: interval.String(), Concurrency: *conc, Profile: describeProfile("corpus go1.27/t2.goroutine.debug0.pb.gz", body) + ", " + humanBytes(len(body)),
+		WarmupSeconds: warm.Seconds(), MeasureSeconds: wall, CPUSeconds: cpu, CPUShare: cpu / wall,
+		Fetches: fetches, FetchesPerSec: float64(fetches) / wall, BaselineRSSKB: baseRSS, RSSStartKB: rss0,
+		RSSEndKB: rss1, HWMKB: hwm, KBPerTarget: float64(rss1-baseRSS) / float64(*n), Threads: ex.Threads(),
+		Cores: numCPU()}
+	r.CPUSharePerMachine = r.CPUShare / float64(r.Cores)
+	if fetches > 0 {
+		r.CPUMsPerFetch = cpu * 1000 / float64(fetches)
+	}
+	var times []float64
+	for i := 0; i < 5; i++ {
+		ms, series, size, err := getMetrics(ex.Addr)
+		if err != nil {
+			return err
+		}
+		times = append(times, ms)
+		r.MetricsSeries, r.MetricsBytes = series, size
+	}
+	sort.Float64s(times)
+	r.MetricsMs = median(times)
+	logf("watch %d targets @%s: cpu %.3f cores, %.2f ms/fetch, %.1f fetches/s, %.1f KB/target, /metrics %.1f ms for %d series",
+		*n, interval, r.CPUShare, r.CPUMsPerFetch, r.FetchesPerSec, r.KBPerTarget, r.MetricsMs, r.MetricsSeries)
+	return writeJSON(*out, r)
+}
