@@ -157,3 +157,87 @@ def wait_until(predicate, timeout, interval=0.2, what="condition"):
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
+
+
+# --- end-to-end additions (tests/e2e, scripts/demo.py) ----------------------------------------
+
+SHOP_DIR = os.path.join(SOURCE_DIR, "examples", "shop")
+PROMETHEUS = os.environ.get("GX_PROMETHEUS", "/usr/bin/prometheus")
+PROMTOOL = os.environ.get("GX_PROMTOOL", "promtool")
+
+
+def build_shop(goexperiment="goroutineleakprofile"):
+    """Builds examples/shop (shop + loadgen) with examples/shop/build.sh into the build directory
+    and returns the output directory. GOEXPERIMENT=goroutineleakprofile (Go 1.26) makes the
+    goroutineleak profile available; on Go >= 1.27 it is there anyway."""
+    out = os.path.join(GO_BIN_DIR, "shop-" + (goexperiment or "plain"))
+    env = dict(os.environ)
+    if goexperiment:
+        env["GOEXPERIMENT"] = goexperiment
+    subprocess.run([os.path.join(SHOP_DIR, "build.sh"), out], env=env, check=True, timeout=600,
+                   stdout=subprocess.DEVNULL)
+    return out
+
+
+def start_shop(bin_dir, name="shop", args=(), log_dir=None):
+    """Starts bin_dir/shop on loopback; .api, .pprof, .downstream are its addresses."""
+    p = Process(name, [os.path.join(bin_dir, "shop"), "-listen", "127.0.0.1:0",
+                       "-pprof-listen", "127.0.0.1:0", "-downstream-listen", "127.0.0.1:0", *args],
+                r"(?s)api listening on (\S+).*?pprof listening on (\S+).*?"
+                r"downstream listening on (\S+)", log_dir=log_dir)
+    p.api, p.pprof, p.downstream = p.match.group(1), p.match.group(2), p.match.group(3)
+    p.url = "http://" + p.api
+    return p
+
+
+def start_loadgen(bin_dir, target_url, qps, duration="24h", name="loadgen", args=(), log_dir=None):
+    """Starts bin_dir/loadgen against target_url (open loop, steady qps) until stopped."""
+    p = Process(name, [os.path.join(bin_dir, "loadgen"), "-target", target_url, "-qps", str(qps),
+                       "-duration", duration, *args], r"", log_dir=log_dir)
+    time.sleep(0.2)
+    if p.proc.poll() is not None:
+        raise RuntimeError(f"{name} exited with {p.proc.returncode}:\n{p.output()[-3000:]}")
+    return p
+
+
+def start_prometheus(config_file, storage_dir, log_dir=None, name="prometheus", timeout=60,
+                     attempts=3):
+    """Starts the real Prometheus server on a free loopback port (retrying when the port was
+    taken between choosing and binding it) and waits for /-/ready. .url is its base URL."""
+    last = None
+    for _ in range(attempts):
+        port = free_port()
+        argv = [PROMETHEUS, "--config.file", config_file, "--storage.tsdb.path", storage_dir,
+                "--web.listen-address", f"127.0.0.1:{port}", "--web.enable-lifecycle"]
+        try:
+            p = Process(name, argv, r"Server is ready to receive web requests", log_dir=log_dir,
+                        timeout=timeout)
+        except RuntimeError as e:
+            last = e
+            if "address already in use" in str(e):
+                continue
+            raise
+        p.address = f"127.0.0.1:{port}"
+        p.url = "http://" + p.address
+        try:
+            wait_until(lambda: http_ok(p.url + "/-/ready"), timeout, interval=0.2,
+                       what="prometheus /-/ready")
+        except BaseException:
+            p.stop()
+            raise
+        return p
+    raise last
+
+
+def http_ok(url, timeout=2):
+    """True if url answers 200; connection errors count as not ready."""
+    try:
+        return http_get(url, timeout=timeout)[0] == 200
+    except (OSError, urllib.error.URLError):
+        return False
+
+
+def promtool(*args, timeout=60):
+    """Runs promtool; returns (ok, combined output)."""
+    p = subprocess.run([PROMTOOL, *args], capture_output=True, timeout=timeout)
+    return p.returncode == 0, (p.stdout + p.stderr).decode(errors="replace")
