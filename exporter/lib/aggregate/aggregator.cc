@@ -1,9 +1,10 @@
 #include "aggregate/aggregator.h"
 
 #include <algorithm>
-#include <map>
-#include <unordered_map>
+#include <cstring>
 
+#include "classify/classify_memo.h"
+#include "common/hash.h"
 #include "decode/profile_decoder.h"
 #include "decode/text_util.h"
 #include "normalize/stack_identity.h"
@@ -34,28 +35,100 @@ const StackSummary* Snapshot::FindStack(const std::string& id) const {
   return nullptr;
 }
 
-Aggregator::Aggregator(const Classifier* classifier, const Limits& limits)
-    : classifier_(classifier), limits_(limits) {}
+namespace {
 
-bool Aggregator::IsSelfSample(const RawRecord& record) {
-  // The goroutine that serves the profile request is always in it (FORMATS.md §1).
-  for (const RawFrame& f : record.frames) {
-    if (StartsWith(f.function, "runtime/pprof.write") ||
-        f.function == "runtime/pprof.runtime_goroutineProfileWithLabels" ||
-        f.function == "runtime.goroutineProfileWithLabels") {
-      return true;
-    }
-  }
-  return false;
+constexpr uint32_t kNoBucket = UINT32_MAX;
+const LabelSet kNoLabels;
+
+const LabelSet& LabelsOf(const RecordView& r) { return r.labels ? *r.labels : kNoLabels; }
+
+}  // namespace
+
+Aggregator::Aggregator(const Classifier* classifier, const Limits& limits)
+    : classifier_(classifier), limits_(limits), slots_(64, kNoBucket) {}
+
+// Buckets are found by a hash of the record's function ids, state, creator and labels, and
+// confirmed by comparing those in full.
+//
+// The legacy index: buckets used to be keyed by one string, the function names joined with
+// '\n' and the other parts with '\x1e' and '\x1f'. A name, state or label containing one of
+// those bytes could make two different records share that string, and so a bucket. To keep
+// exactly that behaviour, the first record containing such a byte switches this capture to
+// the old string keys (never happens with real Go profiles).
+uint64_t Aggregator::KeyHash(const RecordView& r) const {
+  uint64_t h = ids_.size();
+  for (uint32_t id : ids_) h = HashMix(h, id);
+  h = HashMix(h, HashBytes(r.state));
+  h = HashMix(h, HashBytes(r.created_by));
+  for (const auto& [k, v] : LabelsOf(r)) h = HashMix(HashMix(h, HashBytes(k)), HashBytes(v));
+  return h;
 }
 
-void Aggregator::OnRecord(RawRecord&& record) {
-  if (IsSelfSample(record)) {
-    self_excluded_ += record.count;
-    return;
+bool Aggregator::SameKey(const Bucket& b, const RecordView& r) const {
+  return b.frame_count == ids_.size() &&
+         (ids_.empty() || std::memcmp(frame_functions_.data() + b.frames_begin, ids_.data(),
+                                      ids_.size() * sizeof(uint32_t)) == 0) &&
+         b.state == r.state && b.created_by == r.created_by && b.labels == LabelsOf(r);
+}
+
+Aggregator::Bucket* Aggregator::FindBucket(uint64_t hash, const RecordView& record) {
+  const std::size_t mask = slots_.size() - 1;
+  for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
+    uint32_t index = slots_[i];
+    if (index == kNoBucket) return nullptr;
+    Bucket& b = buckets_[index];
+    if (b.hash == hash && SameKey(b, record)) return &b;
   }
-  key_.clear();
-  for (const RawFrame& f : record.frames) {
+}
+
+void Aggregator::IndexBucket(uint32_t index) {
+  if (2 * buckets_.size() > slots_.size()) {
+    std::vector<uint32_t> bigger(slots_.size() * 2, kNoBucket);
+    slots_.swap(bigger);
+    for (uint32_t b = 0; b < index; ++b) IndexBucket(b);
+  }
+  const std::size_t mask = slots_.size() - 1;
+  std::size_t i = buckets_[index].hash & mask;
+  while (slots_[i] != kNoBucket) i = (i + 1) & mask;
+  slots_[i] = index;
+}
+
+void Aggregator::AddBucket(const RecordView& record) {
+  const uint32_t index = static_cast<uint32_t>(buckets_.size());
+  Bucket& b = buckets_.emplace_back();
+  b.frames_begin = static_cast<uint32_t>(frame_functions_.size());
+  b.frame_count = static_cast<uint32_t>(record.frames.size());
+  for (std::size_t i = 0; i < record.frames.size(); ++i) {
+    const FrameView& f = record.frames[i];
+    // Function ids are all known by now; files are interned here, for new buckets only.
+    uint32_t file = InternTable::kNone;
+    if (f.function_key != 0 && f.function_key < keys_.size()) file = keys_[f.function_key].file;
+    if (file == InternTable::kNone) {
+      file = files_.Insert(f.file);
+      if (f.function_key != 0) keys_[f.function_key].file = file;
+    }
+    frame_functions_.push_back(ids_[i]);
+    frame_details_.push_back(FrameDetail{file, f.inlined, f.line, f.start_line});
+  }
+  b.frames_elided = record.frames_elided;
+  b.state.assign(record.state);
+  b.created_by.assign(record.created_by);
+  b.created_at.assign(record.created_at);
+  b.labels = LabelsOf(record);
+  b.count = record.count;
+  if (record.leaked) b.leaked = record.count;
+  if (record.locked_to_thread) b.locked = record.count;
+  b.wait.Add(record.wait_minutes, record.count);
+  if (legacy_keys_) {
+    legacy_index_.emplace(key_, index);
+  } else {
+    b.hash = KeyHash(record);
+    IndexBucket(index);
+  }
+}
+
+void Aggregator::AppendLegacyKey(const RecordView& record) {
+  for (const FrameView& f : record.frames) {
     key_ += f.function;
     key_ += '\n';
   }
@@ -63,34 +136,265 @@ void Aggregator::OnRecord(RawRecord&& record) {
   key_ += record.state;
   key_ += '\x1e';
   key_ += record.created_by;
-  for (const auto& [k, v] : record.labels) {
+  for (const auto& [k, v] : LabelsOf(record)) {
     key_ += '\x1e';
     key_ += k;
     key_ += '\x1f';
     key_ += v;
   }
-  auto it = index_.find(key_);
-  Bucket* bucket;
-  if (it != index_.end()) {
-    bucket = &buckets_[it->second];
-  } else if (buckets_.size() >= limits_.max_buckets) {
-    overflow_ += record.count;
-    return;
-  } else {
-    index_.emplace(key_, buckets_.size());
-    buckets_.emplace_back();
-    bucket = &buckets_.back();
-    bucket->sample = std::move(record);
-    record = RawRecord();
-    record.count = bucket->sample.count;
-    record.wait_minutes = bucket->sample.wait_minutes;
-    record.leaked = bucket->sample.leaked;
-    record.locked_to_thread = bucket->sample.locked_to_thread;
+}
+
+void Aggregator::AppendLegacyKey(const Bucket& b) {
+  for (uint32_t i = 0; i < b.frame_count; ++i) {
+    key_ += functions_.name(frame_functions_[b.frames_begin + i]);
+    key_ += '\n';
   }
+  key_ += '\x1e';
+  key_ += b.state;
+  key_ += '\x1e';
+  key_ += b.created_by;
+  for (const auto& [k, v] : b.labels) {
+    key_ += '\x1e';
+    key_ += k;
+    key_ += '\x1f';
+    key_ += v;
+  }
+}
+
+void Aggregator::SwitchToLegacyKeys() {
+  legacy_keys_ = true;
+  for (std::size_t i = 0; i < buckets_.size(); ++i) {
+    key_.clear();
+    AppendLegacyKey(buckets_[i]);
+    legacy_index_.emplace(key_, i);
+  }
+}
+
+void Aggregator::OnRecord(RawRecord&& record) {
+  frame_views_.clear();
+  for (const RawFrame& f : record.frames) {
+    frame_views_.push_back(FrameView{f.function, f.file, f.line, f.start_line, f.inlined, 0});
+  }
+  RecordView view;
+  view.count = record.count;
+  view.frames = frame_views_;
+  view.labels = &record.labels;
+  view.state = record.state;
+  view.wait_minutes = record.wait_minutes;
+  view.leaked = record.leaked;
+  view.locked_to_thread = record.locked_to_thread;
+  view.frames_elided = record.frames_elided;
+  view.created_by = record.created_by;
+  view.created_at = record.created_at;
+  view.goroutine_id = record.goroutine_id;
+  view.creator_goroutine_id = record.creator_goroutine_id;
+  OnRecordView(view);
+}
+
+bool Aggregator::OnRecordView(const RecordView& record) {
+  // Name every frame's function by its id: through the decoder's key when it has one (no
+  // hashing), else by looking the name up. Names are only added for a new bucket, below.
+  const std::size_t n = record.frames.size();
+  ids_.resize(n);
+  bool all_known = true;
+  bool self = false;
+  bool delimiter = false;
+  for (std::size_t i = 0; i < n; ++i) {
+    const FrameView& f = record.frames[i];
+    const uint32_t key = f.function_key;
+    uint32_t id = key != 0 && key < keys_.size() ? keys_[key].function : FunctionTable::kNone;
+    if (id == FunctionTable::kNone && key == 0 && i < last_at_depth_.size()) {
+      // Goroutines of a dump mostly share their frames at a given depth: try the name seen
+      // there last before hashing.
+      const uint32_t last = last_at_depth_[i];
+      if (last != FunctionTable::kNone && functions_.name(last) == f.function) id = last;
+    }
+    if (id == FunctionTable::kNone) {
+      id = functions_.Find(f.function);
+      if (id != FunctionTable::kNone && key != 0) {
+        if (key >= keys_.size()) keys_.resize(key + 1);
+        keys_[key].function = id;
+      }
+    }
+    ids_[i] = id;
+    if (id == FunctionTable::kNone) {
+      all_known = false;
+      self = self || FunctionTable::IsSelfSampleFunction(f.function);
+      delimiter = delimiter || FunctionTable::HasKeyDelimiter(f.function);
+    } else {
+      const FunctionTable::Traits& t = functions_.traits(id);
+      self = self || t.self_sample;
+      delimiter = delimiter || t.key_delimiter;
+    }
+  }
+  if (last_at_depth_.size() < n) last_at_depth_.resize(n, FunctionTable::kNone);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (ids_[i] != FunctionTable::kNone) last_at_depth_[i] = ids_[i];
+  }
+  // The goroutine that serves the profile request is always in it (FORMATS.md §1).
+  if (self) {
+    self_excluded_ += record.count;
+    return true;
+  }
+  Bucket* bucket = nullptr;
+  if (!legacy_keys_ && all_known) {
+    // Goroutines of one stack often come one after another in a dump: try the last bucket
+    // before hashing.
+    if (last_bucket_ < buckets_.size() && SameKey(buckets_[last_bucket_], record)) {
+      bucket = &buckets_[last_bucket_];
+    } else {
+      bucket = FindBucket(KeyHash(record), record);
+    }
+  }
+  // A record equal to a bucket has its strings, and buckets made before the switch to
+  // legacy keys have no separator bytes; so only a record that found no bucket can be the
+  // first to need the switch.
+  if (!legacy_keys_ && !bucket) {
+    delimiter = delimiter || FunctionTable::HasKeyDelimiter(record.state) ||
+                FunctionTable::HasKeyDelimiter(record.created_by);
+    for (const auto& [k, v] : LabelsOf(record)) {
+      delimiter = delimiter || FunctionTable::HasKeyDelimiter(k) ||
+                  FunctionTable::HasKeyDelimiter(v);
+    }
+    if (delimiter) SwitchToLegacyKeys();
+  }
+  if (legacy_keys_) {
+    key_.clear();
+    AppendLegacyKey(record);
+    auto it = legacy_index_.find(key_);
+    if (it != legacy_index_.end()) bucket = &buckets_[it->second];
+  }
+  if (!bucket) {
+    if (buckets_.size() >= limits_.max_buckets) {
+      overflow_ += record.count;
+      return true;
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      if (ids_[i] != FunctionTable::kNone) continue;
+      ids_[i] = functions_.Insert(record.frames[i].function);
+      const uint32_t key = record.frames[i].function_key;
+      if (key != 0) {
+        if (key >= keys_.size()) keys_.resize(key + 1);
+        keys_[key].function = ids_[i];
+      }
+    }
+    AddBucket(record);
+    return true;
+  }
+  last_bucket_ = static_cast<std::size_t>(bucket - buckets_.data());
   bucket->count += record.count;
   if (record.leaked) bucket->leaked += record.count;
   if (record.locked_to_thread) bucket->locked += record.count;
   bucket->wait.Add(record.wait_minutes, record.count);
+  return true;
+}
+
+namespace {
+
+// Everything merged into one stack, before it becomes a StackSummary.
+struct StackMerge {
+  uint64_t hash = 0;
+  uint32_t first_bucket = 0;  // its frames are the stack's
+  int64_t best_bucket_count = -1;
+  ClassificationRef classification;
+  int64_t count = 0;
+  int64_t leaked = 0;
+  int64_t locked = 0;
+  bool frames_elided = false;
+  WaitStats wait;
+  struct Creator {
+    std::string_view name;
+    int64_t count = 0;
+    std::string_view at;
+  };
+  std::vector<Creator> creators;
+  std::vector<std::pair<std::string_view, int64_t>> states;
+  // Label sets with counts: the first one inline, since most stacks have just one.
+  std::pair<const LabelSet*, int64_t> first_labels{nullptr, 0};
+  std::vector<std::pair<const LabelSet*, int64_t>> more_labels;
+};
+
+// The most frequent state; ties go to the smallest name.
+std::string MostFrequentState(std::vector<std::pair<std::string_view, int64_t>>* states) {
+  std::sort(states->begin(), states->end());
+  std::string_view best;
+  int64_t best_count = -1;
+  for (std::size_t i = 0; i < states->size();) {
+    std::size_t j = i;
+    int64_t n = 0;
+    for (; j < states->size() && (*states)[j].first == (*states)[i].first; ++j) {
+      n += (*states)[j].second;
+    }
+    if (n > best_count) {
+      best_count = n;
+      best = (*states)[i].first;
+    }
+    i = j;
+  }
+  return std::string(best);
+}
+
+// Distinct label sets with their counts, most frequent first, ties in label-set order.
+std::vector<LabelCount> LabelCounts(StackMerge* m) {
+  std::vector<LabelCount> out;
+  if (m->more_labels.empty()) {
+    out.push_back({*m->first_labels.first, m->first_labels.second});
+    return out;
+  }
+  auto* labels = &m->more_labels;
+  labels->insert(labels->begin(), m->first_labels);
+  std::stable_sort(labels->begin(), labels->end(),
+                   [](const auto& a, const auto& b) { return *a.first < *b.first; });
+  for (std::size_t i = 0; i < labels->size();) {
+    std::size_t j = i;
+    int64_t n = 0;
+    for (; j < labels->size() && *(*labels)[j].first == *(*labels)[i].first; ++j) {
+      n += (*labels)[j].second;
+    }
+    out.push_back({*(*labels)[i].first, n});
+    i = j;
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const LabelCount& a, const LabelCount& b) { return a.count > b.count; });
+  return out;
+}
+
+}  // namespace
+
+std::vector<uint64_t> Aggregator::IdentityHashes(std::vector<uint32_t>* kept) const {
+  // Each bucket's identity names, flattened ("name\n" each) a batch at a time and hashed
+  // side by side (gx::IdentityHashes).
+  constexpr std::size_t kBatch = 256;
+  std::vector<uint64_t> hashes(buckets_.size());
+  std::string flat;
+  std::vector<std::size_t> ends;
+  std::vector<std::string_view> inputs;
+  for (std::size_t begin = 0; begin < buckets_.size(); begin += kBatch) {
+    const std::size_t end = std::min(buckets_.size(), begin + kBatch);
+    flat.clear();
+    ends.clear();
+    for (std::size_t bi = begin; bi < end; ++bi) {
+      const Bucket& b = buckets_[bi];
+      const uint32_t* ids = frame_functions_.data() + b.frames_begin;
+      auto traits = [&](std::size_t i) -> const FunctionTraits& {
+        return functions_.traits(ids[i]).identity;
+      };
+      IdentityFramesOf(b.frame_count, traits, limits_.identity_frames, kept);
+      for (uint32_t i : *kept) {
+        flat += functions_.name(ids[i]);
+        flat += '\n';
+      }
+      ends.push_back(flat.size());
+    }
+    inputs.clear();
+    std::size_t from = 0;
+    for (std::size_t to : ends) {
+      inputs.push_back(std::string_view(flat).substr(from, to - from));
+      from = to;
+    }
+    gx::IdentityHashes(inputs.data(), inputs.size(), hashes.data() + begin);
+  }
+  return hashes;
 }
 
 Snapshot Aggregator::Finalize(const DecodeInfo& info) {
@@ -102,96 +406,167 @@ Snapshot Aggregator::Finalize(const DecodeInfo& info) {
   snap.has_wait_reasons = info.format == ProfileFormat::kDebug2;
   snap.has_runtime_frames = info.format == ProfileFormat::kProto;
 
-  struct Merge {
-    StackSummary summary;
-    int64_t best_bucket_count = -1;
-    std::map<std::string, std::pair<int64_t, std::string>> creators;  // name -> count, at
-    std::map<std::string, int64_t> states;
-    std::map<LabelSet, int64_t> labels;
-  };
-  std::unordered_map<std::string, Merge> by_id;
-  std::vector<std::string> order;
+  // 1. Classify every bucket and merge buckets into stacks by identity, on ids and views.
+  ClassifyMemo memo(classifier_);
+  const std::size_t words = memo.function_words();
+  std::vector<uint64_t> any(words);
+  std::vector<StackMerge> merges;
+  merges.reserve(buckets_.size());
+  // merges index by identity hash: open addressing, sized once for every bucket.
+  std::size_t capacity = 16;
+  while (capacity < 2 * buckets_.size()) capacity *= 2;
+  std::vector<uint32_t> merge_slots(capacity, kNoBucket);
+  std::vector<uint32_t> kept;  // scratch: identity frames
+  const std::vector<uint64_t> identity_hashes = IdentityHashes(&kept);
   int64_t hidden_in_debug1 = 0;
 
-  for (Bucket& b : buckets_) {
-    ClassifyInput in;
-    in.frames = &b.sample.frames;
-    in.state = b.sample.state;
-    in.created_by = b.sample.created_by;
-    in.labels = &b.sample.labels;
-    in.format = info.format;
-    Classification c = classifier_->Classify(in);
+  for (uint32_t bi = 0; bi < buckets_.size(); ++bi) {
+    Bucket& b = buckets_[bi];
+    const uint32_t* ids = frame_functions_.data() + b.frames_begin;
+    const FrameDetail* details = frame_details_.data() + b.frames_begin;
+    const std::size_t n = b.frame_count;
+    auto traits = [&](std::size_t i) -> const FunctionTraits& {
+      return functions_.traits(ids[i]).identity;
+    };
+
+    ClassifyStack stack;
+    stack.frame_count = n;
+    stack.state = b.state;
+    stack.created_by = b.created_by;
+    stack.labels = &b.labels;
+    stack.format = info.format;
+    ClassifyMatches matches;
+    if (n > 0) {
+      std::fill(any.begin(), any.end(), 0);
+      for (std::size_t i = 0; i < n; ++i) {
+        const uint64_t* bits = memo.FunctionBits(ids[i], functions_.name(ids[i]));
+        for (std::size_t w = 0; w < words; ++w) any[w] |= bits[w];
+      }
+      // Taken once every frame is matched: matching a new name may move the bits.
+      matches.any = any.data();
+      matches.leaf = memo.FunctionBits(ids[0], functions_.name(ids[0]));
+      int visible = FirstVisibleFrameOf(n, traits);
+      matches.top = memo.FunctionBits(ids[visible], functions_.name(ids[visible]));
+      stack.leaf_function = functions_.name(ids[0]);
+      for (std::size_t i = 0; i < n; ++i) {
+        if (functions_.traits(ids[i]).chan_op) {
+          stack.nil_chan_frames = IsNilChanCall(details[i].line, details[i].start_line);
+          break;
+        }
+      }
+    }
+    if (!b.state.empty()) matches.state = memo.StateBits(b.state);
+    if (!b.created_by.empty()) matches.created_by = memo.CreatedByBits(b.created_by);
+    ClassificationRef c = classifier_->Classify(stack, matches);
     if (c.rule == "primitive-hidden-in-debug1") hidden_in_debug1 += b.count;
     snap.by_category[static_cast<int>(c.category)] += b.count;
     snap.wait_by_category[static_cast<int>(c.category)].Merge(b.wait);
 
-    StackIdentity identity = ComputeStackIdentity(b.sample.frames, limits_);
-    auto [it, inserted] = by_id.try_emplace(identity.id);
-    Merge& m = it->second;
-    StackSummary& s = m.summary;
-    if (inserted) {
-      order.push_back(identity.id);
-      s.id = identity.id;
-      s.identity = std::move(identity.functions);
-      s.frames = b.sample.frames;
-      s.frames_elided = b.sample.frames_elided;
-      int app = FirstApplicationFrame(s.frames);
-      if (app >= 0) {
-        s.function = s.frames[app].function;
-        if (!s.frames[app].file.empty()) {
-          s.location = s.frames[app].file + ":" + std::to_string(s.frames[app].line);
-        }
-      }
+    const uint64_t hash = identity_hashes[bi];
+    std::size_t slot = hash & (capacity - 1);
+    while (merge_slots[slot] != kNoBucket && merges[merge_slots[slot]].hash != hash) {
+      slot = (slot + 1) & (capacity - 1);
     }
+    const bool inserted = merge_slots[slot] == kNoBucket;
+    if (inserted) {
+      merge_slots[slot] = static_cast<uint32_t>(merges.size());
+      StackMerge& fresh = merges.emplace_back();
+      fresh.hash = hash;
+      fresh.first_bucket = bi;
+      fresh.frames_elided = b.frames_elided;
+    }
+    StackMerge& m = merges[merge_slots[slot]];
     if (b.count > m.best_bucket_count) {
       m.best_bucket_count = b.count;
-      s.category = c.category;
-      s.rule = c.rule;
+      m.classification = c;
     }
-    s.count += b.count;
-    s.leaked += b.leaked;
-    s.locked_to_thread += b.locked;
-    s.frames_elided = s.frames_elided || b.sample.frames_elided;
-    s.wait.Merge(b.wait);
-    if (!b.sample.created_by.empty() &&
-        (m.creators.size() < limits_.max_creators_per_stack ||
-         m.creators.count(b.sample.created_by))) {
-      auto& entry = m.creators[b.sample.created_by];
-      entry.first += b.count;
-      entry.second = b.sample.created_at;
+    m.count += b.count;
+    m.leaked += b.leaked;
+    m.locked += b.locked;
+    m.frames_elided = m.frames_elided || b.frames_elided;
+    m.wait.Merge(b.wait);
+    if (!b.created_by.empty()) {
+      auto creator = std::find_if(m.creators.begin(), m.creators.end(),
+                                  [&](const auto& e) { return e.name == b.created_by; });
+      if (creator != m.creators.end()) {
+        creator->count += b.count;
+        creator->at = b.created_at;
+      } else if (m.creators.size() < limits_.max_creators_per_stack) {
+        m.creators.push_back({b.created_by, b.count, b.created_at});
+      }
     }
-    if (!b.sample.state.empty()) m.states[b.sample.state] += b.count;
-    m.labels[b.sample.labels] += b.count;
+    if (!b.state.empty()) m.states.emplace_back(b.state, b.count);
+    if (!m.first_labels.first) {
+      m.first_labels = {&b.labels, b.count};
+    } else {
+      m.more_labels.emplace_back(&b.labels, b.count);
+    }
   }
 
-  for (const std::string& id : order) {
-    Merge& m = by_id[id];
-    StackSummary& s = m.summary;
-    int64_t best = -1;
-    for (const auto& [name, entry] : m.creators) {
-      if (entry.first > best) {
-        best = entry.first;
-        s.created_by = name;
-        s.created_at = entry.second;
+  // 2. Most goroutines first; equal counts by id (hex of the hash, so hash order).
+  std::vector<uint32_t> order(merges.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    const StackMerge& x = merges[a];
+    const StackMerge& y = merges[b];
+    if (x.count != y.count) return x.count > y.count;
+    return x.hash < y.hash;
+  });
+
+  // 3. Only now build the strings, stack after stack in the final order: they sit together
+  // in memory, which keeps both building and freeing the snapshot cache-friendly.
+  snap.stacks.resize(merges.size());
+  for (std::size_t pos = 0; pos < order.size(); ++pos) {
+    StackMerge& m = merges[order[pos]];
+    StackSummary& s = snap.stacks[pos];
+    const Bucket& first = buckets_[m.first_bucket];
+    const uint32_t* ids = frame_functions_.data() + first.frames_begin;
+    const FrameDetail* details = frame_details_.data() + first.frames_begin;
+    const std::size_t n = first.frame_count;
+    auto traits = [&](std::size_t i) -> const FunctionTraits& {
+      return functions_.traits(ids[i]).identity;
+    };
+    s.id = HashToId(m.hash);
+    IdentityFramesOf(n, traits, limits_.identity_frames, &kept);
+    s.identity.reserve(kept.size());
+    for (uint32_t i : kept) s.identity.emplace_back(functions_.name(ids[i]));
+    s.frames.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      RawFrame& f = s.frames[i];
+      f.function = functions_.name(ids[i]);
+      f.file = files_[details[i].file];
+      f.line = details[i].line;
+      f.start_line = details[i].start_line;
+      f.inlined = details[i].inlined;
+    }
+    s.frames_elided = m.frames_elided;
+    s.category = m.classification.category;
+    s.rule = std::string(m.classification.rule);
+    int app = FirstApplicationFrameOf(n, traits);
+    if (app >= 0) {
+      s.function = s.frames[app].function;
+      if (!s.frames[app].file.empty()) {
+        s.location = s.frames[app].file + ":" + std::to_string(s.frames[app].line);
       }
     }
-    best = -1;
-    for (const auto& [state, n] : m.states) {
-      if (n > best) {
-        best = n;
-        s.state = state;
+    s.count = m.count;
+    s.leaked = m.leaked;
+    s.locked_to_thread = m.locked;
+    s.wait = m.wait;
+    // The most frequent creator; ties go to the smallest name.
+    const StackMerge::Creator* best = nullptr;
+    for (const auto& c : m.creators) {
+      if (!best || c.count > best->count || (c.count == best->count && c.name < best->name)) {
+        best = &c;
       }
     }
-    for (auto& [labels, n] : m.labels) s.labels.push_back({labels, n});
-    std::stable_sort(s.labels.begin(), s.labels.end(),
-                     [](const LabelCount& a, const LabelCount& b) { return a.count > b.count; });
-    snap.stacks.push_back(std::move(s));
+    if (best) {
+      s.created_by = std::string(best->name);
+      s.created_at = std::string(best->at);
+    }
+    if (!m.states.empty()) s.state = MostFrequentState(&m.states);
+    s.labels = LabelCounts(&m);
   }
-  std::stable_sort(snap.stacks.begin(), snap.stacks.end(),
-                   [](const StackSummary& a, const StackSummary& b) {
-                     if (a.count != b.count) return a.count > b.count;
-                     return a.id < b.id;
-                   });
 
   if (hidden_in_debug1 > 0) {
     snap.notes.push_back(

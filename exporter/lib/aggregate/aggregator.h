@@ -7,6 +7,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "aggregate/function_table.h"
+#include "aggregate/intern_table.h"
 #include "aggregate/snapshot.h"
 #include "classify/classifier.h"
 #include "common/limits.h"
@@ -18,24 +20,67 @@ class Aggregator : public RecordSink {
  public:
   Aggregator(const Classifier* classifier, const Limits& limits);
   void OnRecord(RawRecord&& record) override;
+  bool OnRecordView(const RecordView& record) override;
   // Builds the snapshot. `info` is the decoder's view of the same body.
   Snapshot Finalize(const DecodeInfo& info);
 
  private:
+  // Goroutines with the same frames (by function name), state, creator and labels. Frames
+  // are kept as interned ids until Finalize builds the snapshot's strings.
   struct Bucket {
-    RawRecord sample;  // first record seen (frames, state, creator, labels)
+    uint32_t frames_begin = 0;  // into frame_functions_ and frame_details_
+    uint32_t frame_count = 0;
+    bool frames_elided = false;
+    std::string state;
+    std::string created_by;
+    std::string created_at;
+    LabelSet labels;
+    uint64_t hash = 0;
     int64_t count = 0;
     int64_t leaked = 0;
     int64_t locked = 0;
     WaitStats wait;
   };
-  static bool IsSelfSample(const RawRecord& record);
+  struct FrameDetail {
+    uint32_t file = 0;  // in files_
+    bool inlined = false;
+    int64_t line = 0;
+    int64_t start_line = 0;
+  };
+  // What a decoder's function key stands for, once seen.
+  struct KeyTarget {
+    uint32_t function = FunctionTable::kNone;
+    uint32_t file = InternTable::kNone;
+  };
+
+  uint64_t KeyHash(const RecordView& record) const;
+  bool SameKey(const Bucket& b, const RecordView& record) const;
+  Bucket* FindBucket(uint64_t hash, const RecordView& record);
+  void AddBucket(const RecordView& record);
+  void IndexBucket(uint32_t index);
+  // The legacy index (see aggregator.cc).
+  void AppendLegacyKey(const RecordView& record);
+  void AppendLegacyKey(const Bucket& bucket);
+  void SwitchToLegacyKeys();
+  // Every bucket's identity hash (normalize/stack_identity.h), by bucket index.
+  std::vector<uint64_t> IdentityHashes(std::vector<uint32_t>* scratch) const;
 
   const Classifier* classifier_;
   Limits limits_;
-  std::unordered_map<std::string, std::size_t> index_;
+  FunctionTable functions_;
+  InternTable files_;
+  std::vector<KeyTarget> keys_;  // by the decoder's function key
   std::vector<Bucket> buckets_;
-  std::string key_;  // reused scratch buffer
+  std::vector<uint32_t> frame_functions_;  // every bucket's frames, by function id
+  std::vector<FrameDetail> frame_details_;
+  std::vector<uint32_t> slots_;  // bucket index by key hash, open addressing
+  std::vector<uint32_t> ids_;    // scratch: the current record's function ids
+  std::vector<uint32_t> last_at_depth_;  // function id last seen at each frame index
+  std::size_t last_bucket_ = SIZE_MAX;    // the bucket of the last record that found one
+  std::vector<FrameView> frame_views_;  // scratch: RawRecord frames as views
+  bool legacy_keys_ = false;
+  std::unordered_map<std::string, std::size_t> legacy_index_;
+  std::string key_;  // reused scratch buffer for legacy keys
   int64_t self_excluded_ = 0;
   int64_t overflow_ = 0;
 };

@@ -2,6 +2,7 @@
 
 #include <re2/re2.h>
 
+#include "classify/pattern_matcher.h"
 #include "normalize/stack_identity.h"
 
 namespace gx {
@@ -13,52 +14,74 @@ namespace {
 // call line. Measured on the corpus: nil at +10..+17, non-nil at +100 and beyond.
 constexpr int64_t kNilChanMaxLineOffset = 40;
 
+bool Bit(const uint64_t* bits, std::size_t i) {
+  return bits != nullptr && (bits[i / 64] >> (i % 64)) & 1;
+}
+
+// A rule with its patterns replaced by their indexes in the set's matchers.
+struct CompiledRule {
+  const Rule* rule = nullptr;
+  int top = -1, leaf = -1, state = -1, created_by = -1;
+  std::vector<uint32_t> any;
+};
+
+}  // namespace
+
+bool IsChanOpFunction(std::string_view f) {
+  return f == "runtime.chansend" || f == "runtime.chanrecv";
+}
+
+bool IsNilChanCall(int64_t line, int64_t start_line) {
+  return start_line > 0 && line >= start_line && line - start_line <= kNilChanMaxLineOffset;
+}
+
 bool IsNilChanFrame(const std::vector<RawFrame>& frames) {
   for (const RawFrame& f : frames) {
-    if (f.function == "runtime.chansend" || f.function == "runtime.chanrecv") {
-      return f.start_line > 0 && f.line >= f.start_line &&
-             f.line - f.start_line <= kNilChanMaxLineOffset;
-    }
+    if (IsChanOpFunction(f.function)) return IsNilChanCall(f.line, f.start_line);
   }
   return false;
 }
 
-}  // namespace
+// Rules in order, with every pattern in one of three matchers by what it is matched against.
+struct Classifier::RuleSet {
+  RuleSet(std::vector<Rule> rules_in, bool prefilter) : rules(std::move(rules_in)) {
+    compiled.reserve(rules.size());
+    for (const Rule& r : rules) {
+      CompiledRule c;
+      c.rule = &r;
+      auto add = [&](PatternMatcher& m, const std::shared_ptr<const re2::RE2>& re) {
+        return re ? static_cast<int>(m.Add(re, prefilter)) : -1;
+      };
+      c.top = add(function, r.top_function);
+      c.leaf = add(function, r.leaf_function);
+      for (const auto& re : r.any_function) c.any.push_back(add(function, re));
+      c.state = add(state, r.state);
+      c.created_by = add(created_by, r.created_by);
+      compiled.push_back(std::move(c));
+    }
+  }
+  std::vector<Rule> rules;
+  std::vector<CompiledRule> compiled;  // points into rules
+  PatternMatcher function, state, created_by;
+};
 
-Classifier::Classifier(std::vector<Rule> user_rules) : user_rules_(std::move(user_rules)) {}
+namespace {
 
-bool Classifier::Matches(const Rule& rule, const ClassifyInput& in, int visible_index) {
-  const std::vector<RawFrame>& frames = *in.frames;
-  if (rule.state) {
-    if (in.state.empty() || !re2::RE2::PartialMatch(in.state, *rule.state)) return false;
+// Where a rule set's bits start in the combined bitsets (user patterns first).
+struct BitOffsets {
+  std::size_t function = 0, state = 0, created_by = 0;
+};
+
+bool Matches(const CompiledRule& r, const ClassifyStack& in, const ClassifyMatches& m,
+             const BitOffsets& at) {
+  if (r.state >= 0 && !Bit(m.state, at.state + r.state)) return false;
+  if (r.created_by >= 0 && !Bit(m.created_by, at.created_by + r.created_by)) return false;
+  if (r.leaf >= 0 && !Bit(m.leaf, at.function + r.leaf)) return false;
+  if (r.top >= 0 && !Bit(m.top, at.function + r.top)) return false;
+  for (uint32_t i : r.any) {
+    if (!Bit(m.any, at.function + i)) return false;
   }
-  if (rule.created_by) {
-    if (in.created_by.empty() || !re2::RE2::PartialMatch(in.created_by, *rule.created_by)) {
-      return false;
-    }
-  }
-  if (rule.leaf_function) {
-    if (frames.empty() || !re2::RE2::PartialMatch(frames.front().function, *rule.leaf_function)) {
-      return false;
-    }
-  }
-  if (rule.top_function) {
-    if (visible_index < 0 ||
-        !re2::RE2::PartialMatch(frames[visible_index].function, *rule.top_function)) {
-      return false;
-    }
-  }
-  for (const auto& re : rule.any_function) {
-    bool found = false;
-    for (const RawFrame& f : frames) {
-      if (re2::RE2::PartialMatch(f.function, *re)) {
-        found = true;
-        break;
-      }
-    }
-    if (!found) return false;
-  }
-  for (const auto& [key, re] : rule.labels) {
+  for (const auto& [key, re] : r.rule->labels) {
     bool found = false;
     if (in.labels) {
       for (const auto& [k, v] : *in.labels) {
@@ -70,36 +93,106 @@ bool Classifier::Matches(const Rule& rule, const ClassifyInput& in, int visible_
   return true;
 }
 
+}  // namespace
+
+const Classifier::RuleSet& Classifier::Builtin() {
+  static const RuleSet builtin(BuiltinRules(), /*prefilter=*/true);
+  return builtin;
+}
+
+Classifier::Classifier(std::vector<Rule> user_rules)
+    : user_(std::make_shared<const RuleSet>(std::move(user_rules), /*prefilter=*/false)) {}
+
+std::size_t Classifier::function_words() const {
+  return user_->function.words() + Builtin().function.words();
+}
+std::size_t Classifier::state_words() const {
+  return user_->state.words() + Builtin().state.words();
+}
+std::size_t Classifier::created_by_words() const {
+  return user_->created_by.words() + Builtin().created_by.words();
+}
+
+void Classifier::MatchFunction(std::string_view function, uint64_t* bits) const {
+  user_->function.Match(function, bits);
+  Builtin().function.Match(function, bits + user_->function.words());
+}
+void Classifier::MatchState(std::string_view state, uint64_t* bits) const {
+  user_->state.Match(state, bits);
+  Builtin().state.Match(state, bits + user_->state.words());
+}
+void Classifier::MatchCreatedBy(std::string_view created_by, uint64_t* bits) const {
+  user_->created_by.Match(created_by, bits);
+  Builtin().created_by.Match(created_by, bits + user_->created_by.words());
+}
+
 Classification Classifier::Classify(const ClassifyInput& in) const {
   static const std::vector<RawFrame> kNoFrames;
-  ClassifyInput input = in;
-  if (!input.frames) input.frames = &kNoFrames;
-  int visible = FirstVisibleFrame(*input.frames);
-  for (const Rule& rule : user_rules_) {
-    if (Matches(rule, input, visible)) return {rule.category, rule.name};
+  const std::vector<RawFrame>& frames = in.frames ? *in.frames : kNoFrames;
+  const std::size_t fw = function_words();
+  // leaf, top, any, then one frame's scratch.
+  std::vector<uint64_t> bits(4 * fw + state_words() + created_by_words(), 0);
+  uint64_t* leaf = bits.data();
+  uint64_t* top = leaf + fw;
+  uint64_t* any = top + fw;
+  uint64_t* frame = any + fw;
+  uint64_t* state = frame + fw;
+  uint64_t* created_by = state + state_words();
+  const int visible = FirstVisibleFrame(frames);
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    MatchFunction(frames[i].function, frame);
+    for (std::size_t w = 0; w < fw; ++w) any[w] |= frame[w];
+    if (i == 0) std::copy(frame, frame + fw, leaf);
+    if (static_cast<int>(i) == visible) std::copy(frame, frame + fw, top);
   }
-  for (const Rule& rule : BuiltinRules()) {
-    if (!Matches(rule, input, visible)) continue;
-    Classification c{rule.category, rule.name};
+  if (!in.state.empty()) MatchState(in.state, state);
+  if (!in.created_by.empty()) MatchCreatedBy(in.created_by, created_by);
+  ClassifyStack stack;
+  stack.frame_count = frames.size();
+  if (!frames.empty()) stack.leaf_function = frames.front().function;
+  stack.nil_chan_frames = IsNilChanFrame(frames);
+  stack.state = in.state;
+  stack.created_by = in.created_by;
+  stack.labels = in.labels;
+  stack.format = in.format;
+  ClassificationRef c = Classify(stack, ClassifyMatches{leaf, top, any, state, created_by});
+  return {c.category, std::string(c.rule)};
+}
+
+ClassificationRef Classifier::Classify(const ClassifyStack& in,
+                                       const ClassifyMatches& given) const {
+  // Conditions on a missing frame, state or creator never hold, whatever bits came in.
+  ClassifyMatches m = given;
+  if (in.frame_count == 0) m.leaf = m.top = m.any = nullptr;
+  if (in.state.empty()) m.state = nullptr;
+  if (in.created_by.empty()) m.created_by = nullptr;
+
+  const BitOffsets user_at;
+  for (const CompiledRule& rule : user_->compiled) {
+    if (Matches(rule, in, m, user_at)) return {rule.rule->category, rule.rule->name};
+  }
+  const BitOffsets builtin_at{user_->function.words() * 64, user_->state.words() * 64,
+                              user_->created_by.words() * 64};
+  for (const CompiledRule& rule : Builtin().compiled) {
+    if (!Matches(rule, in, m, builtin_at)) continue;
+    ClassificationRef c{rule.rule->category, rule.rule->name};
     if ((c.category == Category::kChanSend || c.category == Category::kChanReceive) &&
-        input.state.empty() && IsNilChanFrame(*input.frames)) {
+        in.state.empty() && in.nil_chan_frames) {
       c = {Category::kNilChan, "nil-chan-frames"};
     }
     return c;
   }
-  const std::vector<RawFrame>& frames = *input.frames;
-  if (frames.empty()) {
+  if (in.frame_count == 0) {
     // Only runtime.goexit on the stack: created but not yet started.
     return {Category::kRunning, "not-started"};
   }
-  if (input.format == ProfileFormat::kProto && !frames.empty()) {
+  if (in.format == ProfileFormat::kProto) {
     // debug=0 keeps runtime frames: a goroutine that is not parked is running or runnable.
-    const std::string& leaf = frames.front().function;
-    if (leaf != "runtime.gopark" && leaf != "runtime.goparkunlock") {
+    if (in.leaf_function != "runtime.gopark" && in.leaf_function != "runtime.goparkunlock") {
       return {Category::kRunning, "not-parked"};
     }
   }
-  if (input.format == ProfileFormat::kDebug1) {
+  if (in.format == ProfileFormat::kDebug1) {
     return {Category::kUnknown, "primitive-hidden-in-debug1"};
   }
   return {Category::kUnknown, "no-rule"};

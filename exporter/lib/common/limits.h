@@ -17,6 +17,10 @@ struct Limits {
   // Text dumps stream through the parser, but the runtime never writes more than 64 MiB
   // (FORMATS.md §3.4); anything far beyond that is not a Go goroutine dump.
   std::size_t max_text_bytes = 96u << 20;
+  // Messages and groups nested inside the protobuf's top-level message: libprotobuf's default
+  // recursion limit, which the hand-written decoder keeps so that it accepts and rejects
+  // exactly the bodies libprotobuf did (and hostile nesting stays cheap).
+  int max_proto_nesting = 100;
   // A frame's file-path line or a header with labels; longer lines are counted and skipped.
   std::size_t max_line_bytes = 64u << 10;
   // Go prints at most 100 frames (debug=2) or 128 PCs (debug=0/1); inlining can expand them.

@@ -27,6 +27,12 @@ bool ReadLabelToken(std::string_view text, std::size_t* pos, std::string_view st
 // Finds the ']' closing the status bracket that opens at text[open], skipping quoted text
 // and {...} label groups (label values may contain ']').
 std::size_t FindStatusClose(std::string_view text, std::size_t open) {
+  // Usually the first ']' with no quote or brace before it: then it is the one.
+  for (std::size_t i = open + 1; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == ']') return i;
+    if (c == '"' || c == '{' || c == '}') break;
+  }
   int braces = 0;
   for (std::size_t i = open + 1; i < text.size(); ++i) {
     char c = text[i];
@@ -86,9 +92,16 @@ bool ParseGoroutineHeader(std::string_view line, const Limits& limits, RawRecord
   while (digits_end < line.size() && line[digits_end] >= '0' && line[digits_end] <= '9') {
     ++digits_end;
   }
-  if (!ParseInt64(line.substr(i, digits_end - i), &out->goroutine_id)) return false;
+  if (digits_end > i && digits_end - i <= 18) {  // cannot overflow
+    int64_t id = 0;
+    for (std::size_t k = i; k < digits_end; ++k) id = id * 10 + (line[k] - '0');
+    out->goroutine_id = id;
+  } else if (!ParseInt64(line.substr(i, digits_end - i), &out->goroutine_id)) {
+    return false;
+  }
   // Crash dumps at traceback level >= 2 add " gp=0x... m=N mp=0x..." before the bracket.
-  std::size_t open = line.find(" [", digits_end);
+  std::size_t open = line.compare(digits_end, 2, " [") == 0 ? digits_end
+                                                             : line.find(" [", digits_end);
   if (open == std::string_view::npos) return false;
   if (open != digits_end && !StartsWith(line.substr(digits_end), " gp=")) return false;
   open += 1;
@@ -97,7 +110,9 @@ bool ParseGoroutineHeader(std::string_view line, const Limits& limits, RawRecord
   std::string_view status = line.substr(open + 1, close - open - 1);
 
   // Go 1.26 with GODEBUG=tracebacklabels=1: " labels:{...}" inside the brackets.
-  std::size_t labels_at = status.find(" labels:{");
+  std::size_t labels_at = status.find('{') == std::string_view::npos
+                              ? std::string_view::npos
+                              : status.find(" labels:{");
   if (labels_at != std::string_view::npos) {
     std::size_t pos = labels_at + 8;
     if (!ParseTracebackLabels(status, &pos, limits, &out->labels)) return false;
@@ -121,9 +136,10 @@ bool ParseGoroutineHeader(std::string_view line, const Limits& limits, RawRecord
     // "synctest group N" / "synctest bubble N" only occur in tests: accepted and ignored.
     comma = next;
   }
-  for (bool stripped = true; stripped;) {
+  static constexpr std::string_view kSuffixes[] = {" (leaked)", " (scan)", " (durable)"};
+  for (bool stripped = !head.empty() && head.back() == ')'; stripped;) {
     stripped = false;
-    for (std::string_view suffix : {" (leaked)", " (scan)", " (durable)"}) {
+    for (std::string_view suffix : kSuffixes) {
       if (EndsWith(head, suffix)) {
         if (suffix == " (leaked)") out->leaked = true;
         head.remove_suffix(suffix.size());
@@ -131,7 +147,7 @@ bool ParseGoroutineHeader(std::string_view line, const Limits& limits, RawRecord
       }
     }
   }
-  out->state = std::string(head);
+  out->state.assign(head.data(), head.size());
 
   // Go 1.27: " {k: v, ...}" after the bracket, then ':'.
   std::size_t rest = close + 1;
@@ -144,13 +160,56 @@ bool ParseGoroutineHeader(std::string_view line, const Limits& limits, RawRecord
   return tail == ":";
 }
 
+namespace {
+
+// Resets what ParseGoroutineHeader fills, keeping the strings' capacity.
+void ResetRecord(RawRecord* r) {
+  r->count = 1;
+  r->frames.clear();
+  r->labels.clear();
+  r->state.clear();
+  r->wait_minutes = -1;
+  r->leaked = false;
+  r->locked_to_thread = false;
+  r->frames_elided = false;
+  r->created_by.clear();
+  r->created_at.clear();
+  r->goroutine_id = -1;
+  r->creator_goroutine_id = -1;
+}
+
+void AssignBounded(std::string* out, std::string_view s, std::size_t max) {
+  out->clear();
+  AppendBounded(out, s, max);
+}
+
+}  // namespace
+
 Debug2Parser::Debug2Parser(RecordSink* sink, DecodeInfo* info, const Limits& limits)
-    : sink_(sink), info_(info), limits_(limits), lines_(limits.max_line_bytes) {}
+    : info_(info), limits_(limits), lines_(limits.max_line_bytes), emitter_(sink) {}
 
 void Debug2Parser::Feed(std::string_view chunk) {
   lines_.Feed(
       chunk, [this](std::string_view line, bool terminated) { OnLine(line, terminated); },
       [this] { Unknown("line longer than the line cap"); });
+  // The caller reuses the chunk's memory: a record still open copies what it views there.
+  if (!in_record_) return;
+  auto in_chunk = [&](std::string_view s) {
+    return !s.empty() && s.data() >= chunk.data() && s.data() < chunk.data() + chunk.size();
+  };
+  for (Frame& f : frames_) {
+    if (in_chunk(f.function)) f.function = arena_.Append(f.function);
+    if (in_chunk(f.file)) f.file = arena_.Append(f.file);
+  }
+}
+
+// A string of the current frame, cut to the symbol cap, kept where it stays valid until the
+// record is emitted: in place if it lies in the chunk being fed, else copied to arena_.
+std::string_view Debug2Parser::Keep(std::string_view s) {
+  if (s.size() > limits_.max_symbol_bytes) {
+    return arena_.Append(s.substr(0, BoundedCut(s, limits_.max_symbol_bytes)), "\xE2\x80\xA6");
+  }
+  return lines_.in_chunk() ? s : arena_.Append(s);
 }
 
 void Debug2Parser::Finish() {
@@ -164,7 +223,8 @@ void Debug2Parser::Finish() {
           "dump truncated (64 MiB runtime cap or byte limit): the last goroutine record was "
           "cut and is not counted; totals from debug=2 are a lower bound");
       in_record_ = false;
-      current_ = RawRecord();
+      StartRecord();
+      ResetRecord(&current_);
       return;
     }
   }
@@ -178,11 +238,39 @@ void Debug2Parser::Unknown(std::string_view why) {
   }
 }
 
+void Debug2Parser::StartRecord() {
+  frames_.clear();
+  arena_.Clear();
+}
+
 void Debug2Parser::EmitRecord() {
   if (!in_record_) return;
   ++info_->records;
-  sink_->OnRecord(std::move(current_));
-  current_ = RawRecord();
+  views_.clear();
+  for (const Frame& f : frames_) {
+    FrameView v;
+    v.function = f.function;
+    v.file = f.file;
+    v.line = f.line;
+    v.inlined = f.inlined;
+    views_.push_back(v);
+  }
+  RecordView r;
+  r.count = current_.count;
+  r.frames = views_;
+  r.labels = &current_.labels;
+  r.state = current_.state;
+  r.wait_minutes = current_.wait_minutes;
+  r.leaked = current_.leaked;
+  r.locked_to_thread = current_.locked_to_thread;
+  r.frames_elided = current_.frames_elided;
+  r.created_by = current_.created_by;
+  r.created_at = current_.created_at;
+  r.goroutine_id = current_.goroutine_id;
+  r.creator_goroutine_id = current_.creator_goroutine_id;
+  emitter_.Emit(r);
+  StartRecord();
+  ResetRecord(&current_);
   in_record_ = false;
   expect_file_for_creator_ = false;
   expect_file_for_frame_ = false;
@@ -196,11 +284,16 @@ void Debug2Parser::OnLine(std::string_view line, bool terminated) {
     EmitRecord();
     return;
   }
+  if (line[0] == '\t' && state_ == State::kFrames) {  // half of all lines: file:line
+    OnFrameLine(line);
+    return;
+  }
   if (StartsWith(line, "goroutine ")) {
-    RawRecord header;
-    if (ParseGoroutineHeader(line, limits_, &header)) {
+    ResetRecord(&header_);
+    if (ParseGoroutineHeader(line, limits_, &header_)) {
       EmitRecord();  // tolerate a missing blank line between records
-      current_ = std::move(header);
+      std::swap(current_, header_);
+      StartRecord();
       in_record_ = true;
       state_ = State::kFrames;
       return;
@@ -226,18 +319,19 @@ void Debug2Parser::OnLine(std::string_view line, bool terminated) {
 
 void Debug2Parser::OnFrameLine(std::string_view line) {
   if (line[0] == '\t') {
-    std::string file;
+    std::string_view file;
     int64_t lineno = 0;
     bool parsed = ParseFileLine(line.substr(1), &file, &lineno);
     if (expect_file_for_creator_) {
-      current_.created_at = Bounded(line.substr(1), limits_.max_symbol_bytes);
+      AssignBounded(&current_.created_at, line.substr(1), limits_.max_symbol_bytes);
       std::size_t plus = current_.created_at.rfind(" +0x");
       if (plus != std::string::npos) current_.created_at.resize(plus);
       expect_file_for_creator_ = false;
     } else if (expect_file_for_frame_ && parsed) {
-      if (!current_.frames.empty()) {
-        current_.frames.back().file = Bounded(file, limits_.max_symbol_bytes);
-        current_.frames.back().line = lineno;
+      if (!frames_.empty()) {
+        Frame& f = frames_.back();
+        f.file = Keep(file);
+        f.line = lineno;
       }
       expect_file_for_frame_ = false;
     } else if (!expect_file_for_frame_ && current_.frames_elided) {
@@ -257,7 +351,7 @@ void Debug2Parser::OnFrameLine(std::string_view line) {
       if (ParseInt64(creator.substr(in + 14), &id)) current_.creator_goroutine_id = id;
       creator = creator.substr(0, in);
     }
-    current_.created_by = Bounded(creator, limits_.max_symbol_bytes);
+    AssignBounded(&current_.created_by, creator, limits_.max_symbol_bytes);
     expect_file_for_creator_ = true;
     return;
   }
@@ -276,15 +370,14 @@ void Debug2Parser::OnFrameLine(std::string_view line) {
     return;
   }
   expect_file_for_frame_ = true;
-  if (current_.frames.size() >= limits_.max_frames_per_stack) {
+  if (frames_.size() >= limits_.max_frames_per_stack) {
     current_.frames_elided = true;
     expect_file_for_frame_ = false;
     return;
   }
-  RawFrame frame;
-  frame.function = Bounded(line.substr(0, paren), limits_.max_symbol_bytes);
-  frame.inlined = line.substr(paren) == "(...)";
-  current_.frames.push_back(std::move(frame));
+  Frame& f = frames_.emplace_back();
+  f.function = Keep(line.substr(0, paren));
+  f.inlined = line.substr(paren) == "(...)";
 }
 
 }  // namespace gx

@@ -2,11 +2,15 @@
 // record and one partial line, never the dump. Not thread-safe.
 #pragma once
 
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/limits.h"
 #include "decode/line_buffer.h"
 #include "decode/raw_record.h"
+#include "decode/record_emitter.h"
+#include "decode/string_arena.h"
 
 namespace gx {
 
@@ -28,17 +32,33 @@ class Debug2Parser {
 
  private:
   enum class State { kBetweenRecords, kFrames, kAncestors };
+  // A frame of the current record. Its strings view the input chunk while the record lies
+  // in it (nearly always), else arena_; see Keep and Feed.
+  struct Frame {
+    std::string_view function;
+    std::string_view file;
+    int64_t line = 0;
+    bool inlined = false;
+  };
+  std::string_view Keep(std::string_view s);
   void OnLine(std::string_view line, bool terminated);
   void OnFrameLine(std::string_view line);
   void EmitRecord();
+  void StartRecord();
   void Unknown(std::string_view why);
 
-  RecordSink* sink_;
   DecodeInfo* info_;
   Limits limits_;
   LineBuffer lines_;
+  RecordEmitter emitter_;
   State state_ = State::kBetweenRecords;
+  // The record being read: header fields, creator and flags in current_ (its frames stay
+  // empty), frames in frames_ and arena_. All reused from record to record.
   RawRecord current_;
+  RawRecord header_;  // scratch for the next header, swapped into current_
+  std::vector<Frame> frames_;
+  StringArena arena_;
+  std::vector<FrameView> views_;  // scratch for EmitRecord
   bool in_record_ = false;
   bool expect_file_for_creator_ = false;
   bool expect_file_for_frame_ = false;

@@ -1,46 +1,100 @@
 #include "decode/pprof_decoder.h"
 
 #include <algorithm>
+#include <forward_list>
+#include <string>
 #include <unordered_map>
+#include <vector>
 
+#include "decode/pprof_profile.h"
+#include "decode/record_emitter.h"
 #include "decode/text_util.h"
-#include "profile.pb.h"
 
 namespace gx {
 namespace {
 
+// Finds a table entry by its id; the first entry with an id wins, as a map built with
+// emplace did. Go numbers functions and locations 1..N, so a plain array usually does.
+class IdIndex {
+ public:
+  template <typename Entry>
+  explicit IdIndex(const std::vector<Entry>& entries) {
+    uint64_t max_id = 0;
+    for (const Entry& e : entries) max_id = std::max(max_id, e.id);
+    dense_ = max_id <= 2 * entries.size() + 64;
+    if (dense_) slots_.assign(max_id + 1, kAbsent);
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      uint32_t index = static_cast<uint32_t>(i);
+      if (dense_) {
+        uint32_t& slot = slots_[entries[i].id];
+        if (slot == kAbsent) slot = index;
+      } else {
+        sparse_.emplace(entries[i].id, index);
+      }
+    }
+  }
+  // Index of the entry with this id, or kAbsent.
+  uint32_t Find(uint64_t id) const {
+    if (dense_) return id < slots_.size() ? slots_[id] : kAbsent;
+    auto it = sparse_.find(id);
+    return it == sparse_.end() ? kAbsent : it->second;
+  }
+  static constexpr uint32_t kAbsent = UINT32_MAX;
+
+ private:
+  bool dense_ = true;
+  std::vector<uint32_t> slots_;
+  std::unordered_map<uint64_t, uint32_t> sparse_;
+};
+
 // Resolves string-table indexes; out-of-range indexes read as "" and are counted.
 class StringTable {
  public:
-  explicit StringTable(const perftools::profiles::Profile& p) : p_(p) {}
-  const std::string& Get(int64_t index) {
-    if (index < 0 || index >= p_.string_table_size()) {
+  explicit StringTable(const std::vector<std::string_view>& strings) : strings_(strings) {}
+  std::string_view Get(int64_t index) {
+    if (index < 0 || static_cast<uint64_t>(index) >= strings_.size()) {
       ++bad_;
-      return empty_;
+      return {};
     }
-    return p_.string_table(static_cast<int>(index));
+    return strings_[static_cast<std::size_t>(index)];
   }
   int64_t bad() const { return bad_; }
+  void AddBad(int64_t n) { bad_ += n; }
 
  private:
-  const perftools::profiles::Profile& p_;
-  const std::string empty_;
+  const std::vector<std::string_view>& strings_;
   int64_t bad_ = 0;
 };
+
+// A function as frames show it, resolved once per body instead of once per frame.
+struct ResolvedFunction {
+  std::string_view name;  // "?" when the profile has none
+  std::string_view file;
+  int64_t start_line = 0;
+  int64_t bad_strings = 0;  // dangling string indexes, counted again at every use
+};
+
+// Cuts to max bytes like Bounded(), keeping a view when nothing is cut.
+std::string_view BoundedView(std::string_view s, std::size_t max,
+                             std::forward_list<std::string>* owned) {
+  if (s.size() <= max) return s;
+  owned->push_front(Bounded(s, max));
+  return owned->front();
+}
 
 }  // namespace
 
 Status DecodePprofProto(std::string_view message, const Limits& limits, RecordSink* sink,
                         DecodeInfo* info) {
-  perftools::profiles::Profile profile;
+  PprofProfile profile;
   if (message.size() > static_cast<std::size_t>(INT32_MAX) ||
-      !profile.ParseFromArray(message.data(), static_cast<int>(message.size()))) {
+      !ReadPprofProfile(message, limits.max_proto_nesting, &profile)) {
     return Status::Error("not a valid pprof protobuf message");
   }
-  StringTable strings(profile);
+  StringTable strings(profile.strings);
   info->format = ProfileFormat::kProto;
-  if (profile.sample_type_size() > 0) {
-    const std::string& type = strings.Get(profile.sample_type(0).type());
+  if (profile.has_sample_type) {
+    std::string_view type = strings.Get(profile.first_sample_type);
     if (type == "goroutineleak") {
       info->kind = ProfileKind::kGoroutineLeak;
     } else if (type != "goroutine") {
@@ -50,71 +104,93 @@ Status DecodePprofProto(std::string_view message, const Limits& limits, RecordSi
   } else {
     return Status::Error("pprof profile has no sample type");
   }
-  info->time_nanos = profile.time_nanos();
-  info->delta_profile = profile.duration_nanos() != 0;
+  info->time_nanos = profile.time_nanos;
+  info->delta_profile = profile.duration_nanos != 0;
   if (info->delta_profile) {
     info->warnings.push_back(
         "delta profile (?seconds=): counts are differences and can be negative; do not use "
         "it for leak accounting");
   }
 
-  std::unordered_map<uint64_t, const perftools::profiles::Function*> functions;
-  for (const auto& f : profile.function()) functions.emplace(f.id(), &f);
-  std::unordered_map<uint64_t, const perftools::profiles::Location*> locations;
-  for (const auto& l : profile.location()) locations.emplace(l.id(), &l);
+  // Names and files are cut to the symbol cap once per function. String lookups are done
+  // once too, but a dangling index is counted at every use, as per-frame lookups counted it.
+  std::forward_list<std::string> owned;  // cut names (rare); never moves its strings
+  std::vector<ResolvedFunction> functions(profile.functions.size());
+  for (std::size_t i = 0; i < functions.size(); ++i) {
+    const PprofProfile::Function& f = profile.functions[i];
+    StringTable lookups(profile.strings);
+    std::string_view name = lookups.Get(f.name);
+    std::string_view file = lookups.Get(f.filename);
+    ResolvedFunction& r = functions[i];
+    r.name = name.empty() ? std::string_view("?")
+                          : BoundedView(name, limits.max_symbol_bytes, &owned);
+    r.file = BoundedView(file, limits.max_symbol_bytes, &owned);
+    r.start_line = f.start_line;
+    r.bad_strings = lookups.bad();
+  }
+  const IdIndex function_index(profile.functions);
+  const IdIndex location_index(profile.locations);
 
   int64_t total = 0;
   int64_t missing_refs = 0;
-  for (const auto& sample : profile.sample()) {
-    RawRecord record;
-    record.count = sample.value_size() > 0 ? sample.value(0) : 0;
-    record.leaked = info->kind == ProfileKind::kGoroutineLeak;
-    for (uint64_t location_id : sample.location_id()) {
-      auto loc = locations.find(location_id);
-      if (loc == locations.end()) {
+  // The frames and labels of one sample at a time, reused; strings are views into the
+  // message and the resolved functions.
+  std::vector<FrameView> frames;
+  LabelSet labels;
+  PprofProfile::SampleContents sample;
+  RecordEmitter emitter(sink);
+  const bool leaked = info->kind == ProfileKind::kGoroutineLeak;
+  for (const PprofProfile::Sample& sample_bytes : profile.samples) {
+    ReadPprofSample(sample_bytes, &sample);
+    frames.clear();
+    bool frames_elided = false;
+    for (uint64_t location_id : sample.location_ids) {
+      uint32_t loc_index = location_index.Find(location_id);
+      if (loc_index == IdIndex::kAbsent) {
         ++missing_refs;
         continue;
       }
-      const auto& lines = loc->second->line();
-      if (lines.empty()) {
-        RawFrame frame;
-        frame.function = "?";
-        record.frames.push_back(std::move(frame));
-      }
+      const PprofProfile::Location& loc = profile.locations[loc_index];
+      if (loc.line_count == 0) frames.push_back(FrameView{"?", {}, 0, 0, false, 0});
       // Several lines = inlined calls, innermost first; the last one is the physical frame.
-      for (int i = 0; i < lines.size(); ++i) {
-        if (record.frames.size() >= limits.max_frames_per_stack) {
-          record.frames_elided = true;
+      for (uint32_t i = 0; i < loc.line_count; ++i) {
+        if (frames.size() >= limits.max_frames_per_stack) {
+          frames_elided = true;
           break;
         }
-        RawFrame frame;
-        auto fn = functions.find(lines[i].function_id());
-        if (fn == functions.end()) {
+        const PprofProfile::Line& line = profile.lines[loc.line_begin + i];
+        const bool inlined = i + 1 < loc.line_count;
+        uint32_t fn_index = function_index.Find(line.function_id);
+        if (fn_index == IdIndex::kAbsent) {
           ++missing_refs;
-          frame.function = "?";
-        } else {
-          const std::string& name = strings.Get(fn->second->name());
-          frame.function = name.empty() ? "?" : Bounded(name, limits.max_symbol_bytes);
-          frame.file = Bounded(strings.Get(fn->second->filename()), limits.max_symbol_bytes);
-          frame.start_line = fn->second->start_line();
+          frames.push_back(FrameView{"?", {}, line.line, 0, inlined, 0});
+          continue;
         }
-        frame.line = lines[i].line();
-        frame.inlined = i + 1 < lines.size();
-        record.frames.push_back(std::move(frame));
+        const ResolvedFunction& fn = functions[fn_index];
+        strings.AddBad(fn.bad_strings);
+        frames.push_back(
+            FrameView{fn.name, fn.file, line.line, fn.start_line, inlined, fn_index + 1});
       }
     }
-    for (const auto& label : sample.label()) {
-      if (record.labels.size() >= limits.max_labels_per_goroutine) break;
-      std::string value = label.str() != 0 ? strings.Get(label.str())
-                                           : std::to_string(label.num());
-      record.labels.emplace_back(Bounded(strings.Get(label.key()), limits.max_label_bytes),
-                                 Bounded(value, limits.max_label_bytes));
+    labels.clear();
+    for (const PprofProfile::Label& label : sample.labels) {
+      if (labels.size() >= limits.max_labels_per_goroutine) break;
+      std::string value = label.str != 0 ? std::string(strings.Get(label.str))
+                                         : std::to_string(label.num);
+      labels.emplace_back(Bounded(strings.Get(label.key), limits.max_label_bytes),
+                          Bounded(value, limits.max_label_bytes));
     }
     // Go <= 1.23 writes labels in map order: sort them for a stable identity.
-    std::sort(record.labels.begin(), record.labels.end());
+    std::sort(labels.begin(), labels.end());
+    RecordView record;
+    record.count = sample.first_value;
+    record.frames = frames;
+    record.labels = &labels;
+    record.leaked = leaked;
+    record.frames_elided = frames_elided;
     total += record.count;
     ++info->records;
-    sink->OnRecord(std::move(record));
+    emitter.Emit(record);
   }
   info->stated_total = total;
   if (missing_refs > 0 || strings.bad() > 0) {

@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 
@@ -38,6 +39,9 @@ class ProfileDecoder::Impl {
   z_stream zs{};
   std::string head;   // bytes kept until the format is known
   std::string proto;  // whole decompressed protobuf (its string table comes last)
+  // The gzip trailer's size of the uncompressed data, read from the first chunk: when the
+  // body arrives whole, the protobuf buffer is allocated once at its final size.
+  std::size_t proto_size_hint = 0;
   std::optional<Debug1Parser> debug1;
   std::optional<Debug2Parser> debug2;
 };
@@ -65,6 +69,16 @@ Status ProfileDecoder::Feed(std::string_view chunk) {
       }
       s.inflating = true;
       info_.compressed = true;
+      if (first.size() >= 18) {  // the smallest gzip member: header and trailer
+        const auto* tail = reinterpret_cast<const unsigned char*>(first.data() + first.size() - 4);
+        std::size_t isize = tail[0] | (tail[1] << 8) | (tail[2] << 16) |
+                            (static_cast<std::size_t>(tail[3]) << 24);
+        // A cut or streamed body ends elsewhere and its "trailer" is noise: never trust it
+        // beyond what deflate can expand these bytes to (1032:1), nor beyond the cap.
+        if (isize <= first.size() * 1032 && isize <= limits_.max_proto_bytes) {
+          s.proto_size_hint = isize;
+        }
+      }
     }
     info_.input_bytes -= first.size();  // counted again by the call below
     return Feed(first);
@@ -76,15 +90,39 @@ Status ProfileDecoder::Feed(std::string_view chunk) {
     return error_ = Status::Error("compressed body exceeds " +
                                   std::to_string(limits_.max_compressed_bytes) + " bytes");
   }
-  char out[64 * 1024];
+  // Output goes out in steps of kStep bytes. Once the body is known to be a protobuf, each
+  // step inflates straight into the protobuf buffer instead of being copied there; the steps
+  // stay the same, so caps trip at the same byte counts.
+  constexpr std::size_t kStep = 64 * 1024;
+  char out[kStep];
   s.zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(chunk.data()));
   s.zs.avail_in = static_cast<uInt>(chunk.size());
   while (s.zs.avail_in > 0) {
-    s.zs.next_out = reinterpret_cast<Bytef*>(out);
-    s.zs.avail_out = sizeof(out);
-    int rc = inflate(&s.zs, Z_NO_FLUSH);
-    std::size_t produced = sizeof(out) - s.zs.avail_out;
-    if (produced > 0) {
+    const bool direct = info_.format == ProfileFormat::kProto;
+    std::size_t used = s.proto.size();
+    char* target = out;
+    if (direct) {
+      if (s.proto.capacity() < used + kStep) {
+        s.proto.reserve(std::max(used + kStep, std::min(2 * s.proto.capacity(),
+                                                        limits_.max_proto_bytes + kStep)));
+      }
+      s.proto.resize(used + kStep);
+      target = s.proto.data() + used;
+    }
+    s.zs.next_out = reinterpret_cast<Bytef*>(target);
+    s.zs.avail_out = kStep;
+    // Z_FINISH behaves like Z_NO_FLUSH except that a stream ending within this call needs
+    // no sliding window (a 32 KiB allocation and a copy of the output): the common case of
+    // a small body arriving whole. Unfinished, it returns Z_BUF_ERROR instead of Z_OK.
+    int rc = inflate(&s.zs, Z_FINISH);
+    std::size_t produced = kStep - s.zs.avail_out;
+    if (direct) {
+      s.proto.resize(used + produced);
+      info_.decoded_bytes += produced;
+      if (s.proto.size() > limits_.max_proto_bytes) {
+        return error_ = ProtoTooLarge();
+      }
+    } else if (produced > 0) {
       Status st = FeedDecoded(std::string_view(out, produced));
       if (!st.ok()) return error_ = st;
     }
@@ -121,9 +159,9 @@ Status ProfileDecoder::FeedDecoded(std::string_view chunk) {
   }
   switch (info_.format) {
     case ProfileFormat::kProto:
-      if (s.proto.size() + chunk.size() > limits_.max_proto_bytes) {
-        return Status::Error("decompressed protobuf exceeds " +
-                             std::to_string(limits_.max_proto_bytes) + " bytes");
+      if (s.proto.size() + chunk.size() > limits_.max_proto_bytes) return ProtoTooLarge();
+      if (s.proto.empty() && s.proto_size_hint > chunk.size()) {
+        s.proto.reserve(s.proto_size_hint + 64 * 1024);  // room for the last inflate step
       }
       s.proto.append(chunk);
       break;
@@ -141,6 +179,11 @@ Status ProfileDecoder::FeedDecoded(std::string_view chunk) {
       break;
   }
   return Status::Ok();
+}
+
+Status ProfileDecoder::ProtoTooLarge() const {
+  return Status::Error("decompressed protobuf exceeds " +
+                       std::to_string(limits_.max_proto_bytes) + " bytes");
 }
 
 Status ProfileDecoder::Detect(bool at_end) {
@@ -232,7 +275,12 @@ Status ProfileDecoder::Finish() {
     case ProfileFormat::kUnknown:
       break;
   }
-  if (info_.records == 0) {
+  // A goroutineleak profile of a healthy target is legitimately empty ("total 0"). A goroutine
+  // profile never is: it always holds the goroutine that served the request.
+  const bool empty_leak_profile = info_.kind == ProfileKind::kGoroutineLeak &&
+                                  info_.unknown_lines == 0 && info_.stated_total == 0 &&
+                                  info_.format != ProfileFormat::kDebug2;
+  if (info_.records == 0 && !empty_leak_profile) {
     return error_ = Status::Error(std::string("no goroutine records found in ") +
                                   FormatName(info_.format) + " body (" +
                                   std::to_string(info_.unknown_lines) + " lines not understood)");

@@ -32,6 +32,7 @@ class ProfileDecoder {
   class Impl;
   Status FeedDecoded(std::string_view chunk);
   Status Detect(bool at_end);
+  Status ProtoTooLarge() const;
 
   RecordSink* sink_;
   Limits limits_;

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -57,11 +59,50 @@ struct DecodeInfo {
   std::vector<std::string> warnings;  // human-readable, bounded in number
 };
 
-// Receives decoded records. Implementations decide what to keep.
+// A frame as a decoder holds it: views into the decoder's buffers.
+struct FrameView {
+  std::string_view function;
+  std::string_view file;
+  int64_t line = 0;
+  int64_t start_line = 0;
+  bool inlined = false;
+  // Nonzero when the decoder already knows which frames share a function (the function
+  // table of debug=0): frames with the same key in one body have the same function name
+  // and file, so a sink that indexes frames can skip hashing names it has seen.
+  uint32_t function_key = 0;
+};
+
+// A record whose strings belong to the decoder and are valid only during the call that
+// passes it. Same fields as RawRecord.
+struct RecordView {
+  int64_t count = 1;
+  std::span<const FrameView> frames;  // leaf first
+  const LabelSet* labels = nullptr;   // sorted by key; null means none
+  std::string_view state;
+  int64_t wait_minutes = -1;
+  bool leaked = false;
+  bool locked_to_thread = false;
+  bool frames_elided = false;
+  std::string_view created_by;
+  std::string_view created_at;
+  int64_t goroutine_id = -1;
+  int64_t creator_goroutine_id = -1;
+};
+
+// Receives decoded records. Implementations decide what to keep: a sink may move the record
+// away, or leave it as it is, in which case the decoder reuses its storage (strings and
+// vectors keep their capacity) for the next record.
 class RecordSink {
  public:
   virtual ~RecordSink() = default;
   virtual void OnRecord(RawRecord&& record) = 0;
+  // Offered every record first: a sink that can use the decoder's views (and copy only what
+  // it keeps) consumes it and returns true; false (the default) has the decoder build a
+  // RawRecord and call OnRecord instead.
+  virtual bool OnRecordView(const RecordView& record) {
+    (void)record;
+    return false;
+  }
 };
 
 }  // namespace gx

@@ -73,8 +73,19 @@ void HistoryStore::Record(const std::shared_ptr<const ProbeResult>& result,
       p.stacks.emplace_back(id, st.count);
       if (e.catalog.size() < limits_.max_catalog_stacks * 2 || e.catalog.count(id)) {
         StackSummary& c = e.catalog[id];
+        std::string created_by = c.created_by, created_at = c.created_at;
         c = st;
         c.labels.resize(std::min<std::size_t>(c.labels.size(), 8));
+        // debug=0 has no creator: take it from the latest debug=2 fetch, or keep the one
+        // learned earlier, so diff rows can name who starts these goroutines.
+        const StackSummary* d = result->debug2 ? result->debug2->FindStack(st.id) : nullptr;
+        if (d && !d->created_by.empty()) {
+          c.created_by = d->created_by;
+          c.created_at = d->created_at;
+        } else if (c.created_by.empty()) {
+          c.created_by = created_by;
+          c.created_at = created_at;
+        }
       }
     }
     std::sort(p.stacks.begin(), p.stacks.end());

@@ -1,6 +1,8 @@
 #include "normalize/stack_identity.h"
 
+#include <algorithm>
 #include <cctype>
+#include <cstdint>
 
 #include "decode/text_util.h"
 
@@ -59,32 +61,90 @@ std::string HashToId(uint64_t hash) {
   return id;
 }
 
+FunctionTraits TraitsOf(std::string_view f) {
+  FunctionTraits t;
+  t.hidden_runtime = IsHiddenRuntimeFrame(f);
+  t.primitive_impl = IsPrimitiveImplFrame(f);
+  t.wrapper = IsWrapperFrame(f);
+  t.library = IsLibraryFunction(f);
+  t.unknown = f == "?";
+  t.goexit = f == "runtime.goexit";
+  return t;
+}
+
+void IdentityHashes(const std::string_view* inputs, std::size_t count, uint64_t* out) {
+  constexpr uint64_t kPrime = 0x100000001b3ULL;
+  constexpr int kLanes = 4;
+  struct Lane {
+    const unsigned char* p = nullptr;
+    const unsigned char* end = nullptr;
+    uint64_t h = kIdentityHashSeed;
+    std::size_t index = 0;
+  };
+  Lane lanes[kLanes];
+  std::size_t next = 0;
+  auto load = [&](Lane& lane) {
+    const std::string_view in = inputs[next];
+    lane.p = reinterpret_cast<const unsigned char*>(in.data());
+    lane.end = lane.p + in.size();
+    lane.h = kIdentityHashSeed;
+    lane.index = next++;
+  };
+  if (count >= kLanes) {
+    for (Lane& lane : lanes) load(lane);
+    while (true) {
+      std::size_t run = SIZE_MAX;
+      for (const Lane& lane : lanes) run = std::min<std::size_t>(run, lane.end - lane.p);
+      uint64_t h0 = lanes[0].h, h1 = lanes[1].h, h2 = lanes[2].h, h3 = lanes[3].h;
+      const unsigned char *p0 = lanes[0].p, *p1 = lanes[1].p, *p2 = lanes[2].p, *p3 = lanes[3].p;
+      for (std::size_t k = 0; k < run; ++k) {
+        h0 = (h0 ^ p0[k]) * kPrime;
+        h1 = (h1 ^ p1[k]) * kPrime;
+        h2 = (h2 ^ p2[k]) * kPrime;
+        h3 = (h3 ^ p3[k]) * kPrime;
+      }
+      lanes[0].h = h0, lanes[1].h = h1, lanes[2].h = h2, lanes[3].h = h3;
+      bool refilled = true;
+      for (Lane& lane : lanes) {
+        lane.p += run;
+        if (lane.p != lane.end) continue;
+        out[lane.index] = lane.h;
+        if (next < count) {
+          load(lane);
+        } else {
+          refilled = false;
+          lane.index = SIZE_MAX;  // finished
+        }
+      }
+      if (!refilled) break;
+    }
+    // Fewer inputs than lanes are left: finish the unfinished lanes one at a time.
+    for (Lane& lane : lanes) {
+      if (lane.index == SIZE_MAX) continue;
+      uint64_t h = lane.h;
+      for (const unsigned char* p = lane.p; p != lane.end; ++p) h = (h ^ *p) * kPrime;
+      out[lane.index] = h;
+    }
+  }
+  for (; next < count; ++next) {
+    uint64_t h = kIdentityHashSeed;
+    for (unsigned char c : inputs[next]) h = (h ^ c) * kPrime;
+    out[next] = h;
+  }
+}
+
 StackIdentity ComputeStackIdentity(const std::vector<RawFrame>& frames, const Limits& limits) {
+  std::vector<FunctionTraits> traits;
+  traits.reserve(frames.size());
+  for (const RawFrame& f : frames) traits.push_back(TraitsOf(f.function));
+  std::vector<uint32_t> kept;
+  IdentityFramesOf(frames.size(), [&](std::size_t i) -> const FunctionTraits& { return traits[i]; },
+                   limits.identity_frames, &kept);
   StackIdentity identity;
-  std::size_t i = 0;
-  while (i < frames.size() && IsPrimitiveImplFrame(frames[i].function)) ++i;
-  for (; i < frames.size() && identity.functions.size() < limits.identity_frames; ++i) {
-    const std::string& f = frames[i].function;
-    if (IsHiddenRuntimeFrame(f) || IsWrapperFrame(f)) continue;
-    identity.functions.push_back(f);
-  }
-  if (identity.functions.empty()) {
-    // Only runtime frames (debug=1/2 then print them all): use them as they are.
-    for (const RawFrame& frame : frames) {
-      if (identity.functions.size() >= limits.identity_frames) break;
-      if (frame.function != "runtime.goexit") identity.functions.push_back(frame.function);
-    }
-  }
-  // FNV-1a 64 over the names, each terminated by '\n' (never part of a Go symbol), so the
-  // encoding is unambiguous and the id is reproducible by anyone.
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (const std::string& f : identity.functions) {
-    for (unsigned char c : f) {
-      h ^= c;
-      h *= 0x100000001b3ULL;
-    }
-    h ^= '\n';
-    h *= 0x100000001b3ULL;
+  uint64_t h = kIdentityHashSeed;
+  for (uint32_t i : kept) {
+    identity.functions.push_back(frames[i].function);
+    h = IdentityHashAppend(h, frames[i].function);
   }
   identity.hash = h;
   identity.id = HashToId(h);
@@ -92,29 +152,15 @@ StackIdentity ComputeStackIdentity(const std::vector<RawFrame>& frames, const Li
 }
 
 int FirstVisibleFrame(const std::vector<RawFrame>& frames) {
-  for (std::size_t i = 0; i < frames.size(); ++i) {
-    if (!IsHiddenRuntimeFrame(frames[i].function) && !IsWrapperFrame(frames[i].function)) {
-      return static_cast<int>(i);
-    }
-  }
-  return frames.empty() ? -1 : 0;
+  return FirstVisibleFrameOf(frames.size(), [&](std::size_t i) {
+    return TraitsOf(frames[i].function);
+  });
 }
 
 int FirstApplicationFrame(const std::vector<RawFrame>& frames) {
-  for (std::size_t i = 0; i < frames.size(); ++i) {
-    const std::string& f = frames[i].function;
-    if (f == "?" || IsPrimitiveImplFrame(f) || IsWrapperFrame(f) || IsLibraryFunction(f)) {
-      continue;
-    }
-    return static_cast<int>(i);
-  }
-  // Only standard-library frames (an HTTP transport loop, an accept loop): the outermost
-  // visible frame is the goroutine's start function, which says the most about it.
-  for (std::size_t i = frames.size(); i-- > 0;) {
-    const std::string& f = frames[i].function;
-    if (f != "?" && !IsHiddenRuntimeFrame(f) && !IsWrapperFrame(f)) return static_cast<int>(i);
-  }
-  return FirstVisibleFrame(frames);
+  return FirstApplicationFrameOf(frames.size(), [&](std::size_t i) {
+    return TraitsOf(frames[i].function);
+  });
 }
 
 }  // namespace gx

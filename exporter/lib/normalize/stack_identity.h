@@ -29,6 +29,85 @@ bool IsWrapperFrame(std::string_view function);
 // Standard library or golang.org/x: not where an application engineer starts reading.
 bool IsLibraryFunction(std::string_view function);
 
+// What the rules below say about one function name, worked out once per distinct name by
+// callers that see the same names many times (the Aggregator); the *Of functions take
+// frames as a count and a function from index to traits, and agree with the functions
+// above and below that take frames.
+struct FunctionTraits {
+  bool hidden_runtime = false;  // IsHiddenRuntimeFrame
+  bool primitive_impl = false;  // IsPrimitiveImplFrame
+  bool wrapper = false;         // IsWrapperFrame
+  bool library = false;         // IsLibraryFunction
+  bool unknown = false;         // "?"
+  bool goexit = false;          // "runtime.goexit"
+};
+FunctionTraits TraitsOf(std::string_view function);
+
+// Indexes of the frames whose names make up the identity (see ComputeStackIdentity).
+template <typename TraitsAt>
+void IdentityFramesOf(std::size_t n, TraitsAt&& traits, std::size_t max_frames,
+                      std::vector<uint32_t>* out) {
+  out->clear();
+  std::size_t i = 0;
+  while (i < n && traits(i).primitive_impl) ++i;
+  for (; i < n && out->size() < max_frames; ++i) {
+    const FunctionTraits& t = traits(i);
+    if (t.hidden_runtime || t.wrapper) continue;
+    out->push_back(static_cast<uint32_t>(i));
+  }
+  if (out->empty()) {
+    // Only runtime frames (debug=1/2 then print them all): use them as they are.
+    for (std::size_t j = 0; j < n && out->size() < max_frames; ++j) {
+      if (!traits(j).goexit) out->push_back(static_cast<uint32_t>(j));
+    }
+  }
+}
+
+template <typename TraitsAt>
+int FirstVisibleFrameOf(std::size_t n, TraitsAt&& traits) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const FunctionTraits& t = traits(i);
+    if (!t.hidden_runtime && !t.wrapper) return static_cast<int>(i);
+  }
+  return n == 0 ? -1 : 0;
+}
+
+template <typename TraitsAt>
+int FirstApplicationFrameOf(std::size_t n, TraitsAt&& traits) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const FunctionTraits& t = traits(i);
+    if (t.unknown || t.primitive_impl || t.wrapper || t.library) continue;
+    return static_cast<int>(i);
+  }
+  // Only standard-library frames (an HTTP transport loop, an accept loop): the outermost
+  // visible frame is the goroutine's start function, which says the most about it.
+  for (std::size_t i = n; i-- > 0;) {
+    const FunctionTraits& t = traits(i);
+    if (!t.unknown && !t.hidden_runtime && !t.wrapper) return static_cast<int>(i);
+  }
+  return FirstVisibleFrameOf(n, traits);
+}
+
+// The identity hash: FNV-1a 64 over the names, each terminated by '\n' (never part of a Go
+// symbol), so the encoding is unambiguous and the id is reproducible by anyone. Start from
+// kIdentityHashSeed and append the names in order.
+inline constexpr uint64_t kIdentityHashSeed = 0xcbf29ce484222325ULL;
+inline uint64_t IdentityHashAppend(uint64_t h, std::string_view function) {
+  for (unsigned char c : function) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  h ^= '\n';
+  h *= 0x100000001b3ULL;
+  return h;
+}
+
+// FNV-1a 64 from kIdentityHashSeed over each of `inputs` (out[i] for inputs[i]), the same
+// as IdentityHashAppend over the names of a stack when inputs[i] is those names each
+// followed by '\n'. One FNV-1a is a chain of dependent multiplies; this runs four chains
+// side by side, so hashing many stacks costs about a quarter of the time.
+void IdentityHashes(const std::string_view* inputs, std::size_t count, uint64_t* out);
+
 struct StackIdentity {
   std::vector<std::string> functions;  // normalized, leaf first
   uint64_t hash = 0;

@@ -38,7 +38,9 @@ Result<Capture> CaptureStream(std::istream& in, const std::string& name,
   if (!st.ok()) return st.WithContext(name);
   capture.snapshot = aggregator.Finalize(decoder.info());
   capture.snapshot.source = name;
-  capture.snapshot.captured_unix_ms = NowUnixMs();
+  // A saved capture was taken when its profile says (debug=0 carries time_nanos), not when it
+  // is read; text captures carry no time, so their capture time stays unknown (0).
+  capture.snapshot.captured_unix_ms = decoder.info().time_nanos / 1000000;
   return capture;
 }
 

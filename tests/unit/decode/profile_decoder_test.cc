@@ -147,3 +147,21 @@ TEST_CASE("mutated real profiles never crash the decoder") {
 }
 
 }  // namespace gx
+
+namespace gx {
+
+TEST_CASE("an empty goroutineleak profile is a valid zero, in debug=0 and debug=1") {
+  test::CollectingSink sink;
+  auto proto = DecodeProfile(test::ProtoBuilder("goroutineleak").Gzipped(), &sink, Limits());
+  REQUIRE_MESSAGE(proto.ok(), proto.status().message());
+  CHECK(proto->kind == ProfileKind::kGoroutineLeak);
+  CHECK(proto->stated_total == 0);
+  auto text = DecodeProfile("goroutineleak profile: total 0\n", &sink, Limits());
+  REQUIRE_MESSAGE(text.ok(), text.status().message());
+  CHECK(text->stated_total == 0);
+  CHECK(sink.records.empty());
+  // An empty goroutine profile is still an error: the serving goroutine is always in it.
+  CHECK_FALSE(DecodeProfile("goroutine profile: total 0\n", &sink, Limits()).ok());
+}
+
+}  // namespace gx

@@ -1,0 +1,66 @@
+// The parts of a pprof Profile message (proto/profile.proto) that goroutine decoding uses,
+// read straight from the wire format into flat tables. Strings are views into the message
+// buffer, which must outlive the tables. Reading validates the whole message the way
+// libprotobuf's parser does (any field order, packed or unpacked repeated scalars, unknown
+// fields of every wire type), so a body is either read completely or rejected.
+// Plain data; thread-compatible.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace gx {
+
+struct PprofProfile {
+  struct Function {
+    uint64_t id = 0;
+    int64_t name = 0;  // string table indexes
+    int64_t filename = 0;
+    int64_t start_line = 0;
+  };
+  struct Line {
+    uint64_t function_id = 0;
+    int64_t line = 0;
+  };
+  struct Location {
+    uint64_t id = 0;
+    uint32_t line_begin = 0;  // into lines, innermost inlined call first
+    uint32_t line_count = 0;
+  };
+  struct Label {
+    int64_t key = 0;
+    int64_t str = 0;
+    int64_t num = 0;
+  };
+  // A sample's location ids and labels are read again from its bytes when they are needed
+  // (ReadPprofSample), so they never sit in memory all at once.
+  struct Sample {
+    std::string_view message;  // the Sample message, already validated
+  };
+  struct SampleContents {
+    int64_t first_value = 0;  // value[0], or 0 when the sample has no value
+    std::vector<uint64_t> location_ids;  // leaf first
+    std::vector<Label> labels;
+  };
+
+  std::vector<std::string_view> strings;
+  bool has_sample_type = false;
+  int64_t first_sample_type = 0;  // sample_type[0].type
+  int64_t time_nanos = 0;
+  int64_t duration_nanos = 0;
+  std::vector<Function> functions;  // in message order
+  std::vector<Location> locations;  // in message order
+  std::vector<Line> lines;
+  std::vector<Sample> samples;  // in message order
+};
+
+// Reads `message` into `out`. False if it is not a valid Profile message. `max_nesting` is
+// how deep messages and groups may nest below the top level (Limits::max_proto_nesting).
+bool ReadPprofProfile(std::string_view message, int max_nesting, PprofProfile* out);
+
+// Reads one sample of a profile that ReadPprofProfile accepted into `out` (its vectors are
+// cleared first and keep their capacity).
+void ReadPprofSample(const PprofProfile::Sample& sample, PprofProfile::SampleContents* out);
+
+}  // namespace gx
