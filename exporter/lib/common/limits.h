@@ -1,5 +1,6 @@
 // Every size and count cap of the pipeline, in one place with its reason. Input from outside
-// (HTTP bodies, files, config) never grows memory or time past these.
+// (HTTP bodies, files, config) never grows memory or time past these. Plain values; copy freely
+// (thread-compatible).
 #pragma once
 
 #include <cstddef>

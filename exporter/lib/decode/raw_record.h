@@ -1,5 +1,5 @@
 // What the decoders emit: one record per distinct stack (debug=0/1) or per goroutine
-// (debug=2), before normalization and classification.
+// (debug=2), before normalization and classification. Plain values (thread-compatible).
 #pragma once
 
 #include <cstdint>
