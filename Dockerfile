@@ -11,20 +11,19 @@
 FROM debian:bookworm AS build
 
 # The build subset of scripts/setup.sh's PACKAGES: no test, benchmark, Go or Prometheus tools
-# (the image is configured with -DGOROUTINE_BUILD_TESTS=OFF). doctest-dev stays because the
-# top-level CMakeLists.txt finds it unconditionally.
+# (the image is configured with -DGOROUTINE_BUILD_TESTS=OFF, so neither doctest nor protobuf,
+# which only the tests use, is needed).
 RUN apt-get update -q \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       build-essential cmake ninja-build pkg-config binutils \
-      zlib1g-dev libprotobuf-dev protobuf-compiler \
-      prometheus-cpp-dev libcpp-httplib-dev nlohmann-json3-dev doctest-dev \
+      zlib1g-dev \
+      prometheus-cpp-dev libcpp-httplib-dev nlohmann-json3-dev \
       libyaml-cpp-dev libre2-dev libcli11-dev libssl-dev libcrypt-dev \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
 COPY CMakeLists.txt ./
 COPY cmake/ cmake/
-COPY proto/ proto/
 COPY exporter/ exporter/
 
 # Release build of the two binaries only (no tests, no benchmarks: tests/ and bench/ are not
@@ -57,7 +56,7 @@ LABEL org.opencontainers.image.title="goroutine-exporter" \
 # shrinks). ca-certificates: modules may scrape targets over https with the system CAs.
 RUN apt-get update -q \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-      libprometheus-cpp-core1.0 libcpp-httplib0.11 libprotobuf32 libyaml-cpp0.7 libre2-9 \
+      libprometheus-cpp-core1.0 libcpp-httplib0.11 libyaml-cpp0.7 libre2-9 \
       zlib1g libssl3 libbrotli1 libcrypt1 libstdc++6 libgcc-s1 ca-certificates \
  && apt-get clean \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /var/log/apt /var/log/dpkg.log \

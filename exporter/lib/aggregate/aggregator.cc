@@ -29,10 +29,20 @@ void WaitStats::Merge(const WaitStats& o) {
 }
 
 const StackSummary* Snapshot::FindStack(const std::string& id) const {
+  if (!index_.empty() && index_.size() == stacks.size()) {
+    auto it = index_.find(id);
+    return it == index_.end() ? nullptr : &stacks[it->second];
+  }
   for (const StackSummary& s : stacks) {
     if (s.id == id) return &s;
   }
   return nullptr;
+}
+
+void Snapshot::IndexStacks() {
+  index_.clear();
+  index_.reserve(stacks.size());
+  for (std::size_t i = 0; i < stacks.size(); ++i) index_.emplace(stacks[i].id, i);
 }
 
 namespace {
@@ -175,20 +185,7 @@ void Aggregator::OnRecord(RawRecord&& record) {
   for (const RawFrame& f : record.frames) {
     frame_views_.push_back(FrameView{f.function, f.file, f.line, f.start_line, f.inlined, 0});
   }
-  RecordView view;
-  view.count = record.count;
-  view.frames = frame_views_;
-  view.labels = &record.labels;
-  view.state = record.state;
-  view.wait_minutes = record.wait_minutes;
-  view.leaked = record.leaked;
-  view.locked_to_thread = record.locked_to_thread;
-  view.frames_elided = record.frames_elided;
-  view.created_by = record.created_by;
-  view.created_at = record.created_at;
-  view.goroutine_id = record.goroutine_id;
-  view.creator_goroutine_id = record.creator_goroutine_id;
-  OnRecordView(view);
+  OnRecordView(ViewOf(record, frame_views_));
 }
 
 bool Aggregator::OnRecordView(const RecordView& record) {
@@ -588,6 +585,7 @@ Snapshot Aggregator::Finalize(const DecodeInfo& info) {
     snap.notes.push_back("goroutineleak?debug=2 lists all goroutines; leaked ones are marked");
   }
   for (const std::string& w : info.warnings) snap.notes.push_back(w);
+  snap.IndexStacks();
   return snap;
 }
 

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "classify/category.h"
@@ -62,7 +63,13 @@ struct Snapshot {
   bool has_runtime_frames = false;  // debug=0
   std::vector<std::string> notes;  // what the format could not tell, truncation, …
 
+  // By stack id: through the index when IndexStacks() ran after the last change to
+  // `stacks`, else by a linear search.
   const StackSummary* FindStack(const std::string& id) const;
+  void IndexStacks();
+
+ private:
+  std::unordered_map<std::string, std::size_t> index_;  // id -> position in stacks
 };
 
 }  // namespace gx

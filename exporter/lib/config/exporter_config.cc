@@ -956,6 +956,7 @@ std::shared_ptr<const Config> DefaultConfig() {
     auto c = std::make_shared<Config>();
     Module m;
     m.name = "default";
+    m.classifier = std::make_shared<const Classifier>();
     c->modules.emplace("default", std::move(m));
     return std::shared_ptr<const Config>(std::move(c));
   }();
@@ -978,6 +979,9 @@ Result<std::shared_ptr<const Config>> ParseConfig(const std::string& yaml_text,
     if (!st.ok()) return st;
   } catch (const YAML::Exception& e) {
     return Status::Error(YamlErrorMessage(where, e));
+  }
+  for (auto& [name, module] : config->modules) {
+    module.classifier = std::make_shared<const Classifier>(module.rules);
   }
   return std::shared_ptr<const Config>(std::move(config));
 }

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "classify/classifier.h"
 #include "classify/rules.h"
 #include "common/status.h"
 #include "fetch/http_fetch.h"
@@ -47,6 +48,9 @@ struct Module {
   int top_k_growth = 10;   // extra stacks exported by growth since the previous result
   int max_label_values = 20;  // distinct values per label key before folding into "other"
   std::vector<Rule> rules;    // user rules, ignore-lists first
+  // Built from `rules` once when the configuration is loaded, not on every probe; null in a
+  // Module assembled by hand (callers then build one).
+  std::shared_ptr<const Classifier> classifier;
 };
 
 struct TargetAllowlist {

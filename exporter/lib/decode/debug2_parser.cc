@@ -255,20 +255,7 @@ void Debug2Parser::EmitRecord() {
     v.inlined = f.inlined;
     views_.push_back(v);
   }
-  RecordView r;
-  r.count = current_.count;
-  r.frames = views_;
-  r.labels = &current_.labels;
-  r.state = current_.state;
-  r.wait_minutes = current_.wait_minutes;
-  r.leaked = current_.leaked;
-  r.locked_to_thread = current_.locked_to_thread;
-  r.frames_elided = current_.frames_elided;
-  r.created_by = current_.created_by;
-  r.created_at = current_.created_at;
-  r.goroutine_id = current_.goroutine_id;
-  r.creator_goroutine_id = current_.creator_goroutine_id;
-  emitter_.Emit(r);
+  emitter_.Emit(ViewOf(current_, views_));
   StartRecord();
   ResetRecord(&current_);
   in_record_ = false;

@@ -89,6 +89,24 @@ struct RecordView {
   int64_t creator_goroutine_id = -1;
 };
 
+// A view of record with the given frames (the caller's views of record's frames).
+inline RecordView ViewOf(const RawRecord& record, std::span<const FrameView> frames) {
+  RecordView v;
+  v.count = record.count;
+  v.frames = frames;
+  v.labels = &record.labels;
+  v.state = record.state;
+  v.wait_minutes = record.wait_minutes;
+  v.leaked = record.leaked;
+  v.locked_to_thread = record.locked_to_thread;
+  v.frames_elided = record.frames_elided;
+  v.created_by = record.created_by;
+  v.created_at = record.created_at;
+  v.goroutine_id = record.goroutine_id;
+  v.creator_goroutine_id = record.creator_goroutine_id;
+  return v;
+}
+
 // Receives decoded records. Implementations decide what to keep: a sink may move the record
 // away, or leave it as it is, in which case the decoder reuses its storage (strings and
 // vectors keep their capacity) for the next record.

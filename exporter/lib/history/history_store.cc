@@ -142,6 +142,7 @@ Snapshot HistoryStore::Rebuild(const Entry& e, const HistoryPoint& p) const {
     st.count = n;
     s.stacks.push_back(std::move(st));
   }
+  s.IndexStacks();
   return s;
 }
 

@@ -205,7 +205,8 @@ std::shared_ptr<ProbeResult> Prober::Run(const std::string& target, const Module
     result->error_kind = FetchError::kBadUrl;
     return finish();
   }
-  Classifier classifier(module.rules);
+  const std::shared_ptr<const Classifier> classifier =
+      module.classifier ? module.classifier : std::make_shared<const Classifier>(module.rules);
 
   // 1. The cheap profile, every time.
   FetchRecord cheap = Record("goroutine", 0);
@@ -218,7 +219,7 @@ std::shared_ptr<ProbeResult> Prober::Run(const std::string& target, const Module
   options->keep_raw_bytes = module.max_response_bytes;
   auto t0 = Clock::now();
   FetchError cheap_error = FetchError::kNone;
-  auto capture = CaptureUrl(address->base_url + module.path + "?debug=0", classifier,
+  auto capture = CaptureUrl(address->base_url + module.path + "?debug=0", *classifier,
                             options.value(), &cheap_error);
   cheap.performed = true;
   cheap.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -269,7 +270,7 @@ std::shared_ptr<ProbeResult> Prober::Run(const std::string& target, const Module
       FetchError kind = FetchError::kOther;
       Result<Capture> c = opts.ok() ? CaptureUrl(address->base_url + *plan.path + "?debug=" +
                                                      std::to_string(plan.debug),
-                                                 classifier, opts.value(), &kind)
+                                                 *classifier, opts.value(), &kind)
                                     : Result<Capture>(opts.status());
       rec.performed = true;
       rec.seconds = std::chrono::duration<double>(Clock::now() - t).count();
