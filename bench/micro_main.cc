@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "drop_sink.h"
 #include "aggregate/aggregator.h"
 #include "classify/classifier.h"
 #include "common/limits.h"
@@ -47,17 +48,7 @@ const gx::Classifier& SharedClassifier() {
   return classifier;
 }
 
-// Drops every record. It takes the decoder's views (OnRecordView), so no RawRecord is
-// built for it: "decode only" is the decoder's own work.
-class DropSink : public gx::RecordSink {
- public:
-  void OnRecord(gx::RawRecord&& record) override { records += record.count; }
-  bool OnRecordView(const gx::RecordView& record) override {
-    records += record.count;
-    return true;
-  }
-  int64_t records = 0;
-};
+using gx::bench::DropSink;
 
 // Inflates a gzip body into `out` (reused); returns the decompressed size.
 std::size_t Inflate(const std::string& body, std::string* out) {

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "drop_sink.h"
 #include "aggregate/aggregator.h"
 #include "classify/classifier.h"
 #include "common/limits.h"
@@ -26,17 +27,7 @@
 
 namespace {
 
-// Drops every record. It takes the decoder's views (OnRecordView), so no RawRecord is
-// built for it: "decode only" is the decoder's own work.
-class DropSink : public gx::RecordSink {
- public:
-  void OnRecord(gx::RawRecord&& record) override { records += record.count; }
-  bool OnRecordView(const gx::RecordView& record) override {
-    records += record.count;
-    return true;
-  }
-  int64_t records = 0;
-};
+using gx::bench::DropSink;
 
 int Usage() {
   std::fprintf(stderr, "usage: bench_stream --mode aggregate|decode|memchr [--chunk N] FILE\n");

@@ -181,7 +181,7 @@ std::vector<MetricFamily> ProbeMetricFamilies(const ProbeResult& r, const Expose
                             "1 if this probe fetched the profile, 0 if it was skipped or reused.",
                             MetricType::Gauge, base);
     FamilyBuilder skipped("goroutine_fetch_skipped",
-                          "1 with the reason an expensive fetch was skipped by this probe.",
+                          "1 with the reason this probe skipped or reused a fetch.",
                           MetricType::Gauge, base);
     FamilyBuilder age("goroutine_fetch_age_seconds",
                       "Age of the data behind the series from this profile; expensive profiles "
