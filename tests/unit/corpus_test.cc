@@ -175,7 +175,7 @@ TEST_CASE("corpus: a leak gets the same id, count and category in debug=0 and de
       // The leaks of the 6 rounds. Benign stacks (the request's own background reader) and
       // singletons are transient: each format was a separate fetch.
       if (s.count < 6 || IsBenign(s.category)) continue;
-      CAPTURE(s.function);
+      CAPTURE(s.function());
       const StackSummary* in2 = d2.FindStack(s.id);
       const StackSummary* in1 = d1.FindStack(s.id);
       REQUIRE(in2 != nullptr);

@@ -1,6 +1,8 @@
 #include "aggregate/aggregator.h"
 
 #include <algorithm>
+#include <climits>
+#include <cstdlib>
 #include <cstring>
 
 #include "classify/classify_memo.h"
@@ -39,6 +41,39 @@ const StackSummary* Snapshot::FindStack(const std::string& id) const {
   return nullptr;
 }
 
+namespace {
+const std::vector<std::string> kNoIdentity;
+const std::vector<RawFrame> kNoFrames;
+const std::string kNoString;
+}  // namespace
+
+const std::vector<std::string>& StackSummary::identity() const {
+  return shape ? shape->identity : kNoIdentity;
+}
+const std::vector<RawFrame>& StackSummary::frames() const {
+  return shape ? shape->frames : kNoFrames;
+}
+const std::string& StackSummary::function() const { return shape ? shape->function : kNoString; }
+const std::string& StackSummary::location() const { return shape ? shape->location : kNoString; }
+
+namespace {
+uint64_t IdValue(const std::string& id) { return std::strtoull(id.c_str(), nullptr, 16); }
+}  // namespace
+
+StackCounts StackCounts::Of(const Snapshot& snapshot) {
+  StackCounts c;
+  c.counts_.reserve(snapshot.stacks.size());
+  for (const StackSummary& s : snapshot.stacks) c.counts_.emplace_back(IdValue(s.id), s.count);
+  std::sort(c.counts_.begin(), c.counts_.end());
+  return c;
+}
+
+int64_t StackCounts::Find(const std::string& id) const {
+  const uint64_t key = IdValue(id);
+  auto it = std::lower_bound(counts_.begin(), counts_.end(), std::make_pair(key, INT64_MIN));
+  return it != counts_.end() && it->first == key ? it->second : 0;
+}
+
 void Snapshot::IndexStacks() {
   index_.clear();
   index_.reserve(stacks.size());
@@ -54,8 +89,9 @@ const LabelSet& LabelsOf(const RecordView& r) { return r.labels ? *r.labels : kN
 
 }  // namespace
 
-Aggregator::Aggregator(const Classifier* classifier, const Limits& limits)
-    : classifier_(classifier), limits_(limits), slots_(64, kNoBucket) {}
+Aggregator::Aggregator(const Classifier* classifier, const Limits& limits,
+                       StackShapeCache* shapes)
+    : classifier_(classifier), limits_(limits), shapes_(shapes), slots_(64, kNoBucket) {}
 
 // Buckets are found by a hash of the record's function ids, state, creator and labels, and
 // confirmed by comparing those in full.
@@ -394,6 +430,67 @@ std::vector<uint64_t> Aggregator::IdentityHashes(std::vector<uint32_t>* kept) co
   return hashes;
 }
 
+bool Aggregator::SameShape(const Bucket& b, const StackShape& shape) const {
+  if (shape.frames.size() != b.frame_count || shape.identity_frames != limits_.identity_frames) {
+    return false;
+  }
+  const uint32_t* ids = frame_functions_.data() + b.frames_begin;
+  const FrameDetail* details = frame_details_.data() + b.frames_begin;
+  for (std::size_t i = 0; i < b.frame_count; ++i) {
+    const RawFrame& f = shape.frames[i];
+    if (f.line != details[i].line || f.start_line != details[i].start_line ||
+        f.inlined != details[i].inlined || f.function != functions_.name(ids[i]) ||
+        f.file != files_[details[i].file]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::shared_ptr<const StackShape> Aggregator::ShapeOf(const Bucket& b,
+                                                      std::vector<uint32_t>* kept) const {
+  const uint32_t* ids = frame_functions_.data() + b.frames_begin;
+  const FrameDetail* details = frame_details_.data() + b.frames_begin;
+  const std::size_t n = b.frame_count;
+  auto same = [&](const StackShape& shape) { return SameShape(b, shape); };
+  uint64_t fingerprint = HashMix(n, limits_.identity_frames);
+  if (shapes_) {
+    for (std::size_t i = 0; i < n; ++i) {
+      const FrameDetail& d = details[i];
+      fingerprint = HashMix(fingerprint, functions_.name_hash(ids[i]));
+      fingerprint = HashMix(fingerprint, files_.hash(d.file));
+      fingerprint = HashMix(fingerprint, static_cast<uint64_t>(d.line) * 2 + d.inlined);
+      fingerprint = HashMix(fingerprint, static_cast<uint64_t>(d.start_line));
+    }
+    if (auto cached = shapes_->Find(fingerprint, same)) return cached;
+  }
+  auto traits = [&](std::size_t i) -> const FunctionTraits& {
+    return functions_.traits(ids[i]).identity;
+  };
+  auto shape = std::make_shared<StackShape>();
+  shape->identity_frames = limits_.identity_frames;
+  IdentityFramesOf(n, traits, limits_.identity_frames, kept);
+  shape->identity.reserve(kept->size());
+  for (uint32_t i : *kept) shape->identity.emplace_back(functions_.name(ids[i]));
+  shape->frames.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    RawFrame& f = shape->frames[i];
+    f.function = functions_.name(ids[i]);
+    f.file = files_[details[i].file];
+    f.line = details[i].line;
+    f.start_line = details[i].start_line;
+    f.inlined = details[i].inlined;
+  }
+  int app = FirstApplicationFrameOf(n, traits);
+  if (app >= 0) {
+    const RawFrame& f = shape->frames[app];
+    shape->function = f.function;
+    if (!f.file.empty()) shape->location = f.file + ":" + std::to_string(f.line);
+  }
+  if (!shapes_) return shape;
+  return shapes_->Insert(fingerprint, std::move(shape), same);
+}
+
 Snapshot Aggregator::Finalize(const DecodeInfo& info) {
   Snapshot snap;
   snap.info = info;
@@ -510,42 +607,18 @@ Snapshot Aggregator::Finalize(const DecodeInfo& info) {
     return x.hash < y.hash;
   });
 
-  // 3. Only now build the strings, stack after stack in the final order: they sit together
-  // in memory, which keeps both building and freeing the snapshot cache-friendly.
+  // 3. Only now build the strings, stack after stack in the final order (shapes come from the
+  // cache when these frames were seen before).
   snap.stacks.resize(merges.size());
   for (std::size_t pos = 0; pos < order.size(); ++pos) {
     StackMerge& m = merges[order[pos]];
     StackSummary& s = snap.stacks[pos];
     const Bucket& first = buckets_[m.first_bucket];
-    const uint32_t* ids = frame_functions_.data() + first.frames_begin;
-    const FrameDetail* details = frame_details_.data() + first.frames_begin;
-    const std::size_t n = first.frame_count;
-    auto traits = [&](std::size_t i) -> const FunctionTraits& {
-      return functions_.traits(ids[i]).identity;
-    };
     s.id = HashToId(m.hash);
-    IdentityFramesOf(n, traits, limits_.identity_frames, &kept);
-    s.identity.reserve(kept.size());
-    for (uint32_t i : kept) s.identity.emplace_back(functions_.name(ids[i]));
-    s.frames.resize(n);
-    for (std::size_t i = 0; i < n; ++i) {
-      RawFrame& f = s.frames[i];
-      f.function = functions_.name(ids[i]);
-      f.file = files_[details[i].file];
-      f.line = details[i].line;
-      f.start_line = details[i].start_line;
-      f.inlined = details[i].inlined;
-    }
+    s.shape = ShapeOf(first, &kept);
     s.frames_elided = m.frames_elided;
     s.category = m.classification.category;
     s.rule = std::string(m.classification.rule);
-    int app = FirstApplicationFrameOf(n, traits);
-    if (app >= 0) {
-      s.function = s.frames[app].function;
-      if (!s.frames[app].file.empty()) {
-        s.location = s.frames[app].file + ":" + std::to_string(s.frames[app].line);
-      }
-    }
     s.count = m.count;
     s.leaked = m.leaked;
     s.locked_to_thread = m.locked;
@@ -590,8 +663,9 @@ Snapshot Aggregator::Finalize(const DecodeInfo& info) {
 }
 
 Result<Snapshot> AnalyzeBody(std::string_view body, const Classifier& classifier,
-                             const Limits& limits, const std::string& source) {
-  Aggregator aggregator(&classifier, limits);
+                             const Limits& limits, const std::string& source,
+                             StackShapeCache* shapes) {
+  Aggregator aggregator(&classifier, limits, shapes);
   auto info = DecodeProfile(body, &aggregator, limits);
   if (!info.ok()) return info.status();
   Snapshot snap = aggregator.Finalize(info.value());

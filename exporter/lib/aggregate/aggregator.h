@@ -10,6 +10,7 @@
 #include "aggregate/function_table.h"
 #include "aggregate/intern_table.h"
 #include "aggregate/snapshot.h"
+#include "aggregate/stack_shape_cache.h"
 #include "classify/classifier.h"
 #include "common/limits.h"
 #include "decode/raw_record.h"
@@ -18,7 +19,9 @@ namespace gx {
 
 class Aggregator : public RecordSink {
  public:
-  Aggregator(const Classifier* classifier, const Limits& limits);
+  // `shapes` (may be null) shares stack shapes with other captures; see stack_shape_cache.h.
+  Aggregator(const Classifier* classifier, const Limits& limits,
+             StackShapeCache* shapes = nullptr);
   void OnRecord(RawRecord&& record) override;
   bool OnRecordView(const RecordView& record) override;
   // Builds the snapshot. `info` is the decoder's view of the same body.
@@ -62,11 +65,16 @@ class Aggregator : public RecordSink {
   void AppendLegacyKey(const RecordView& record);
   void AppendLegacyKey(const Bucket& bucket);
   void SwitchToLegacyKeys();
+  // The bucket's frames, names and first application frame: the cached shape when one
+  // matches, else a new one (added to the cache).
+  std::shared_ptr<const StackShape> ShapeOf(const Bucket& b, std::vector<uint32_t>* kept) const;
+  bool SameShape(const Bucket& b, const StackShape& shape) const;
   // Every bucket's identity hash (normalize/stack_identity.h), by bucket index.
   std::vector<uint64_t> IdentityHashes(std::vector<uint32_t>* scratch) const;
 
   const Classifier* classifier_;
   Limits limits_;
+  StackShapeCache* shapes_;
   FunctionTable functions_;
   InternTable files_;
   std::vector<KeyTarget> keys_;  // by the decoder's function key
@@ -87,6 +95,7 @@ class Aggregator : public RecordSink {
 
 // Decodes and aggregates a whole body in one call.
 Result<Snapshot> AnalyzeBody(std::string_view body, const Classifier& classifier,
-                             const Limits& limits, const std::string& source);
+                             const Limits& limits, const std::string& source,
+                             StackShapeCache* shapes = nullptr);
 
 }  // namespace gx

@@ -28,6 +28,7 @@ class FunctionTable {
   uint32_t Find(std::string_view name) const { return names_.Find(name); }
   uint32_t Insert(std::string_view name);
   std::string_view name(uint32_t id) const { return names_[id]; }
+  uint64_t name_hash(uint32_t id) const { return names_.hash(id); }
   const Traits& traits(uint32_t id) const { return traits_[id]; }
   std::size_t size() const { return names_.size(); }
 

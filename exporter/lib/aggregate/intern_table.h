@@ -24,6 +24,7 @@ class InternTable {
   // The id of `s`, added if new; *added says which.
   uint32_t Insert(std::string_view s, bool* added = nullptr);
   std::string_view operator[](uint32_t id) const { return strings_[id]; }
+  uint64_t hash(uint32_t id) const { return hashes_[id]; }  // HashOf((*this)[id])
   std::size_t size() const { return strings_.size(); }
 
  private:

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -30,15 +31,23 @@ struct LabelCount {
   int64_t count = 0;
 };
 
+// What a stack looks like, as opposed to how many goroutines it has: the same every time the
+// same code is captured. Immutable once built and shared (shared_ptr<const>) between
+// snapshots, targets and threads; aggregate/stack_shape_cache.h finds the one already built.
+struct StackShape {
+  std::vector<std::string> identity;  // normalized function names, leaf first
+  std::vector<RawFrame> frames;       // frames of one goroutine of this stack, for display
+  std::string function;               // first application frame
+  std::string location;               // its file:line
+  std::size_t identity_frames = 0;    // the Limits::identity_frames it was built with
+};
+
 struct StackSummary {
   std::string id;                      // stable stack id (16 hex digits)
-  std::vector<std::string> identity;   // normalized function names, leaf first
-  std::vector<RawFrame> frames;        // frames of one goroutine of this stack, for display
+  std::shared_ptr<const StackShape> shape;  // null only in hand-built or rebuilt summaries
   bool frames_elided = false;
   Category category = Category::kUnknown;
   std::string rule;                    // rule that decided the category
-  std::string function;                // first application frame
-  std::string location;                // its file:line
   std::string created_by;              // most frequent creator (debug=2), else ""
   std::string created_at;
   std::string state;                   // most frequent wait reason (debug=2), else ""
@@ -47,6 +56,27 @@ struct StackSummary {
   int64_t locked_to_thread = 0;
   std::vector<LabelCount> labels;      // distinct label sets, most frequent first
   WaitStats wait;
+
+  // The shape's parts, empty without one.
+  const std::vector<std::string>& identity() const;
+  const std::vector<RawFrame>& frames() const;
+  const std::string& function() const;
+  const std::string& location() const;
+};
+
+struct Snapshot;
+
+// Goroutines per stack id of one snapshot, sorted by id: all that growth needs of an earlier
+// result, a few bytes per stack instead of the whole snapshot. Immutable once built.
+class StackCounts {
+ public:
+  static StackCounts Of(const Snapshot& snapshot);
+  // Goroutines of the stack with this id (StackSummary::id), 0 when absent.
+  int64_t Find(const std::string& id) const;
+  std::size_t size() const { return counts_.size(); }
+
+ private:
+  std::vector<std::pair<uint64_t, int64_t>> counts_;  // (id as a number, goroutines)
 };
 
 struct Snapshot {

@@ -42,6 +42,10 @@ struct Limits {
   // PCs in debug=0/1 and debug=2 elides beyond 50+50 frames, so deep stacks are cut
   // differently per format; the innermost 24 application frames survive in every format.
   std::size_t identity_frames = 24;
+  // Stack shapes (frames, identity; aggregate/stack_shape_cache.h) remembered across
+  // captures. Entries are weak: live shapes are bounded by the snapshots that hold them, this
+  // bounds the index itself (a flood of never-repeating stacks just stops being cached).
+  std::size_t max_cached_shapes = 200000;
 };
 
 }  // namespace gx

@@ -98,7 +98,7 @@ void AddStackSeries(FamilyBuilder* fb, const StackSummary& s, const ExposeOption
   }
   Labels base = {{"stack_id", s.id},
                  {"category", std::string(CategoryName(s.category))},
-                 {"function", s.function},
+                 {"function", s.function()},
                  {"created_by", created_by}};
   if (o.label_keys.empty()) {
     fb->Gauge(base, static_cast<double>(s.count));
@@ -253,10 +253,6 @@ std::vector<MetricFamily> ProbeMetricFamilies(const ProbeResult& r, const Expose
   }
 
   // Stacks: top-K by count, plus top-K by growth since the previous result.
-  std::unordered_map<std::string, int64_t> previous;
-  if (r.previous) {
-    for (const StackSummary& st : r.previous->stacks) previous[st.id] = st.count;
-  }
   std::vector<const StackSummary*> chosen;
   std::set<std::string> chosen_ids;
   for (const StackSummary& st : s.stacks) {
@@ -267,9 +263,9 @@ std::vector<MetricFamily> ProbeMetricFamilies(const ProbeResult& r, const Expose
   std::vector<std::pair<int64_t, const StackSummary*>> growth;
   for (const StackSummary& st : s.stacks) {
     if (chosen_ids.count(st.id)) continue;
-    auto it = previous.find(st.id);
-    int64_t delta = st.count - (it == previous.end() ? 0 : it->second);
-    if (r.previous && delta > 0) growth.emplace_back(-delta, &st);
+    if (!r.previous) break;
+    int64_t delta = st.count - r.previous->Find(st.id);
+    if (delta > 0) growth.emplace_back(-delta, &st);
   }
   std::sort(growth.begin(), growth.end(), [](const auto& a, const auto& b) {
     return a.first != b.first ? a.first < b.first : a.second->id < b.second->id;
@@ -348,7 +344,7 @@ std::vector<MetricFamily> ProbeMetricFamilies(const ProbeResult& r, const Expose
       if (shown++ >= o.top_k) break;
       fb.Gauge({{"stack_id", st.id},
                 {"category", std::string(CategoryName(st.category))},
-                {"function", st.function}},
+                {"function", st.function()}},
                static_cast<double>(n));
     }
     out.push_back(fb.Take());

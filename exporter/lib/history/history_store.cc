@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <unordered_set>
 
 #include "normalize/stack_identity.h"
 
@@ -9,6 +10,34 @@ namespace gx {
 namespace {
 
 uint64_t ParseId(const std::string& id) { return std::strtoull(id.c_str(), nullptr, 16); }
+
+// Diff rows show at most this many label sets of a stack.
+constexpr std::size_t kLabelSetsPerStack = 8;
+
+void PutVarint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+uint64_t ZigZag(int64_t v) {
+  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+}
+int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
+
+// Reads what PutVarint wrote; false at the end of the input.
+bool GetVarint(std::string_view* in, uint64_t* v) {
+  *v = 0;
+  for (int shift = 0; shift < 64 && !in->empty(); shift += 7) {
+    const uint8_t byte = static_cast<uint8_t>(in->front());
+    in->remove_prefix(1);
+    *v |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if (byte < 0x80) return true;
+  }
+  return false;
+}
 
 }  // namespace
 
@@ -23,21 +52,68 @@ std::string HistoryStore::Key(const std::string& target, const std::string& modu
   return module + "\x1f" + target;
 }
 
-void HistoryStore::Trim(Entry* e, int64_t now_ms) const {
+std::string HistoryStore::Pack(Entry* e, const std::array<int64_t, kCategoryCount>& categories,
+                               const std::vector<std::pair<uint64_t, int64_t>>& stacks) {
+  std::vector<std::pair<uint32_t, int64_t>> numbered;
+  numbered.reserve(stacks.size());
+  for (const auto& [id, n] : stacks) {
+    auto [it, added] = e->stack_numbers.emplace(id, static_cast<uint32_t>(e->stack_ids.size()));
+    if (added) e->stack_ids.push_back(id);
+    numbered.emplace_back(it->second, n);
+  }
+  std::sort(numbered.begin(), numbered.end());
+  std::string out;
+  out.reserve(kCategoryCount + 3 * numbered.size());
+  for (int64_t n : categories) PutVarint(&out, ZigZag(n));
+  uint32_t prev = 0;
+  for (const auto& [number, n] : numbered) {
+    PutVarint(&out, number - prev);
+    PutVarint(&out, ZigZag(n));
+    prev = number;
+  }
+  return out;
+}
+
+HistoryStore::UnpackedPoint HistoryStore::Unpack(const Entry& e, const HistoryPoint& p) {
+  UnpackedPoint u;
+  std::string_view in = p.packed;
+  uint64_t v = 0;
+  for (int64_t& n : u.categories) n = GetVarint(&in, &v) ? UnZigZag(v) : 0;
+  uint64_t number = 0, delta = 0, count = 0;
+  while (GetVarint(&in, &delta) && GetVarint(&in, &count)) {
+    number += delta;
+    if (number < e.stack_ids.size()) u.stacks.emplace_back(e.stack_ids[number], UnZigZag(count));
+  }
+  std::sort(u.stacks.begin(), u.stacks.end());
+  return u;
+}
+
+void HistoryStore::Compact(Entry* e) {
+  std::vector<UnpackedPoint> unpacked;
+  unpacked.reserve(e->points.size());
+  std::unordered_set<uint64_t> live;
+  for (const HistoryPoint& p : e->points) {
+    unpacked.push_back(Unpack(*e, p));
+    for (const auto& [id, n] : unpacked.back().stacks) live.insert(id);
+  }
+  e->stack_ids.clear();
+  e->stack_numbers.clear();
+  for (std::size_t i = 0; i < unpacked.size(); ++i) {
+    e->points[i].packed = Pack(e, unpacked[i].categories, unpacked[i].stacks);
+  }
+  std::erase_if(e->vanished, [&](const auto& kv) { return !live.count(kv.first); });
+  std::erase_if(e->creators, [&](const auto& kv) { return !live.count(kv.first); });
+  e->compact_at = std::max<std::size_t>(256, 2 * e->stack_ids.size());
+}
+
+void HistoryStore::Trim(Entry* e, int64_t now_ms) {
   while (!e->points.empty() &&
          (static_cast<int>(e->points.size()) > limits_.max_points ||
           now_ms - e->points.front().time_ms > limits_.max_age.count())) {
     e->points.pop_front();
+    --total_points_;
   }
-  if (e->catalog.size() <= limits_.max_catalog_stacks) return;
-  // Keep details only for stacks still present in some point.
-  std::unordered_map<uint64_t, bool> live;
-  for (const HistoryPoint& p : e->points) {
-    for (const auto& [id, n] : p.stacks) live[id] = true;
-  }
-  for (auto it = e->catalog.begin(); it != e->catalog.end();) {
-    it = live.count(it->first) ? std::next(it) : e->catalog.erase(it);
-  }
+  if (e->stack_ids.size() >= e->compact_at) Compact(e);
 }
 
 void HistoryStore::Record(const std::shared_ptr<const ProbeResult>& result,
@@ -51,7 +127,10 @@ void HistoryStore::Record(const std::shared_ptr<const ProbeResult>& result,
       auto oldest = std::min_element(entries_.begin(), entries_.end(), [](const auto& a, const auto& b) {
         return a.second.last_used_ms < b.second.last_used_ms;
       });
-      if (oldest != entries_.end()) entries_.erase(oldest);
+      if (oldest != entries_.end()) {
+        total_points_ -= oldest->second.points.size();
+        entries_.erase(oldest);
+      }
     }
     it = entries_.emplace(key, Entry()).first;
   }
@@ -63,33 +142,38 @@ void HistoryStore::Record(const std::shared_ptr<const ProbeResult>& result,
   e.last_used_ms = result->time_ms;
   if (result->success && result->snapshot && !result->cached) {
     const Snapshot& s = *result->snapshot;
+    // Stacks of the last result that are gone now keep their details for later diffs.
+    if (e.last_good && e.last_good->snapshot) {
+      for (const StackSummary& old : e.last_good->snapshot->stacks) {
+        if (s.FindStack(old.id)) continue;
+        if (e.vanished.size() >= limits_.max_catalog_stacks) Compact(&e);
+        if (e.vanished.size() >= limits_.max_catalog_stacks) break;
+        StackSummary& kept = e.vanished[ParseId(old.id)];
+        kept = old;
+        kept.labels.resize(std::min(kept.labels.size(), kLabelSetsPerStack));
+      }
+    }
+    std::vector<std::pair<uint64_t, int64_t>> counts;
+    counts.reserve(s.stacks.size());
+    for (const StackSummary& st : s.stacks) {
+      const uint64_t id = ParseId(st.id);
+      counts.emplace_back(id, st.count);
+      if (!e.vanished.empty()) e.vanished.erase(id);
+      // debug=0 has no creator: learn it from the latest debug=2 fetch, so diff rows can
+      // name who starts these goroutines even after that fetch is gone.
+      const StackSummary* d = result->debug2 ? result->debug2->FindStack(st.id) : nullptr;
+      if (d && !d->created_by.empty()) {
+        auto& creator = e.creators[id];
+        if (creator.first != d->created_by) creator = {d->created_by, d->created_at};
+      }
+    }
     HistoryPoint p;
     p.time_ms = s.captured_unix_ms > 0 ? s.captured_unix_ms : result->time_ms;
     p.total = s.total;
-    p.categories = s.by_category;
-    p.stacks.reserve(s.stacks.size());
-    for (const StackSummary& st : s.stacks) {
-      uint64_t id = ParseId(st.id);
-      p.stacks.emplace_back(id, st.count);
-      if (e.catalog.size() < limits_.max_catalog_stacks * 2 || e.catalog.count(id)) {
-        StackSummary& c = e.catalog[id];
-        std::string created_by = c.created_by, created_at = c.created_at;
-        c = st;
-        c.labels.resize(std::min<std::size_t>(c.labels.size(), 8));
-        // debug=0 has no creator: take it from the latest debug=2 fetch, or keep the one
-        // learned earlier, so diff rows can name who starts these goroutines.
-        const StackSummary* d = result->debug2 ? result->debug2->FindStack(st.id) : nullptr;
-        if (d && !d->created_by.empty()) {
-          c.created_by = d->created_by;
-          c.created_at = d->created_at;
-        } else if (c.created_by.empty()) {
-          c.created_by = created_by;
-          c.created_at = created_at;
-        }
-      }
-    }
-    std::sort(p.stacks.begin(), p.stacks.end());
+    p.packed = Pack(&e, s.by_category, counts);
     e.points.push_back(std::move(p));
+    ++total_points_;
+    e.last_good = result;
   }
   Trim(&e, result->time_ms);
   e.view.points = e.points.size();
@@ -117,14 +201,34 @@ std::optional<TargetView> HistoryStore::Target(const std::string& target,
 
 void HistoryStore::Forget(const std::string& target, const std::string& module) {
   std::lock_guard<std::mutex> lock(mu_);
-  entries_.erase(Key(target, module));
+  auto it = entries_.find(Key(target, module));
+  if (it == entries_.end()) return;
+  total_points_ -= it->second.points.size();
+  entries_.erase(it);
 }
 
 std::size_t HistoryStore::total_points() const {
   std::lock_guard<std::mutex> lock(mu_);
-  std::size_t n = 0;
-  for (const auto& [k, e] : entries_) n += e.points.size();
-  return n;
+  return total_points_;
+}
+
+StackSummary HistoryStore::Details(const Entry& e, uint64_t id) {
+  StackSummary st;
+  const std::string text_id = HashToId(id);
+  const StackSummary* current =
+      e.last_good && e.last_good->snapshot ? e.last_good->snapshot->FindStack(text_id) : nullptr;
+  if (current) {
+    st = *current;
+    st.labels.resize(std::min(st.labels.size(), kLabelSetsPerStack));
+  } else if (auto it = e.vanished.find(id); it != e.vanished.end()) {
+    st = it->second;
+  }
+  if (auto it = e.creators.find(id); it != e.creators.end() && st.created_by.empty()) {
+    st.created_by = it->second.first;
+    st.created_at = it->second.second;
+  }
+  st.id = text_id;
+  return st;
 }
 
 Snapshot HistoryStore::Rebuild(const Entry& e, const HistoryPoint& p) const {
@@ -132,13 +236,11 @@ Snapshot HistoryStore::Rebuild(const Entry& e, const HistoryPoint& p) const {
   s.source = e.view.target;
   s.captured_unix_ms = p.time_ms;
   s.total = p.total;
-  s.by_category = p.categories;
   s.info.format = ProfileFormat::kProto;
-  for (const auto& [id, n] : p.stacks) {
-    auto it = e.catalog.find(id);
-    StackSummary st;
-    if (it != e.catalog.end()) st = it->second;
-    st.id = HashToId(id);
+  UnpackedPoint u = Unpack(e, p);
+  s.by_category = u.categories;
+  for (const auto& [id, n] : u.stacks) {
+    StackSummary st = Details(e, id);
     st.count = n;
     s.stacks.push_back(std::move(st));
   }

@@ -24,14 +24,15 @@ struct HistoryLimits {
   int max_points = 60;
   std::chrono::milliseconds max_age = std::chrono::hours(2);
   std::size_t max_targets = 2000;         // least recently probed targets are dropped
-  std::size_t max_catalog_stacks = 2000;  // stack details kept per target
+  std::size_t max_catalog_stacks = 2000;  // details kept per target of stacks gone since
 };
 
+// One probe in the history: per-category and per-stack counts, packed (a few bytes per
+// stack: stacks are numbered per target, see HistoryStore::Entry).
 struct HistoryPoint {
   int64_t time_ms = 0;
   int64_t total = 0;
-  std::array<int64_t, kCategoryCount> categories{};
-  std::vector<std::pair<uint64_t, int64_t>> stacks;  // (stack hash, goroutines), by hash
+  std::string packed;  // varints: the category counts, then (stack number delta, count) pairs
 };
 
 struct TargetView {
@@ -59,19 +60,41 @@ class HistoryStore {
   std::size_t total_points() const;
 
  private:
+  // Stack details come from the last successful result while a stack is in it, and from
+  // `vanished` (copied when it drops out) afterwards, so a target that keeps its stacks
+  // holds no second copy of them.
   struct Entry {
     TargetView view;
+    std::shared_ptr<const ProbeResult> last_good;  // last successful, uncached result
     std::deque<HistoryPoint> points;
-    std::unordered_map<uint64_t, StackSummary> catalog;
+    std::vector<uint64_t> stack_ids;                  // stack number -> id as a number
+    std::unordered_map<uint64_t, uint32_t> stack_numbers;  // and back
+    std::unordered_map<uint64_t, StackSummary> vanished;
+    // Creators learned from debug=2 (debug=0 has none), kept while the stack is in a point.
+    std::unordered_map<uint64_t, std::pair<std::string, std::string>> creators;
     int64_t last_used_ms = 0;
+    std::size_t compact_at = 256;  // stack numbers that trigger the next Compact
+  };
+  struct UnpackedPoint {
+    std::array<int64_t, kCategoryCount> categories{};
+    std::vector<std::pair<uint64_t, int64_t>> stacks;  // (id as a number, goroutines)
   };
   static std::string Key(const std::string& target, const std::string& module);
+  // Packs counts (stacks by id as a number), numbering stacks not seen before.
+  static std::string Pack(Entry* e, const std::array<int64_t, kCategoryCount>& categories,
+                          const std::vector<std::pair<uint64_t, int64_t>>& stacks);
+  static UnpackedPoint Unpack(const Entry& e, const HistoryPoint& p);
+  // Details of a stack for a diff row: from the last result or the vanished ones.
+  static StackSummary Details(const Entry& e, uint64_t id);
   Snapshot Rebuild(const Entry& e, const HistoryPoint& p) const;
-  void Trim(Entry* e, int64_t now_ms) const;
+  void Trim(Entry* e, int64_t now_ms);
+  // Renumbers the stacks still in some point and forgets the others.
+  static void Compact(Entry* e);
 
   mutable std::mutex mu_;
   HistoryLimits limits_;                           // GUARDED_BY(mu_)
   std::unordered_map<std::string, Entry> entries_;  // GUARDED_BY(mu_)
+  std::size_t total_points_ = 0;                    // GUARDED_BY(mu_)
 };
 
 }  // namespace gx

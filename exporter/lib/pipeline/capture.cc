@@ -15,7 +15,7 @@ namespace {
 
 Result<Capture> CaptureStream(std::istream& in, const std::string& name,
                               const Classifier& classifier, const CaptureOptions& options) {
-  Aggregator aggregator(&classifier, options.limits);
+  Aggregator aggregator(&classifier, options.limits, options.shapes);
   ProfileDecoder decoder(&aggregator, options.limits);
   Capture capture;
   std::vector<char> buf(256 * 1024);
@@ -60,7 +60,7 @@ Result<Capture> CaptureUrl(const std::string& source_url, const Classifier& clas
   if (!error_kind) error_kind = &ignored;
   *error_kind = FetchError::kNone;
   std::string url = ProfileUrlFor(source_url);
-  Aggregator aggregator(&classifier, options.limits);
+  Aggregator aggregator(&classifier, options.limits, options.shapes);
   ProfileDecoder decoder(&aggregator, options.limits);
   Capture capture;
   Status decode_error;

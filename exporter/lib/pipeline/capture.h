@@ -6,6 +6,7 @@
 #include <string>
 
 #include "aggregate/snapshot.h"
+#include "aggregate/stack_shape_cache.h"
 #include "classify/classifier.h"
 #include "common/limits.h"
 #include "common/status.h"
@@ -19,6 +20,7 @@ struct CaptureOptions {
   std::map<std::string, std::string> headers;
   TlsOptions tls;
   std::size_t keep_raw_bytes = 0;  // keep the raw body up to this size (0: do not keep)
+  StackShapeCache* shapes = nullptr;  // shares stack shapes across captures when set
 };
 
 struct Capture {

@@ -94,7 +94,7 @@ Result<TargetAddress> ResolveTarget(const std::string& target, const Module& mod
   return out;
 }
 
-Prober::Prober(const Limits& limits) : limits_(limits) {}
+Prober::Prober(const Limits& limits) : limits_(limits), shapes_(limits.max_cached_shapes) {}
 
 std::size_t Prober::tracked_targets() const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -193,7 +193,8 @@ std::shared_ptr<ProbeResult> Prober::Run(const std::string& target, const Module
   result->target = target;
   result->module = module.name;
   result->time_ms = NowUnixMs();
-  if (state.last) result->previous = state.last->snapshot;
+  // Only the counts of the previous result are kept (for growth), not its snapshot.
+  if (state.last) result->previous = state.last->counts;
   auto finish = [&]() {
     result->duration_seconds = std::chrono::duration<double>(Clock::now() - start).count();
     return result;
@@ -217,6 +218,7 @@ std::shared_ptr<ProbeResult> Prober::Run(const std::string& target, const Module
     return finish();
   }
   options->keep_raw_bytes = module.max_response_bytes;
+  options->shapes = &shapes_;
   auto t0 = Clock::now();
   FetchError cheap_error = FetchError::kNone;
   auto capture = CaptureUrl(address->base_url + module.path + "?debug=0", *classifier,
@@ -242,6 +244,7 @@ std::shared_ptr<ProbeResult> Prober::Run(const std::string& target, const Module
   result->fetches.push_back(cheap);
   result->raw = std::make_shared<const std::string>(std::move(capture->raw));
   result->snapshot = std::make_shared<const Snapshot>(std::move(capture->snapshot));
+  result->counts = std::make_shared<const StackCounts>(StackCounts::Of(*result->snapshot));
   result->success = true;
   const int64_t total = result->snapshot->total;
 
@@ -266,6 +269,7 @@ std::shared_ptr<ProbeResult> Prober::Run(const std::string& target, const Module
                                      Remaining(deadline).count());
     if (rec.skipped == SkipReason::kNone) {
       auto opts = OptionsFor(module, limits_, std::min(Remaining(deadline), module.timeout));
+      if (opts.ok()) opts->shapes = &shapes_;
       auto t = Clock::now();
       FetchError kind = FetchError::kOther;
       Result<Capture> c = opts.ok() ? CaptureUrl(address->base_url + *plan.path + "?debug=" +

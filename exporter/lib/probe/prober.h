@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "aggregate/snapshot.h"
+#include "aggregate/stack_shape_cache.h"
 #include "common/limits.h"
 #include "config/exporter_config.h"
 #include "fetch/http_fetch.h"
@@ -44,7 +45,8 @@ struct ProbeResult {
   double duration_seconds = 0;
   bool cached = false;  // served from the module's min_interval cache
   std::shared_ptr<const Snapshot> snapshot;  // debug=0 (the main result)
-  std::shared_ptr<const Snapshot> previous;  // the target's previous debug=0, for growth
+  std::shared_ptr<const StackCounts> counts;    // per-stack counts of `snapshot`
+  std::shared_ptr<const StackCounts> previous;  // those of the target's previous result
   std::shared_ptr<const Snapshot> debug2;    // latest debug=2, fresh or reused
   std::shared_ptr<const Snapshot> leak;      // latest goroutineleak, fresh or reused
   std::vector<FetchRecord> fetches;
@@ -82,6 +84,7 @@ class Prober {
   void EvictIfFull();
 
   const Limits limits_;
+  StackShapeCache shapes_;  // shared by every capture of every target
   mutable std::mutex mu_;
   std::unordered_map<std::string, TargetState> states_;  // GUARDED_BY(mu_)
 };

@@ -39,8 +39,8 @@ nlohmann::json StackToJson(const StackSummary& s, bool with_frames) {
   out["benign"] = IsBenign(s.category);
   out["hint"] = std::string(CategoryHint(s.category));
   out["rule"] = s.rule;
-  out["function"] = s.function;
-  out["location"] = s.location;
+  out["function"] = s.function();
+  out["location"] = s.location();
   out["created_by"] = s.created_by;
   out["created_at"] = s.created_at;
   out["state"] = s.state;
@@ -56,13 +56,13 @@ nlohmann::json StackToJson(const StackSummary& s, bool with_frames) {
   out["frames_elided"] = s.frames_elided;
   if (with_frames) {
     nlohmann::json frames = nlohmann::json::array();
-    for (const RawFrame& f : s.frames) {
+    for (const RawFrame& f : s.frames()) {
       nlohmann::json frame = {{"function", f.function}, {"file", f.file}, {"line", f.line}};
       if (f.inlined) frame["inlined"] = true;
       frames.push_back(std::move(frame));
     }
     out["frames"] = std::move(frames);
-    out["identity"] = s.identity;
+    out["identity"] = s.identity();
   }
   return out;
 }

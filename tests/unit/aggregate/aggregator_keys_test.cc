@@ -49,8 +49,8 @@ TEST_CASE("aggregator: records group by functions, state, creator and labels") {
   CHECK(s.stacks[0].state == "select");  // 4 of 5 in the most frequent state
   REQUIRE(s.stacks[0].labels.size() == 2);
   CHECK(s.stacks[0].labels[0].count == 4);
-  CHECK(s.stacks[0].frames.size() == 2);
-  CHECK(s.stacks[0].frames[1].file == "m.go");
+  CHECK(s.stacks[0].frames().size() == 2);
+  CHECK(s.stacks[0].frames()[1].file == "m.go");
 }
 
 TEST_CASE("aggregator: names with separator bytes group as the old string keys did") {
@@ -64,7 +64,7 @@ TEST_CASE("aggregator: names with separator bytes group as the old string keys d
   Snapshot s = agg.Finalize(Info());
   REQUIRE(s.stacks.size() == 2);
   CHECK(s.stacks[0].count == 9);
-  CHECK(s.stacks[0].frames.size() == 2);  // the first record's frames
+  CHECK(s.stacks[0].frames().size() == 2);  // the first record's frames
 }
 
 TEST_CASE("record emitter: reuses the record a sink leaves, hands views to sinks that take them") {

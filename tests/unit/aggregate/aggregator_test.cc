@@ -24,7 +24,7 @@ TEST_CASE("aggregation: per stack, per category, labels, self sample excluded") 
   const StackSummary& top = snap->stacks[0];
   CHECK(top.count == 6);
   CHECK(top.category == Category::kChanReceive);
-  CHECK(top.function == "main.f");
+  CHECK(top.function() == "main.f");
   REQUIRE(top.labels.size() == 2);
   CHECK(top.labels[0].count == 4);
   CHECK(top.labels[0].labels == LabelSet{{"route", "/a"}});

@@ -24,13 +24,13 @@ TEST_CASE("diff ranks by growth and matches stacks across formats") {
   REQUIRE(b.ok());
   SnapshotDiff d = DiffSnapshots(a.value(), b.value());
   REQUIRE(d.rows.size() == 3);
-  CHECK(d.rows[0].stack.function == "main.push");
+  CHECK(d.rows[0].stack.function() == "main.push");
   CHECK(d.rows[0].delta() == 35);
   // debug=1 cannot see the chan send; the older debug=0 capture can.
   CHECK(d.rows[0].stack.category == Category::kChanSend);
-  CHECK(d.rows[1].stack.function == "main.tick");
+  CHECK(d.rows[1].stack.function() == "main.tick");
   CHECK(d.rows[1].delta() == -2);
-  CHECK(d.rows[2].stack.function == "main.gone");
+  CHECK(d.rows[2].stack.function() == "main.gone");
   CHECK(d.rows[2].after == 0);
   CHECK(d.total_before == 15);
   CHECK(d.total_after == 45);

@@ -28,7 +28,7 @@ ProbeResult MakeResult(std::shared_ptr<const Snapshot> now, std::shared_ptr<cons
   ProbeResult r;
   r.success = true;
   r.snapshot = std::move(now);
-  r.previous = std::move(before);
+  if (before) r.previous = std::make_shared<const StackCounts>(StackCounts::Of(*before));
   FetchRecord f;
   f.profile = "goroutine";
   f.performed = true;

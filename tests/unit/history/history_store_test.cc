@@ -25,7 +25,57 @@ std::shared_ptr<const ProbeResult> Probe(int64_t time_ms, int queue) {
   return r;
 }
 
+// A probe whose stacks are main.s<first> .. main.s<first+n-1>, stack i with i+1 goroutines.
+std::shared_ptr<const ProbeResult> ProbeOfStacks(int64_t time_ms, int first, int n) {
+  test::ProtoBuilder b;
+  for (int i = first; i < first + n; ++i) {
+    b.Sample(i + 1, {{"runtime.gopark"}, {"time.Sleep"}, {"main.s" + std::to_string(i)}});
+  }
+  Classifier c;
+  auto s = AnalyzeBody(b.Gzipped(), c, Limits(), "t");
+  REQUIRE(s.ok());
+  s.value().captured_unix_ms = time_ms;
+  auto r = std::make_shared<ProbeResult>();
+  r->target = "127.0.0.1:2";
+  r->module = "default";
+  r->time_ms = time_ms;
+  r->success = true;
+  r->snapshot = std::make_shared<const Snapshot>(std::move(s.value()));
+  return r;
+}
+
 }  // namespace
+
+TEST_CASE("history keeps details of vanished stacks and renumbers stacks as they churn") {
+  HistoryLimits limits;
+  limits.max_points = 5;
+  HistoryStore store(limits);
+  const int64_t t0 = 1'700'000'000'000;
+  // Every probe shifts the window of 40 stacks by 30: after a few probes stack numbers pass
+  // the compaction threshold (256) and are renumbered, while old points still decode.
+  for (int k = 0; k < 20; ++k) store.Record(ProbeOfStacks(t0 + k * 1000, 30 * k, 40));
+  CHECK(store.total_points() == 5);
+  // The oldest point kept is k=15 (stacks 450..489), the newest k=19 (570..609).
+  auto diff = store.Diff("127.0.0.1:2", "default", t0 + 15'000, 0);
+  REQUIRE(diff.ok());
+  int64_t before = 0, after = 0;
+  std::size_t gone_with_details = 0;
+  for (const DiffRow& row : diff->rows) {
+    before += row.before;
+    after += row.after;
+    if (row.after == 0 && !row.stack.function().empty()) ++gone_with_details;
+  }
+  int64_t expected_before = 0, expected_after = 0;
+  for (int i = 450; i < 490; ++i) expected_before += i + 1;
+  for (int i = 570; i < 610; ++i) expected_after += i + 1;
+  CHECK(before == expected_before);
+  CHECK(after == expected_after);
+  CHECK(diff->rows.size() == 80);  // nothing in common between the two points
+  CHECK(gone_with_details == 40);  // vanished stacks still name their function
+  const DiffRow& top = diff->rows.front();
+  CHECK(top.stack.function() == "main.s609");
+  CHECK(top.delta() == 610);
+}
 
 TEST_CASE("history diff compares points by time and keeps stack details") {
   HistoryStore store{HistoryLimits()};
@@ -36,7 +86,7 @@ TEST_CASE("history diff compares points by time and keeps stack details") {
   auto diff = store.Diff("127.0.0.1:1", "default", t0 + 1, 0);  // from the first point
   REQUIRE(diff.ok());
   REQUIRE(!diff->rows.empty());
-  CHECK(diff->rows[0].stack.function == "main.enqueue");
+  CHECK(diff->rows[0].stack.function() == "main.enqueue");
   CHECK(diff->rows[0].delta() == 75);
   CHECK(diff->rows[0].stack.category == Category::kChanSend);
   CHECK(diff->interval_seconds == doctest::Approx(1200));

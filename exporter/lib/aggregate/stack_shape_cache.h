@@ -1,0 +1,44 @@
+// Remembers the StackShapes already built, by a fingerprint of their frames, so that
+// captures of the same code (one target over time, or replicas of one service) share one copy
+// of every stack's frames and names instead of building and holding their own. Holds only
+// weak references: a shape lives as long as some snapshot uses it, and entries of dead shapes
+// are swept as the index grows; the index itself is capped (Limits::max_cached_shapes).
+// Thread-safe (one mutex, held for lookups and inserts only).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "aggregate/snapshot.h"
+
+namespace gx {
+
+class StackShapeCache {
+ public:
+  using SameFn = std::function<bool(const StackShape&)>;
+
+  explicit StackShapeCache(std::size_t max_entries);
+
+  // A live shape with this fingerprint for which `same` holds, or null.
+  std::shared_ptr<const StackShape> Find(uint64_t fingerprint, const SameFn& same) const;
+  // Adds `shape` unless another thread added an equal one first (then returns that one).
+  std::shared_ptr<const StackShape> Insert(uint64_t fingerprint,
+                                           std::shared_ptr<const StackShape> shape,
+                                           const SameFn& same);
+  std::size_t size() const;  // index entries, live or not yet swept
+
+ private:
+  void SweepIfDue();  // REQUIRES(mu_)
+
+  const std::size_t max_entries_;
+  mutable std::mutex mu_;
+  std::unordered_multimap<uint64_t, std::weak_ptr<const StackShape>> entries_;  // GUARDED_BY(mu_)
+  std::size_t sweep_at_ = 1024;  // GUARDED_BY(mu_): size that triggers the next sweep
+  std::size_t refused_ = 0;      // GUARDED_BY(mu_): inserts refused since the last sweep
+};
+
+}  // namespace gx

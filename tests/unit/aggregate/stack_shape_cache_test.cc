@@ -1,0 +1,92 @@
+#include "aggregate/stack_shape_cache.h"
+
+#include <doctest/doctest.h>
+
+#include "aggregate/aggregator.h"
+#include "../proto_builder.h"
+
+namespace gx {
+namespace {
+
+std::string Body(int64_t chan_line) {
+  test::ProtoBuilder b;
+  b.Sample(4, {{"runtime.gopark"}, {"runtime.chanrecv"}, {"runtime.chanrecv1"}, {"main.f", chan_line}});
+  b.Sample(3, {{"runtime.gopark"}, {"time.Sleep"}, {"main.g"}});
+  return b.Gzipped();
+}
+
+const StackSummary& StackOf(const Snapshot& s, const std::string& function) {
+  for (const StackSummary& st : s.stacks) {
+    if (st.function() == function) return st;
+  }
+  FAIL("no stack for " << function);
+  return s.stacks.front();
+}
+
+}  // namespace
+
+TEST_CASE("stack shapes are shared between captures of the same code") {
+  Classifier classifier;
+  StackShapeCache cache(100);
+  auto a = AnalyzeBody(Body(10), classifier, Limits(), "a", &cache);
+  auto b = AnalyzeBody(Body(10), classifier, Limits(), "b", &cache);
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  REQUIRE(a->stacks.size() == 2);
+  for (const StackSummary& st : a->stacks) {
+    const StackSummary* other = b->FindStack(st.id);
+    REQUIRE(other != nullptr);
+    CHECK(other->shape == st.shape);  // the same object, not a copy
+  }
+  CHECK(cache.size() == 2);
+
+  // Same identity, another line: its own shape (frames are shown with their lines), same id.
+  auto c = AnalyzeBody(Body(11), classifier, Limits(), "c", &cache);
+  REQUIRE(c.ok());
+  const StackSummary& f10 = StackOf(a.value(), "main.f");
+  const StackSummary& f11 = StackOf(c.value(), "main.f");
+  CHECK(f10.id == f11.id);
+  CHECK(f10.shape != f11.shape);
+  CHECK(f11.frames().back().line == 11);
+  CHECK(f10.frames().back().line == 10);
+  CHECK(StackOf(c.value(), "main.g").shape == StackOf(a.value(), "main.g").shape);
+
+  // Without a cache every capture builds its own, equal ones.
+  auto d = AnalyzeBody(Body(10), classifier, Limits(), "d");
+  REQUIRE(d.ok());
+  const StackSummary& fd = StackOf(d.value(), "main.f");
+  CHECK(fd.shape != f10.shape);
+  CHECK(fd.frames().size() == f10.frames().size());
+  CHECK(fd.identity() == f10.identity());
+  CHECK(fd.location() == f10.location());
+}
+
+TEST_CASE("the shape cache forgets shapes no snapshot holds and stays within its cap") {
+  Classifier classifier;
+  StackShapeCache cache(100000);
+  // Many captures, each with stacks never seen again: dead entries are swept once the index
+  // reaches 1,024 entries, so it stays near what is live (one snapshot at a time here), far
+  // below the 3,000 inserts.
+  for (int i = 0; i < 1500; ++i) {
+    test::ProtoBuilder b;
+    b.Sample(1, {{"runtime.gopark"}, {"main.f" + std::to_string(i)}});
+    b.Sample(1, {{"runtime.gopark"}, {"main.g" + std::to_string(i)}});
+    auto s = AnalyzeBody(b.Gzipped(), classifier, Limits(), "x", &cache);
+    REQUIRE(s.ok());
+    REQUIRE(s->stacks.size() == 2);
+  }
+  CHECK(cache.size() <= 1024);
+
+  // A full cache of live shapes refuses new entries but still returns correct shapes.
+  StackShapeCache tiny(1);
+  auto s1 = AnalyzeBody(Body(10), classifier, Limits(), "s1", &tiny);
+  REQUIRE(s1.ok());
+  CHECK(tiny.size() == 1);
+  auto s2 = AnalyzeBody(Body(10), classifier, Limits(), "s2", &tiny);
+  REQUIRE(s2.ok());
+  CHECK(tiny.size() == 1);
+  CHECK(StackOf(s2.value(), "main.g").frames().size() == 3);
+  CHECK(StackOf(s2.value(), "main.f").function() == "main.f");
+}
+
+}  // namespace gx
