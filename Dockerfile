@@ -16,7 +16,7 @@ FROM debian:bookworm AS build
 RUN apt-get update -q \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       build-essential cmake ninja-build pkg-config binutils \
-      zlib1g-dev \
+      zlib1g-dev libdeflate-dev \
       prometheus-cpp-dev libcpp-httplib-dev nlohmann-json3-dev \
       libyaml-cpp-dev libre2-dev libcli11-dev libssl-dev libcrypt-dev \
  && rm -rf /var/lib/apt/lists/*
@@ -57,7 +57,7 @@ LABEL org.opencontainers.image.title="goroutine-exporter" \
 RUN apt-get update -q \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       libprometheus-cpp-core1.0 libcpp-httplib0.11 libyaml-cpp0.7 libre2-9 \
-      zlib1g libssl3 libbrotli1 libcrypt1 libstdc++6 libgcc-s1 ca-certificates \
+      zlib1g libdeflate0 libssl3 libbrotli1 libcrypt1 libstdc++6 libgcc-s1 ca-certificates \
  && apt-get clean \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /var/log/apt /var/log/dpkg.log \
  && groupadd --gid 65532 nonroot \

@@ -2,14 +2,18 @@
 //
 //   decode0/<name>       AnalyzeBody on a debug=0 body: gunzip + protobuf decode + normalize +
 //                        aggregate + classify (what a probe does with the body)
+//   decode0_steady/<name> the same with a stack-shape cache that lives across iterations: the
+//                        exporter probing a target again (or a replica of the same code)
 //   decode0_only/<name>  ProfileDecoder alone into a sink that drops records (no aggregation)
 //   inflate0/<name>      zlib inflate of the same gzip body into a reused buffer (the limit)
+//   inflate0_libdeflate/<name>  libdeflate's one-shot gzip decompression (the faster limit)
 //   render/...           ProbeMetricFamilies + SerializeText for about 10k series
 //
 // Usage: bench_micro --debug0 NAME=PATH [--debug0 NAME=PATH ...] [--render-snapshot PATH]
 //                    [--render-small PATH] [--render-series N] [benchmark flags...]
 // Bodies are read once before timing; nothing here touches the network.
 #include <benchmark/benchmark.h>
+#include <libdeflate.h>
 #include <zlib.h>
 
 #include <cstdio>
@@ -104,6 +108,19 @@ void RegisterDebug0(const std::string& name, const std::string& path) {
     set_counters(state);
   })->Unit(benchmark::kMicrosecond);
 
+  benchmark::RegisterBenchmark(("decode0_steady/" + name).c_str(), [=](benchmark::State& state) {
+    gx::StackShapeCache shapes(gx::Limits{}.max_cached_shapes);
+    // The previous probe's snapshot stays alive while the next one is built, as in the
+    // exporter (the target's last result is replaced only once the new one is ready).
+    auto previous = gx::AnalyzeBody(*body, SharedClassifier(), gx::Limits{}, name, &shapes);
+    for (auto _ : state) {
+      auto snap = gx::AnalyzeBody(*body, SharedClassifier(), gx::Limits{}, name, &shapes);
+      benchmark::DoNotOptimize(snap);
+      previous = std::move(snap);
+    }
+    set_counters(state);
+  })->Unit(benchmark::kMicrosecond);
+
   benchmark::RegisterBenchmark(("decode0_only/" + name).c_str(), [=](benchmark::State& state) {
     for (auto _ : state) {
       DropSink sink;
@@ -121,6 +138,22 @@ void RegisterDebug0(const std::string& name, const std::string& path) {
     for (auto _ : state) {
       benchmark::DoNotOptimize(Inflate(*body, &out));
     }
+    set_counters(state);
+  })->Unit(benchmark::kMicrosecond);
+
+  benchmark::RegisterBenchmark(("inflate0_libdeflate/" + name).c_str(), [=](benchmark::State& state) {
+    std::string out(static_cast<std::size_t>(inflated), '\0');
+    libdeflate_decompressor* d = libdeflate_alloc_decompressor();
+    for (auto _ : state) {
+      std::size_t n = 0;
+      if (libdeflate_gzip_decompress(d, body->data(), body->size(), out.data(), out.size(), &n) !=
+          LIBDEFLATE_SUCCESS) {
+        state.SkipWithError("libdeflate failed");
+        break;
+      }
+      benchmark::DoNotOptimize(n);
+    }
+    libdeflate_free_decompressor(d);
     set_counters(state);
   })->Unit(benchmark::kMicrosecond);
 }

@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl openssl
-  zlib1g-dev libprotobuf-dev protobuf-compiler
+  zlib1g-dev libdeflate-dev libprotobuf-dev protobuf-compiler
   prometheus-cpp-dev libcpp-httplib-dev nlohmann-json3-dev doctest-dev
   libyaml-cpp-dev libre2-dev libabsl-dev libcli11-dev libbenchmark-dev libssl-dev
   golang-github-google-pprof-dev

@@ -254,7 +254,7 @@ std::string RenderLandingPage(App* app, Watcher* watcher) {
     if (r.snapshot) {
       for (const StackSummary& s : r.snapshot->stacks) {
         if (IsBenign(s.category)) continue;
-        top = std::to_string(s.count) + " " + std::string(CategoryName(s.category)) + " " + s.function();
+        top = std::to_string(s.count) + " " + std::string(CategoryName(s.category)) + " " + std::string(s.function());
         break;
       }
     }

@@ -42,7 +42,7 @@ Snapshot Load(const std::string& version, const std::string& file) {
 }
 
 bool HasFunction(const StackSummary& s, const std::string& f) {
-  for (const RawFrame& frame : s.frames()) {
+  for (const ShapeFrame& frame : s.frames()) {
     if (frame.function == f) return true;
   }
   return false;

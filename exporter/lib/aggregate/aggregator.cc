@@ -42,18 +42,20 @@ const StackSummary* Snapshot::FindStack(const std::string& id) const {
 }
 
 namespace {
-const std::vector<std::string> kNoIdentity;
-const std::vector<RawFrame> kNoFrames;
+const std::vector<std::string_view> kNoIdentity;
+const std::vector<ShapeFrame> kNoFrames;
 const std::string kNoString;
 }  // namespace
 
-const std::vector<std::string>& StackSummary::identity() const {
+const std::vector<std::string_view>& StackSummary::identity() const {
   return shape ? shape->identity : kNoIdentity;
 }
-const std::vector<RawFrame>& StackSummary::frames() const {
+const std::vector<ShapeFrame>& StackSummary::frames() const {
   return shape ? shape->frames : kNoFrames;
 }
-const std::string& StackSummary::function() const { return shape ? shape->function : kNoString; }
+std::string_view StackSummary::function() const {
+  return shape ? shape->function : std::string_view();
+}
 const std::string& StackSummary::location() const { return shape ? shape->location : kNoString; }
 
 namespace {
@@ -437,7 +439,7 @@ bool Aggregator::SameShape(const Bucket& b, const StackShape& shape) const {
   const uint32_t* ids = frame_functions_.data() + b.frames_begin;
   const FrameDetail* details = frame_details_.data() + b.frames_begin;
   for (std::size_t i = 0; i < b.frame_count; ++i) {
-    const RawFrame& f = shape.frames[i];
+    const ShapeFrame& f = shape.frames[i];
     if (f.line != details[i].line || f.start_line != details[i].start_line ||
         f.inlined != details[i].inlined || f.function != functions_.name(ids[i]) ||
         f.file != files_[details[i].file]) {
@@ -469,23 +471,40 @@ std::shared_ptr<const StackShape> Aggregator::ShapeOf(const Bucket& b,
   };
   auto shape = std::make_shared<StackShape>();
   shape->identity_frames = limits_.identity_frames;
-  IdentityFramesOf(n, traits, limits_.identity_frames, kept);
-  shape->identity.reserve(kept->size());
-  for (uint32_t i : *kept) shape->identity.emplace_back(functions_.name(ids[i]));
+  // All names and files go into one block first; views are taken once it stops growing.
+  std::size_t text_bytes = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    text_bytes += functions_.name(ids[i]).size() + files_[details[i].file].size();
+  }
+  shape->text.reserve(text_bytes);
+  std::vector<std::pair<std::size_t, std::size_t>> offsets(n);  // function, file
+  for (std::size_t i = 0; i < n; ++i) {
+    offsets[i].first = shape->text.size();
+    shape->text += functions_.name(ids[i]);
+    offsets[i].second = shape->text.size();
+    shape->text += files_[details[i].file];
+  }
+  const std::string_view text = shape->text;
   shape->frames.resize(n);
   for (std::size_t i = 0; i < n; ++i) {
-    RawFrame& f = shape->frames[i];
-    f.function = functions_.name(ids[i]);
-    f.file = files_[details[i].file];
+    ShapeFrame& f = shape->frames[i];
+    f.function = text.substr(offsets[i].first, functions_.name(ids[i]).size());
+    f.file = text.substr(offsets[i].second, files_[details[i].file].size());
     f.line = details[i].line;
     f.start_line = details[i].start_line;
     f.inlined = details[i].inlined;
   }
+  IdentityFramesOf(n, traits, limits_.identity_frames, kept);
+  shape->identity.reserve(kept->size());
+  for (uint32_t i : *kept) shape->identity.push_back(shape->frames[i].function);
   int app = FirstApplicationFrameOf(n, traits);
   if (app >= 0) {
-    const RawFrame& f = shape->frames[app];
+    const ShapeFrame& f = shape->frames[app];
     shape->function = f.function;
-    if (!f.file.empty()) shape->location = f.file + ":" + std::to_string(f.line);
+    if (!f.file.empty()) {
+      shape->location.reserve(f.file.size() + 12);
+      shape->location.append(f.file).append(":").append(std::to_string(f.line));
+    }
   }
   if (!shapes_) return shape;
   return shapes_->Insert(fingerprint, std::move(shape), same);

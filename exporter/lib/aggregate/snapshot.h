@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -31,15 +32,31 @@ struct LabelCount {
   int64_t count = 0;
 };
 
+// A frame of a StackShape: views into the shape's own text.
+struct ShapeFrame {
+  std::string_view function;
+  std::string_view file;
+  int64_t line = 0;
+  int64_t start_line = 0;
+  bool inlined = false;
+};
+
 // What a stack looks like, as opposed to how many goroutines it has: the same every time the
 // same code is captured. Immutable once built and shared (shared_ptr<const>) between
 // snapshots, targets and threads; aggregate/stack_shape_cache.h finds the one already built.
+// Its names and files sit in one block of text (one allocation, not one per string), which
+// the views point into; so a shape is never copied or moved, only shared.
 struct StackShape {
-  std::vector<std::string> identity;  // normalized function names, leaf first
-  std::vector<RawFrame> frames;       // frames of one goroutine of this stack, for display
-  std::string function;               // first application frame
-  std::string location;               // its file:line
-  std::size_t identity_frames = 0;    // the Limits::identity_frames it was built with
+  StackShape() = default;
+  StackShape(const StackShape&) = delete;
+  StackShape& operator=(const StackShape&) = delete;
+
+  std::string text;                        // every function name and file, back to back
+  std::vector<ShapeFrame> frames;          // frames of one goroutine of this stack, leaf first
+  std::vector<std::string_view> identity;  // normalized function names, leaf first
+  std::string_view function;               // first application frame
+  std::string location;                    // its file:line
+  std::size_t identity_frames = 0;         // the Limits::identity_frames it was built with
 };
 
 struct StackSummary {
@@ -58,9 +75,9 @@ struct StackSummary {
   WaitStats wait;
 
   // The shape's parts, empty without one.
-  const std::vector<std::string>& identity() const;
-  const std::vector<RawFrame>& frames() const;
-  const std::string& function() const;
+  const std::vector<std::string_view>& identity() const;
+  const std::vector<ShapeFrame>& frames() const;
+  std::string_view function() const;
   const std::string& location() const;
 };
 

@@ -1,5 +1,6 @@
 #include "decode/profile_decoder.h"
 
+#include <libdeflate.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -12,6 +13,33 @@
 #include "decode/text_util.h"
 
 namespace gx {
+namespace {
+
+// A gzip body up to this size is kept whole and inflated in one call by libdeflate at the end
+// (debug=0 bodies are a few KB even for 1M goroutines, FORMATS.md §4); larger ones stream
+// through zlib so that big gzipped text dumps keep bounded memory.
+constexpr std::size_t kWholeGzipBytes = 1u << 20;
+
+// One libdeflate decompressor per thread (it holds about 10 KB of tables, and is not
+// thread-safe); freed when the thread ends.
+libdeflate_decompressor* ThreadDecompressor() {
+  struct Holder {
+    libdeflate_decompressor* d = libdeflate_alloc_decompressor();
+    ~Holder() {
+      if (d) libdeflate_free_decompressor(d);
+    }
+  };
+  thread_local Holder holder;
+  return holder.d;
+}
+
+// The gzip trailer's ISIZE: the uncompressed size mod 2^32 of the last member.
+std::size_t TrailerSize(std::string_view body) {
+  const auto* tail = reinterpret_cast<const unsigned char*>(body.data() + body.size() - 4);
+  return tail[0] | (tail[1] << 8) | (tail[2] << 16) | (static_cast<std::size_t>(tail[3]) << 24);
+}
+
+}  // namespace
 
 const char* FormatName(ProfileFormat format) {
   switch (format) {
@@ -34,9 +62,11 @@ class ProfileDecoder::Impl {
     if (inflating) inflateEnd(&zs);
   }
   bool sniffed_gzip = false;
-  bool inflating = false;
+  bool buffering = false;  // gzip body kept whole so far, for InflateWhole
+  bool inflating = false;  // zlib stream started
   bool stream_ended = false;
   z_stream zs{};
+  std::string compressed;  // the gzip body while buffering
   std::string head;   // bytes kept until the format is known
   std::string proto;  // whole decompressed protobuf (its string table comes last)
   // The gzip trailer's size of the uncompressed data, read from the first chunk: when the
@@ -64,31 +94,79 @@ Status ProfileDecoder::Feed(std::string_view chunk) {
     s.head.clear();
     if (static_cast<unsigned char>(first[0]) == 0x1f &&
         static_cast<unsigned char>(first[1]) == 0x8b) {
-      if (inflateInit2(&s.zs, 16 + MAX_WBITS) != Z_OK) {
-        return error_ = Status::Error("zlib initialisation failed");
-      }
-      s.inflating = true;
       info_.compressed = true;
-      if (first.size() >= 18) {  // the smallest gzip member: header and trailer
-        const auto* tail = reinterpret_cast<const unsigned char*>(first.data() + first.size() - 4);
-        std::size_t isize = tail[0] | (tail[1] << 8) | (tail[2] << 16) |
-                            (static_cast<std::size_t>(tail[3]) << 24);
-        // A cut or streamed body ends elsewhere and its "trailer" is noise: never trust it
-        // beyond what deflate can expand these bytes to (1032:1), nor beyond the cap.
-        if (isize <= first.size() * 1032 && isize <= limits_.max_proto_bytes) {
-          s.proto_size_hint = isize;
-        }
-      }
+      s.buffering = true;
     }
     info_.input_bytes -= first.size();  // counted again by the call below
     return Feed(first);
   }
-  if (!s.inflating) return error_ = FeedDecoded(chunk);
+  if (!info_.compressed) return error_ = FeedDecoded(chunk);
+  if (s.buffering) {
+    const std::size_t whole_limit = std::min(kWholeGzipBytes, limits_.max_compressed_bytes);
+    if (s.compressed.size() + chunk.size() <= whole_limit) {
+      s.compressed.append(chunk);
+      return Status::Ok();
+    }
+    // Too big to inflate in one go: stream from here on.
+    s.buffering = false;
+    std::string buffered = std::move(s.compressed);
+    s.compressed.clear();
+    Status st = StartInflate(buffered.empty() ? chunk : buffered);
+    if (st.ok() && !buffered.empty()) st = Inflate(buffered);
+    if (!st.ok()) return error_ = st;
+  }
+  return error_ = Inflate(chunk);
+}
 
+Status ProfileDecoder::StartInflate(std::string_view first) {
+  Impl& s = *impl_;
+  if (inflateInit2(&s.zs, 16 + MAX_WBITS) != Z_OK) {
+    return Status::Error("zlib initialisation failed");
+  }
+  s.inflating = true;
+  if (first.size() >= 18) {  // the smallest gzip member: header and trailer
+    std::size_t isize = TrailerSize(first);
+    // A cut or streamed body ends elsewhere and its "trailer" is noise: never trust it
+    // beyond what deflate can expand these bytes to (1032:1), nor beyond the cap.
+    if (isize <= first.size() * 1032 && isize <= limits_.max_proto_bytes) {
+      s.proto_size_hint = isize;
+    }
+  }
+  return Status::Ok();
+}
+
+// Inflates a whole single-member gzip body in one call. False (nothing consumed) when
+// libdeflate cannot: several members, a cut or lying trailer, corrupt data, an output beyond
+// the caps. The streaming path then reads the same bytes and reports what is wrong exactly as
+// it always did.
+bool ProfileDecoder::InflateWhole() {
+  Impl& s = *impl_;
+  const std::string_view body = s.compressed;
+  if (body.size() < 18) return false;
+  const std::size_t isize = TrailerSize(body);
+  if (isize == 0 || isize > body.size() * 1032 || isize > limits_.max_proto_bytes) return false;
+  libdeflate_decompressor* d = ThreadDecompressor();
+  if (!d) return false;
+  std::string out(isize, '\0');
+  std::size_t in_used = 0, out_used = 0;
+  if (libdeflate_gzip_decompress_ex(d, body.data(), body.size(), out.data(), out.size(),
+                                    &in_used, &out_used) != LIBDEFLATE_SUCCESS ||
+      in_used != body.size() || out_used != isize) {
+    return false;
+  }
+  s.stream_ended = true;
+  std::string().swap(s.compressed);
+  Status st = FeedDecoded(out);
+  if (!st.ok()) error_ = st;
+  return true;
+}
+
+Status ProfileDecoder::Inflate(std::string_view chunk) {
+  Impl& s = *impl_;
   if (info_.input_bytes > limits_.max_compressed_bytes && info_.format != ProfileFormat::kDebug2 &&
       info_.format != ProfileFormat::kDebug1) {
-    return error_ = Status::Error("compressed body exceeds " +
-                                  std::to_string(limits_.max_compressed_bytes) + " bytes");
+    return Status::Error("compressed body exceeds " +
+                         std::to_string(limits_.max_compressed_bytes) + " bytes");
   }
   // Output goes out in steps of kStep bytes. Once the body is known to be a protobuf, each
   // step inflates straight into the protobuf buffer instead of being copied there; the steps
@@ -235,6 +313,18 @@ Status ProfileDecoder::Finish() {
     info_.input_bytes -= head.size();
     Status st = Feed(head);
     if (!st.ok()) return st;
+  }
+  if (s.buffering) {
+    s.buffering = false;
+    if (InflateWhole()) {
+      if (!error_.ok()) return error_;
+    } else {
+      std::string buffered = std::move(s.compressed);
+      s.compressed.clear();
+      Status st = StartInflate(buffered);
+      if (st.ok()) st = Inflate(buffered);
+      if (!st.ok()) return error_ = st;
+    }
   }
   if (s.inflating && s.zs.total_in > 0 && info_.decoded_bytes == 0) {
     return error_ = Status::Error("gzip stream produced no data");

@@ -30,6 +30,9 @@ class ProfileDecoder {
 
  private:
   class Impl;
+  Status StartInflate(std::string_view first);
+  Status Inflate(std::string_view chunk);
+  bool InflateWhole();
   Status FeedDecoded(std::string_view chunk);
   Status Detect(bool at_end);
   Status ProtoTooLarge() const;

@@ -98,7 +98,7 @@ void AddStackSeries(FamilyBuilder* fb, const StackSummary& s, const ExposeOption
   }
   Labels base = {{"stack_id", s.id},
                  {"category", std::string(CategoryName(s.category))},
-                 {"function", s.function()},
+                 {"function", std::string(s.function())},
                  {"created_by", created_by}};
   if (o.label_keys.empty()) {
     fb->Gauge(base, static_cast<double>(s.count));
@@ -344,7 +344,7 @@ std::vector<MetricFamily> ProbeMetricFamilies(const ProbeResult& r, const Expose
       if (shown++ >= o.top_k) break;
       fb.Gauge({{"stack_id", st.id},
                 {"category", std::string(CategoryName(st.category))},
-                {"function", st.function()}},
+                {"function", std::string(st.function())}},
                static_cast<double>(n));
     }
     out.push_back(fb.Take());

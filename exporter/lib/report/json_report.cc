@@ -56,13 +56,15 @@ nlohmann::json StackToJson(const StackSummary& s, bool with_frames) {
   out["frames_elided"] = s.frames_elided;
   if (with_frames) {
     nlohmann::json frames = nlohmann::json::array();
-    for (const RawFrame& f : s.frames()) {
+    for (const ShapeFrame& f : s.frames()) {
       nlohmann::json frame = {{"function", f.function}, {"file", f.file}, {"line", f.line}};
       if (f.inlined) frame["inlined"] = true;
       frames.push_back(std::move(frame));
     }
     out["frames"] = std::move(frames);
-    out["identity"] = s.identity();
+    nlohmann::json identity = nlohmann::json::array();
+    for (std::string_view name : s.identity()) identity.push_back(name);
+    out["identity"] = std::move(identity);
   }
   return out;
 }

@@ -33,7 +33,7 @@ std::string LabelsText(const StackSummary& s) {
 
 void RenderStackDetails(std::ostringstream& out, const StackSummary& s,
                         const TextReportOptions& options) {
-  std::string where = s.function().empty() ? "(no frames)" : s.function();
+  std::string where = s.function().empty() ? "(no frames)" : std::string(s.function());
   if (!s.location().empty()) where += "  " + s.location();
   out << "        at " << where << "\n";
   if (!s.created_by.empty()) {
@@ -52,7 +52,7 @@ void RenderStackDetails(std::ostringstream& out, const StackSummary& s,
   if (!labels.empty()) out << "        labels " << labels << "\n";
   out << "        fix: " << CategoryHint(s.category) << "\n";
   if (options.frames) {
-    for (const RawFrame& f : s.frames()) {
+    for (const ShapeFrame& f : s.frames()) {
       out << "          " << f.function;
       if (!f.file.empty()) out << "  " << f.file << ":" << f.line;
       out << "\n";
