@@ -1,12 +1,12 @@
 #include "expose/probe_metrics.h"
 
-#include <prometheus/text_serializer.h>
-
 #include <algorithm>
 #include <cmath>
 #include <map>
 #include <set>
 #include <unordered_map>
+
+#include "expose/text_format.h"
 
 namespace gx {
 namespace {
@@ -365,8 +365,9 @@ void AppendFamilies(std::vector<MetricFamily>* into, std::vector<MetricFamily>&&
 }
 
 std::string SerializeText(const std::vector<MetricFamily>& families) {
-  prometheus::TextSerializer serializer;
-  return serializer.Serialize(families);
+  std::string out;
+  AppendTextFormat(families, &out);
+  return out;
 }
 
 }  // namespace gx
