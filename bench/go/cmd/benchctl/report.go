@@ -84,11 +84,16 @@ type debug0Row struct {
 	BodyBytes, Goroutines   int64
 	Stacks, GoStacks        int64
 	OursWallUs, OursCPUUs   float64
+	SteadyWallUs            float64 // stack-shape cache warm: a target probed again
 	OnlyWallUs              float64
-	InflateWallUs           float64
+	InflateWallUs           float64 // zlib
+	LibdeflateWallUs        float64 // libdeflate, what the decoder uses for whole bodies
 	GoWallUs, GoCPUUs       float64
 	SpeedupWall, SpeedupCPU float64
-	GoalMet                 bool
+	SpeedupSteady           float64
+	SpeedupOnly             float64 // Go's full time / our decode alone (no aggregation)
+	Ceiling                 float64 // Go's full time / libdeflate inflate alone
+	GoalMet, GoalMetSteady  bool
 	LimitFraction           float64 // inflate time / our time
 	OnlyLimitFraction       float64
 }
@@ -97,7 +102,10 @@ type debug0Summary struct {
 	N                              int
 	GeoSpeedupWall, GeoSpeedupCPU  float64
 	MinSpeedupWall, MaxSpeedupWall float64
-	GoalMetRows                    int
+	GoalMetRows, GoalMetSteadyRows int
+	GeoSpeedupSteady               float64
+	GeoSpeedupOnly                 float64
+	GeoCeiling                     float64
 	GeoLimitFraction               float64
 	GeoOnlyLimitFraction           float64
 }
@@ -144,6 +152,8 @@ type reportData struct {
 	Debug0Sum     debug0Summary
 	Debug2        []debug2Group
 	Debug2Goals   map[string]string
+	LoadGoal      string // probes per CPU-second on typical profiles
+	WatchGoal     string // memory per watched target
 	Load          []loadResult
 	Repeat        *repeatResult
 	SynRetransmit bool
@@ -219,7 +229,7 @@ func cmdReport(args []string) error {
 	if err := readJSON(p("debug0_go.json"), &goRes); err != nil {
 		missing("debug0_go.json", err)
 	}
-	var wallSp, cpuSp, lim, onlyLim []float64
+	var wallSp, cpuSp, lim, onlyLim, steadySp, onlySp, ceil []float64
 	for _, g := range goRes {
 		ours, ok := micro["decode0/"+g.Name]
 		if !ok {
@@ -228,11 +238,23 @@ func cmdReport(args []string) error {
 		r := debug0Row{Name: g.Name, BodyBytes: int64(g.BodyBytes), Goroutines: g.Goroutines,
 			Stacks: int64(ours.Counters["stacks"]), GoStacks: int64(g.Stacks),
 			OursWallUs: ours.RealNs / 1e3, OursCPUUs: ours.CPUNs / 1e3,
-			OnlyWallUs: micro["decode0_only/"+g.Name].RealNs / 1e3, InflateWallUs: micro["inflate0/"+g.Name].RealNs / 1e3,
-			GoWallUs: g.WallNsPerOp / 1e3, GoCPUUs: g.CPUNsPerOp / 1e3}
+			SteadyWallUs: micro["decode0_steady/"+g.Name].RealNs / 1e3,
+			OnlyWallUs:   micro["decode0_only/"+g.Name].RealNs / 1e3, InflateWallUs: micro["inflate0/"+g.Name].RealNs / 1e3,
+			LibdeflateWallUs: micro["inflate0_libdeflate/"+g.Name].RealNs / 1e3,
+			GoWallUs:         g.WallNsPerOp / 1e3, GoCPUUs: g.CPUNsPerOp / 1e3}
 		r.SpeedupWall = r.GoWallUs / r.OursWallUs
 		r.SpeedupCPU = r.GoCPUUs / r.OursCPUUs
+		r.SpeedupSteady = r.GoWallUs / r.SteadyWallUs
+		r.SpeedupOnly = r.GoWallUs / r.OnlyWallUs
+		r.Ceiling = r.GoWallUs / r.LibdeflateWallUs
 		r.GoalMet = r.SpeedupWall >= 5
+		r.GoalMetSteady = r.SpeedupSteady >= 5
+		steadySp = append(steadySp, r.SpeedupSteady)
+		onlySp = append(onlySp, r.SpeedupOnly)
+		ceil = append(ceil, r.Ceiling)
+		if r.GoalMetSteady {
+			d.Debug0Sum.GoalMetSteadyRows++
+		}
 		r.LimitFraction = r.InflateWallUs / r.OursWallUs
 		r.OnlyLimitFraction = r.InflateWallUs / r.OnlyWallUs
 		wallSp = append(wallSp, r.SpeedupWall)
@@ -250,6 +272,9 @@ func cmdReport(args []string) error {
 		d.Debug0Sum.GeoSpeedupCPU = geoMean(cpuSp)
 		d.Debug0Sum.GeoLimitFraction = geoMean(lim)
 		d.Debug0Sum.GeoOnlyLimitFraction = geoMean(onlyLim)
+		d.Debug0Sum.GeoSpeedupSteady = geoMean(steadySp)
+		d.Debug0Sum.GeoSpeedupOnly = geoMean(onlySp)
+		d.Debug0Sum.GeoCeiling = geoMean(ceil)
 		d.Debug0Sum.MinSpeedupWall, d.Debug0Sum.MaxSpeedupWall = math.Inf(1), 0
 		for _, s := range wallSp {
 			d.Debug0Sum.MinSpeedupWall = math.Min(d.Debug0Sum.MinSpeedupWall, s)
@@ -343,10 +368,22 @@ func cmdReport(args []string) error {
 		missing("load.json", err)
 	}
 	d.Load, d.Repeat = lf.Runs, lf.Repeat
+	lo, hi := math.Inf(1), 0.0
 	for _, r := range d.Load {
 		if r.MaxMs >= 1000 && r.MaxMs < 1100 && r.P99Ms < 500 {
 			d.SynRetransmit = true
 		}
+		// Typical profiles: everything but the synthetic 10k-stack stress profile.
+		if !strings.HasPrefix(r.Class, "synth") {
+			lo, hi = math.Min(lo, r.ProbesPerCoreSec), math.Max(hi, r.ProbesPerCoreSec)
+		}
+	}
+	if hi > 0 {
+		verdict := "not met"
+		if lo >= 2000 {
+			verdict = "met"
+		}
+		d.LoadGoal = fmt.Sprintf("%.0f–%.0f probes per CPU-second on the small and mass-100k profiles, every connection mode and client count: %s", lo, hi, verdict)
 	}
 	for _, a := range d.Load {
 		for _, b := range d.Load {
@@ -372,6 +409,13 @@ func cmdReport(args []string) error {
 		missing("watch.json", err)
 	} else {
 		d.Watch = &w
+		worst := math.Max(w.KBPerTarget, w.FullKBPerTarget)
+		verdict := "not met"
+		if worst < 50 {
+			verdict = "met"
+		}
+		d.WatchGoal = fmt.Sprintf("%.1f KiB per target after %.0f s (%.1f history points each), %.1f KiB with full history (%.0f points): %s",
+			w.KBPerTarget, w.WarmupSeconds+w.MeasureSeconds, w.EndPointsPerTgt, w.FullKBPerTarget, w.FullPointsPerTgt, verdict)
 	}
 	if err := readJSON(p("cost.json"), &d.Cost); err != nil {
 		missing("cost.json", err)

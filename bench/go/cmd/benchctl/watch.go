@@ -36,6 +36,48 @@ type watchResult struct {
 	MetricsSeries      int     `json:"metrics_series"`
 	MetricsBytes       int     `json:"metrics_bytes"`
 	Cores              int     `json:"cores"`
+	StartPointsPerTgt  float64 `json:"start_points_per_target"`
+	EndPointsPerTgt    float64 `json:"end_points_per_target"`
+	// Full history: a second exporter polls a subset of the targets every second until every
+	// target holds the default maximum of history points, then memory is measured again.
+	FullTargets      int     `json:"full_targets"`
+	FullSeconds      float64 `json:"full_s"`
+	FullPointsPerTgt float64 `json:"full_points_per_target"`
+	FullRSSKB        int64   `json:"full_rss_kb"`
+	FullKBPerTarget  float64 `json:"full_kb_per_target"`
+}
+
+// historyPoints reads goroutine_exporter_history_points from the exporter's /metrics.
+func historyPoints(addr string) float64 {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var v float64
+		if _, err := fmt.Sscanf(sc.Text(), "goroutine_exporter_history_points %g", &v); err == nil {
+			return v
+		}
+	}
+	return -1
+}
+
+// watchConfig is a watch-mode configuration over addrs with the benchmarks' debug=0-only module.
+func watchConfig(addrs []string, interval time.Duration, conc int) string {
+	var sb strings.Builder
+	timeout := 10 * time.Second
+	if timeout > interval {
+		timeout = interval
+	}
+	fmt.Fprintf(&sb, "watch:\n  interval: %s\n  timeout: %s\n  concurrency: %d\n  static_configs:\n    - targets:\n", interval, timeout, conc)
+	for _, a := range addrs {
+		fmt.Fprintf(&sb, "        - %q\n", a)
+	}
+	sb.WriteString(noExpensiveConfig)
+	return sb.String()
 }
 
 func getMetrics(addr string) (ms float64, series, size int, err error) {
@@ -69,6 +111,8 @@ func cmdWatch(args []string) error {
 	conc := fs.Int("concurrency", 4, "watch concurrency")
 	warm := fs.Duration("warmup", 20*time.Second, "time before measuring (first round of fetches)")
 	measure := fs.Duration("measure", 60*time.Second, "measured window")
+	fullN := fs.Int("full-targets", 200, "targets of the full-history phase (0: skip)")
+	fullPoints := fs.Int("full-points", 60, "history points per target to reach (the default history.max_snapshots)")
 	fs.Parse(args)
 
 	profilePath := filepath.Join(*corpus, "go1.27", "t2.goroutine.debug0.pb.gz")
@@ -95,18 +139,8 @@ func cmdWatch(args []string) error {
 	baseRSS, _ := ex.MemKB()
 	ex.Stop()
 
-	var sb strings.Builder
-	timeout := 10 * time.Second
-	if timeout > *interval {
-		timeout = *interval
-	}
-	fmt.Fprintf(&sb, "watch:\n  interval: %s\n  timeout: %s\n  concurrency: %d\n  static_configs:\n    - targets:\n", *interval, timeout, *conc)
-	for _, a := range f.addrs {
-		fmt.Fprintf(&sb, "        - %q\n", a)
-	}
-	sb.WriteString(noExpensiveConfig)
 	cfg := filepath.Join(dir, "watch.yml")
-	if err := os.WriteFile(cfg, []byte(sb.String()), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte(watchConfig(f.addrs, *interval, *conc)), 0o644); err != nil {
 		return err
 	}
 	ex, err = startExporter(*exporterBin, "--config.file", cfg)
@@ -115,6 +149,7 @@ func cmdWatch(args []string) error {
 	}
 	defer ex.Stop()
 	time.Sleep(*warm)
+	startPoints := historyPoints(ex.Addr)
 	rss0, _ := ex.MemKB()
 	cpu0 := ex.CPUSeconds()
 	fetch0 := f.debug0.Load()
@@ -124,11 +159,12 @@ func cmdWatch(args []string) error {
 	cpu := ex.CPUSeconds() - cpu0
 	fetches := f.debug0.Load() - fetch0
 	rss1, hwm := ex.MemKB()
+	endPoints := historyPoints(ex.Addr)
 	r := watchResult{Targets: *n, Interval: interval.String(), Concurrency: *conc, Profile: describeProfile("corpus go1.27/t2.goroutine.debug0.pb.gz", body) + ", " + humanBytes(len(body)),
 		WarmupSeconds: warm.Seconds(), MeasureSeconds: wall, CPUSeconds: cpu, CPUShare: cpu / wall,
 		Fetches: fetches, FetchesPerSec: float64(fetches) / wall, BaselineRSSKB: baseRSS, RSSStartKB: rss0,
 		RSSEndKB: rss1, HWMKB: hwm, KBPerTarget: float64(rss1-baseRSS) / float64(*n), Threads: ex.Threads(),
-		Cores: numCPU()}
+		Cores: numCPU(), StartPointsPerTgt: startPoints / float64(*n), EndPointsPerTgt: endPoints / float64(*n)}
 	r.CPUSharePerMachine = r.CPUShare / float64(r.Cores)
 	if fetches > 0 {
 		r.CPUMsPerFetch = cpu * 1000 / float64(fetches)
@@ -144,6 +180,32 @@ func cmdWatch(args []string) error {
 	}
 	sort.Float64s(times)
 	r.MetricsMs = median(times)
+	ex.Stop()
+
+	if *fullN > 0 && *fullN <= len(f.addrs) {
+		full := filepath.Join(dir, "full.yml")
+		if err := os.WriteFile(full, []byte(watchConfig(f.addrs[:*fullN], time.Second, *conc)), 0o644); err != nil {
+			return err
+		}
+		fx, err := startExporter(*exporterBin, "--config.file", full)
+		if err != nil {
+			return err
+		}
+		t := time.Now()
+		want := float64(*fullN * *fullPoints)
+		// Bounded: at most fullPoints + 30 seconds.
+		for time.Since(t) < time.Duration(*fullPoints+30)*time.Second && historyPoints(fx.Addr) < want {
+			time.Sleep(time.Second)
+		}
+		time.Sleep(2 * time.Second) // a few more rounds: points are replaced, not added, from now on
+		r.FullTargets = *fullN
+		r.FullSeconds = time.Since(t).Seconds()
+		r.FullPointsPerTgt = historyPoints(fx.Addr) / float64(*fullN)
+		r.FullRSSKB, _ = fx.MemKB()
+		r.FullKBPerTarget = float64(r.FullRSSKB-baseRSS) / float64(*fullN)
+		fx.Stop()
+		logf("watch full history: %d targets, %.0f points each: %.1f KB/target", *fullN, r.FullPointsPerTgt, r.FullKBPerTarget)
+	}
 	logf("watch %d targets @%s: cpu %.3f cores, %.2f ms/fetch, %.1f fetches/s, %.1f KB/target, /metrics %.1f ms for %d series",
 		*n, interval, r.CPUShare, r.CPUMsPerFetch, r.FetchesPerSec, r.KBPerTarget, r.MetricsMs, r.MetricsSeries)
 	return writeJSON(*out, r)
