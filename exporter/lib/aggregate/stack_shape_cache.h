@@ -3,13 +3,15 @@
 // of every stack's frames and names instead of building and holding their own. Holds only
 // weak references: a shape lives as long as some snapshot uses it, and entries of dead shapes
 // are swept as the index grows; the index itself is capped (Limits::max_cached_shapes).
-// Thread-safe (one mutex, held for lookups and inserts only).
+// Thread-safe: the index is split in shards by fingerprint, each behind its own mutex, held
+// only to find candidates; comparing a candidate with the caller's frames happens outside.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <array>
 #include <mutex>
 #include <unordered_map>
 
@@ -32,13 +34,18 @@ class StackShapeCache {
   std::size_t size() const;  // index entries, live or not yet swept
 
  private:
-  void SweepIfDue();  // REQUIRES(mu_)
+  static constexpr std::size_t kShards = 16;
+  struct Shard {
+    std::mutex mu;
+    std::unordered_multimap<uint64_t, std::weak_ptr<const StackShape>> entries;  // GUARDED_BY(mu)
+    std::size_t sweep_at = 64;  // GUARDED_BY(mu): size that triggers the next sweep
+    std::size_t refused = 0;    // GUARDED_BY(mu): inserts refused since the last sweep
+  };
+  Shard& ShardOf(uint64_t fingerprint) const { return shards_[fingerprint >> 60]; }
+  void SweepIfDue(Shard* shard) const;  // REQUIRES(shard->mu)
 
-  const std::size_t max_entries_;
-  mutable std::mutex mu_;
-  std::unordered_multimap<uint64_t, std::weak_ptr<const StackShape>> entries_;  // GUARDED_BY(mu_)
-  std::size_t sweep_at_ = 1024;  // GUARDED_BY(mu_): size that triggers the next sweep
-  std::size_t refused_ = 0;      // GUARDED_BY(mu_): inserts refused since the last sweep
+  const std::size_t max_per_shard_;
+  mutable std::array<Shard, kShards> shards_;
 };
 
 }  // namespace gx

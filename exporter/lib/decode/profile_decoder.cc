@@ -156,7 +156,16 @@ bool ProfileDecoder::InflateWhole() {
   }
   s.stream_ended = true;
   std::string().swap(s.compressed);
-  Status st = FeedDecoded(out);
+  // The format is detected on a first piece, as the streaming path would; a protobuf then
+  // takes the whole buffer instead of copying it.
+  const std::size_t first = std::min<std::size_t>(out.size(), 64 * 1024);
+  Status st = FeedDecoded(std::string_view(out).substr(0, first));
+  if (st.ok() && info_.format == ProfileFormat::kProto && s.proto.size() == first) {
+    info_.decoded_bytes += out.size() - first;
+    s.proto.swap(out);
+  } else if (st.ok()) {
+    st = FeedDecoded(std::string_view(out).substr(first));
+  }
   if (!st.ok()) error_ = st;
   return true;
 }

@@ -143,10 +143,16 @@ void HistoryStore::Record(const std::shared_ptr<const ProbeResult>& result,
   if (result->success && result->snapshot && !result->cached) {
     const Snapshot& s = *result->snapshot;
     // Stacks of the last result that are gone now keep their details for later diffs.
+    // When the catalog is full, stacks no point counts any more are dropped, once per record
+    // (a full pass over the points) so that a target churning its stacks stays linear.
+    bool compacted = false;
     if (e.last_good && e.last_good->snapshot) {
       for (const StackSummary& old : e.last_good->snapshot->stacks) {
         if (s.FindStack(old.id)) continue;
-        if (e.vanished.size() >= limits_.max_catalog_stacks) Compact(&e);
+        if (e.vanished.size() >= limits_.max_catalog_stacks && !compacted) {
+          Compact(&e);
+          compacted = true;
+        }
         if (e.vanished.size() >= limits_.max_catalog_stacks) break;
         StackSummary& kept = e.vanished[ParseId(old.id)];
         kept = old;

@@ -77,16 +77,28 @@ TEST_CASE("the shape cache forgets shapes no snapshot holds and stays within its
   }
   CHECK(cache.size() <= 1024);
 
-  // A full cache of live shapes refuses new entries but still returns correct shapes.
+  // A full cache of live shapes refuses new entries but still returns correct shapes. The
+  // smallest cache holds one shape per shard (16 in all).
   StackShapeCache tiny(1);
-  auto s1 = AnalyzeBody(Body(10), classifier, Limits(), "s1", &tiny);
+  test::ProtoBuilder b;
+  for (int i = 0; i < 100; ++i) b.Sample(1, {{"runtime.gopark"}, {"main.h" + std::to_string(i)}});
+  const std::string body = b.Gzipped();
+  auto s1 = AnalyzeBody(body, classifier, Limits(), "s1", &tiny);
+  auto s2 = AnalyzeBody(body, classifier, Limits(), "s2", &tiny);
   REQUIRE(s1.ok());
-  CHECK(tiny.size() == 1);
-  auto s2 = AnalyzeBody(Body(10), classifier, Limits(), "s2", &tiny);
   REQUIRE(s2.ok());
-  CHECK(tiny.size() == 1);
-  CHECK(StackOf(s2.value(), "main.g").frames().size() == 3);
-  CHECK(StackOf(s2.value(), "main.f").function() == "main.f");
+  CHECK(tiny.size() <= 16);
+  REQUIRE(s2->stacks.size() == 100);
+  int shared = 0;
+  for (const StackSummary& st : s2->stacks) {
+    REQUIRE(st.frames().size() == 2);
+    CHECK(st.function() == st.frames()[1].function);
+    const StackSummary* other = s1->FindStack(st.id);
+    REQUIRE(other != nullptr);
+    CHECK(other->function() == st.function());
+    shared += other->shape == st.shape;
+  }
+  CHECK(shared <= 16);
 }
 
 }  // namespace gx

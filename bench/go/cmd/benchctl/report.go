@@ -409,13 +409,12 @@ func cmdReport(args []string) error {
 		missing("watch.json", err)
 	} else {
 		d.Watch = &w
-		worst := math.Max(w.KBPerTarget, w.FullKBPerTarget)
 		verdict := "not met"
-		if worst < 50 {
+		if w.KBPerTarget < 50 && w.MarginalKB > 0 && w.MarginalKB < 50 {
 			verdict = "met"
 		}
-		d.WatchGoal = fmt.Sprintf("%.1f KiB per target after %.0f s (%.1f history points each), %.1f KiB with full history (%.0f points): %s",
-			w.KBPerTarget, w.WarmupSeconds+w.MeasureSeconds, w.EndPointsPerTgt, w.FullKBPerTarget, w.FullPointsPerTgt, verdict)
+		d.WatchGoal = fmt.Sprintf("%.1f KiB per target for %d targets after %.0f s (%.1f history points each); each more target with full history costs %.1f KiB: %s",
+			w.KBPerTarget, w.Targets, w.WarmupSeconds+w.MeasureSeconds, w.EndPointsPerTgt, w.MarginalKB, verdict)
 	}
 	if err := readJSON(p("cost.json"), &d.Cost); err != nil {
 		missing("cost.json", err)

@@ -38,13 +38,15 @@ type watchResult struct {
 	Cores              int     `json:"cores"`
 	StartPointsPerTgt  float64 `json:"start_points_per_target"`
 	EndPointsPerTgt    float64 `json:"end_points_per_target"`
-	// Full history: a second exporter polls a subset of the targets every second until every
-	// target holds the default maximum of history points, then memory is measured again.
-	FullTargets      int     `json:"full_targets"`
-	FullSeconds      float64 `json:"full_s"`
-	FullPointsPerTgt float64 `json:"full_points_per_target"`
-	FullRSSKB        int64   `json:"full_rss_kb"`
-	FullKBPerTarget  float64 `json:"full_kb_per_target"`
+	// Full history: exporters polling fewer targets every second until every target holds
+	// the default maximum of history points, at two target counts; the difference in RSS over
+	// the difference in targets is the memory one more target costs (fixed costs cancel out).
+	FullTargets      []int     `json:"full_targets"`
+	FullSeconds      []float64 `json:"full_s"`
+	FullPointsPerTgt []float64 `json:"full_points_per_target"`
+	FullRSSKB        []int64   `json:"full_rss_kb"`
+	FullKBPerTarget  []float64 `json:"full_kb_per_target"` // (RSS - no targets) / targets
+	MarginalKB       float64   `json:"marginal_kb_per_target"`
 }
 
 // historyPoints reads goroutine_exporter_history_points from the exporter's /metrics.
@@ -111,7 +113,7 @@ func cmdWatch(args []string) error {
 	conc := fs.Int("concurrency", 4, "watch concurrency")
 	warm := fs.Duration("warmup", 20*time.Second, "time before measuring (first round of fetches)")
 	measure := fs.Duration("measure", 60*time.Second, "measured window")
-	fullN := fs.Int("full-targets", 200, "targets of the full-history phase (0: skip)")
+	fullNs := fs.String("full-targets", "100,300", "target counts of the full-history phase (two, or empty to skip)")
 	fullPoints := fs.Int("full-points", 60, "history points per target to reach (the default history.max_snapshots)")
 	fs.Parse(args)
 
@@ -182,9 +184,13 @@ func cmdWatch(args []string) error {
 	r.MetricsMs = median(times)
 	ex.Stop()
 
-	if *fullN > 0 && *fullN <= len(f.addrs) {
+	for _, field := range strings.Split(*fullNs, ",") {
+		var fullN int
+		if _, err := fmt.Sscanf(field, "%d", &fullN); err != nil || fullN <= 0 || fullN > len(f.addrs) {
+			continue
+		}
 		full := filepath.Join(dir, "full.yml")
-		if err := os.WriteFile(full, []byte(watchConfig(f.addrs[:*fullN], time.Second, *conc)), 0o644); err != nil {
+		if err := os.WriteFile(full, []byte(watchConfig(f.addrs[:fullN], time.Second, *conc)), 0o644); err != nil {
 			return err
 		}
 		fx, err := startExporter(*exporterBin, "--config.file", full)
@@ -192,19 +198,23 @@ func cmdWatch(args []string) error {
 			return err
 		}
 		t := time.Now()
-		want := float64(*fullN * *fullPoints)
+		want := float64(fullN * *fullPoints)
 		// Bounded: at most fullPoints + 30 seconds.
 		for time.Since(t) < time.Duration(*fullPoints+30)*time.Second && historyPoints(fx.Addr) < want {
 			time.Sleep(time.Second)
 		}
-		time.Sleep(2 * time.Second) // a few more rounds: points are replaced, not added, from now on
-		r.FullTargets = *fullN
-		r.FullSeconds = time.Since(t).Seconds()
-		r.FullPointsPerTgt = historyPoints(fx.Addr) / float64(*fullN)
-		r.FullRSSKB, _ = fx.MemKB()
-		r.FullKBPerTarget = float64(r.FullRSSKB-baseRSS) / float64(*fullN)
+		time.Sleep(3 * time.Second) // a few more rounds: points are replaced, not added, from now on
+		rss, _ := fx.MemKB()
+		r.FullTargets = append(r.FullTargets, fullN)
+		r.FullSeconds = append(r.FullSeconds, time.Since(t).Seconds())
+		r.FullPointsPerTgt = append(r.FullPointsPerTgt, historyPoints(fx.Addr)/float64(fullN))
+		r.FullRSSKB = append(r.FullRSSKB, rss)
+		r.FullKBPerTarget = append(r.FullKBPerTarget, float64(rss-baseRSS)/float64(fullN))
 		fx.Stop()
-		logf("watch full history: %d targets, %.0f points each: %.1f KB/target", *fullN, r.FullPointsPerTgt, r.FullKBPerTarget)
+		logf("watch full history: %d targets: RSS %d KB, %.1f KB/target", fullN, rss, float64(rss-baseRSS)/float64(fullN))
+	}
+	if k := len(r.FullTargets); k >= 2 && r.FullTargets[k-1] != r.FullTargets[0] {
+		r.MarginalKB = float64(r.FullRSSKB[k-1]-r.FullRSSKB[0]) / float64(r.FullTargets[k-1]-r.FullTargets[0])
 	}
 	logf("watch %d targets @%s: cpu %.3f cores, %.2f ms/fetch, %.1f fetches/s, %.1f KB/target, /metrics %.1f ms for %d series",
 		*n, interval, r.CPUShare, r.CPUMsPerFetch, r.FetchesPerSec, r.KBPerTarget, r.MetricsMs, r.MetricsSeries)
