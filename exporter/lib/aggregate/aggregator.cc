@@ -238,11 +238,15 @@ bool Aggregator::OnRecordView(const RecordView& record) {
     const FrameView& f = record.frames[i];
     const uint32_t key = f.function_key;
     uint32_t id = key != 0 && key < keys_.size() ? keys_[key].function : FunctionTable::kNone;
-    if (id == FunctionTable::kNone && key == 0 && i < last_at_depth_.size()) {
-      // Goroutines of a dump mostly share their frames at a given depth: try the name seen
-      // there last before hashing.
-      const uint32_t last = last_at_depth_[i];
-      if (last != FunctionTable::kNone && functions_.name(last) == f.function) id = last;
+    if (id == FunctionTable::kNone && key == 0 && i < recent_at_depth_.size()) {
+      // Goroutines of a dump mostly share their frames at a given depth, among a few stacks
+      // interleaved: try the names seen there recently before hashing.
+      for (uint32_t recent : recent_at_depth_[i]) {
+        if (recent != FunctionTable::kNone && functions_.name(recent) == f.function) {
+          id = recent;
+          break;
+        }
+      }
     }
     if (id == FunctionTable::kNone) {
       id = functions_.Find(f.function);
@@ -262,9 +266,25 @@ bool Aggregator::OnRecordView(const RecordView& record) {
       delimiter = delimiter || t.key_delimiter;
     }
   }
-  if (last_at_depth_.size() < n) last_at_depth_.resize(n, FunctionTable::kNone);
+  if (recent_at_depth_.size() < n) {
+    std::array<uint32_t, kRecentPerDepth> none;
+    none.fill(FunctionTable::kNone);
+    recent_at_depth_.resize(n, none);
+  }
   for (std::size_t i = 0; i < n; ++i) {
-    if (ids_[i] != FunctionTable::kNone) last_at_depth_[i] = ids_[i];
+    if (ids_[i] == FunctionTable::kNone) continue;
+    // Move to front.
+    auto& recent = recent_at_depth_[i];
+    if (recent[0] == ids_[i]) continue;
+    std::size_t at = kRecentPerDepth - 1;
+    for (std::size_t k = 1; k < kRecentPerDepth; ++k) {
+      if (recent[k] == ids_[i]) {
+        at = k;
+        break;
+      }
+    }
+    for (std::size_t k = at; k > 0; --k) recent[k] = recent[k - 1];
+    recent[0] = ids_[i];
   }
   // The goroutine that serves the profile request is always in it (FORMATS.md §1).
   if (self) {

@@ -3,6 +3,7 @@
 // merges buckets into stacks by stable id. Not thread-safe; one per capture.
 #pragma once
 
+#include <array>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -83,7 +84,9 @@ class Aggregator : public RecordSink {
   std::vector<FrameDetail> frame_details_;
   std::vector<uint32_t> slots_;  // bucket index by key hash, open addressing
   std::vector<uint32_t> ids_;    // scratch: the current record's function ids
-  std::vector<uint32_t> last_at_depth_;  // function id last seen at each frame index
+  // The last few distinct function ids seen at each frame index, most recent first.
+  static constexpr std::size_t kRecentPerDepth = 4;
+  std::vector<std::array<uint32_t, kRecentPerDepth>> recent_at_depth_;
   std::size_t last_bucket_ = SIZE_MAX;    // the bucket of the last record that found one
   std::vector<FrameView> frame_views_;  // scratch: RawRecord frames as views
   bool legacy_keys_ = false;

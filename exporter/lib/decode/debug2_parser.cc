@@ -8,18 +8,20 @@
 namespace gx {
 namespace {
 
-// Reads a label key or value: Go-quoted, or bare up to one of the stop characters.
+// Reads a label key or value, Go-quoted or bare up to one of the stop characters, into *out
+// (cut to max bytes), reusing its storage.
 bool ReadLabelToken(std::string_view text, std::size_t* pos, std::string_view stops,
-                    std::string* out) {
+                    std::size_t max, std::string* out) {
+  out->clear();
   if (*pos < text.size() && text[*pos] == '"') {
     auto quoted = ReadGoQuoted(text, pos);
     if (!quoted) return false;
-    *out = std::move(*quoted);
+    AppendBounded(out, *quoted, max);
     return true;
   }
   std::size_t end = text.find_first_of(stops, *pos);
   if (end == std::string_view::npos) return false;
-  *out = std::string(text.substr(*pos, end - *pos));
+  AppendBounded(out, text.substr(*pos, end - *pos), max);
   *pos = end;
   return true;
 }
@@ -58,7 +60,10 @@ bool ParseTracebackLabels(std::string_view text, std::size_t* pos, const Limits&
   std::size_t i = *pos;
   if (i >= text.size() || text[i] != '{') return false;
   ++i;
-  LabelSet parsed;
+  // Labels are read into the set's existing pairs (a dump's goroutines mostly carry the same
+  // number of labels), so the strings' storage is reused from goroutine to goroutine.
+  std::size_t n = 0;
+  std::pair<std::string, std::string> spare;  // labels beyond the cap are read, then dropped
   while (true) {
     while (i < text.size() && text[i] == ' ') ++i;
     if (i >= text.size()) return false;
@@ -66,20 +71,19 @@ bool ParseTracebackLabels(std::string_view text, std::size_t* pos, const Limits&
       ++i;
       break;
     }
-    std::string key, value;
-    if (!ReadLabelToken(text, &i, ":", &key)) return false;
+    const bool keep = n < limits.max_labels_per_goroutine;
+    if (keep && n == labels->size()) labels->emplace_back();
+    auto& [key, value] = keep ? (*labels)[n] : spare;
+    if (!ReadLabelToken(text, &i, ":", limits.max_label_bytes, &key)) return false;
     if (i >= text.size() || text[i] != ':') return false;
     ++i;
     while (i < text.size() && text[i] == ' ') ++i;
-    if (!ReadLabelToken(text, &i, ",}", &value)) return false;
-    if (parsed.size() < limits.max_labels_per_goroutine) {
-      parsed.emplace_back(Bounded(key, limits.max_label_bytes),
-                          Bounded(value, limits.max_label_bytes));
-    }
+    if (!ReadLabelToken(text, &i, ",}", limits.max_label_bytes, &value)) return false;
+    n += keep;
     if (i < text.size() && text[i] == ',') ++i;
   }
-  std::sort(parsed.begin(), parsed.end());
-  *labels = std::move(parsed);
+  labels->resize(n);
+  std::sort(labels->begin(), labels->end());
   *pos = i;
   return true;
 }
@@ -110,12 +114,14 @@ bool ParseGoroutineHeader(std::string_view line, const Limits& limits, RawRecord
   std::string_view status = line.substr(open + 1, close - open - 1);
 
   // Go 1.26 with GODEBUG=tracebacklabels=1: " labels:{...}" inside the brackets.
+  bool has_labels = false;
   std::size_t labels_at = status.find('{') == std::string_view::npos
                               ? std::string_view::npos
                               : status.find(" labels:{");
   if (labels_at != std::string_view::npos) {
     std::size_t pos = labels_at + 8;
     if (!ParseTracebackLabels(status, &pos, limits, &out->labels)) return false;
+    has_labels = true;
     status = status.substr(0, labels_at);
   }
 
@@ -154,7 +160,9 @@ bool ParseGoroutineHeader(std::string_view line, const Limits& limits, RawRecord
   if (StartsWith(line.substr(rest), " {")) {
     rest += 1;
     if (!ParseTracebackLabels(line, &rest, limits, &out->labels)) return false;
+    has_labels = true;
   }
+  if (!has_labels) out->labels.clear();
   std::string_view tail = line.substr(rest);
   while (!tail.empty() && (tail.back() == ' ' || tail.back() == '\r')) tail.remove_suffix(1);
   return tail == ":";
@@ -166,7 +174,8 @@ namespace {
 void ResetRecord(RawRecord* r) {
   r->count = 1;
   r->frames.clear();
-  r->labels.clear();
+  // labels are left as they are: ParseGoroutineHeader always sets them, reusing their
+  // strings' storage.
   r->state.clear();
   r->wait_minutes = -1;
   r->leaked = false;
@@ -213,7 +222,7 @@ void Debug2Parser::Feed(std::string_view chunk) {
   auto in_chunk = [&](std::string_view s) {
     return !s.empty() && s.data() >= chunk.data() && s.data() < chunk.data() + chunk.size();
   };
-  for (Frame& f : frames_) {
+  for (FrameView& f : frames_) {
     if (in_chunk(f.function)) f.function = arena_.Append(f.function);
     if (in_chunk(f.file)) f.file = arena_.Append(f.file);
   }
@@ -262,16 +271,7 @@ void Debug2Parser::StartRecord() {
 void Debug2Parser::EmitRecord() {
   if (!in_record_) return;
   ++info_->records;
-  views_.clear();
-  for (const Frame& f : frames_) {
-    FrameView v;
-    v.function = f.function;
-    v.file = f.file;
-    v.line = f.line;
-    v.inlined = f.inlined;
-    views_.push_back(v);
-  }
-  emitter_.Emit(ViewOf(current_, views_));
+  emitter_.Emit(ViewOf(current_, frames_));
   StartRecord();
   ResetRecord(&current_);
   in_record_ = false;
@@ -332,7 +332,7 @@ void Debug2Parser::OnFrameLine(std::string_view line) {
       expect_file_for_creator_ = false;
     } else if (expect_file_for_frame_ && parsed) {
       if (!frames_.empty()) {
-        Frame& f = frames_.back();
+        FrameView& f = frames_.back();
         f.file = Keep(file);
         f.line = lineno;
       }
@@ -378,7 +378,7 @@ void Debug2Parser::OnFrameLine(std::string_view line) {
     expect_file_for_frame_ = false;
     return;
   }
-  Frame& f = frames_.emplace_back();
+  FrameView& f = frames_.emplace_back();
   f.function = Keep(line.substr(0, paren));
   f.inlined = line.substr(paren) == "(...)";
 }

@@ -32,14 +32,6 @@ class Debug2Parser {
 
  private:
   enum class State { kBetweenRecords, kFrames, kAncestors };
-  // A frame of the current record. Its strings view the input chunk while the record lies
-  // in it (nearly always), else arena_; see Keep and Feed.
-  struct Frame {
-    std::string_view function;
-    std::string_view file;
-    int64_t line = 0;
-    bool inlined = false;
-  };
   std::string_view Keep(std::string_view s);
   void OnLine(std::string_view line, bool terminated);
   void OnFrameLine(std::string_view line);
@@ -53,12 +45,13 @@ class Debug2Parser {
   RecordEmitter emitter_;
   State state_ = State::kBetweenRecords;
   // The record being read: header fields, creator and flags in current_ (its frames stay
-  // empty), frames in frames_ and arena_. All reused from record to record.
+  // empty), frames in frames_ and arena_. All reused from record to record. A frame's strings
+  // view the input chunk while the record lies in it (nearly always), else arena_; see Keep
+  // and Feed. Frames are kept as the views the sink receives, so emitting copies nothing.
   RawRecord current_;
   RawRecord header_;  // scratch for the next header, swapped into current_
-  std::vector<Frame> frames_;
+  std::vector<FrameView> frames_;
   StringArena arena_;
-  std::vector<FrameView> views_;  // scratch for EmitRecord
   bool in_record_ = false;
   bool expect_file_for_creator_ = false;
   bool expect_file_for_frame_ = false;
