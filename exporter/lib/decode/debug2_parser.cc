@@ -1,6 +1,7 @@
 #include "decode/debug2_parser.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "decode/go_quote.h"
 #include "decode/text_util.h"
@@ -187,22 +188,6 @@ void ResetRecord(RawRecord* r) {
   r->creator_goroutine_id = -1;
 }
 
-// Swaps what ParseGoroutineHeader fills, field by field (frames and creator stay empty in
-// both): cheaper per record than std::swap's three whole-record moves.
-void SwapHeader(RawRecord* a, RawRecord* b) {
-  std::swap(a->count, b->count);
-  a->labels.swap(b->labels);
-  a->state.swap(b->state);
-  std::swap(a->wait_minutes, b->wait_minutes);
-  std::swap(a->leaked, b->leaked);
-  std::swap(a->locked_to_thread, b->locked_to_thread);
-  std::swap(a->frames_elided, b->frames_elided);
-  a->created_by.swap(b->created_by);
-  a->created_at.swap(b->created_at);
-  std::swap(a->goroutine_id, b->goroutine_id);
-  std::swap(a->creator_goroutine_id, b->creator_goroutine_id);
-}
-
 void AssignBounded(std::string* out, std::string_view s, std::size_t max) {
   out->clear();
   AppendBounded(out, s, max);
@@ -249,7 +234,7 @@ void Debug2Parser::Finish() {
           "cut and is not counted; totals from debug=2 are a lower bound");
       in_record_ = false;
       StartRecord();
-      ResetRecord(&current_);
+      ResetRecord(current_);
       return;
     }
   }
@@ -271,9 +256,9 @@ void Debug2Parser::StartRecord() {
 void Debug2Parser::EmitRecord() {
   if (!in_record_) return;
   ++info_->records;
-  emitter_.Emit(ViewOf(current_, frames_));
+  emitter_.Emit(ViewOf(*current_, frames_));
   StartRecord();
-  ResetRecord(&current_);
+  ResetRecord(current_);
   in_record_ = false;
   expect_file_for_creator_ = false;
   expect_file_for_frame_ = false;
@@ -292,10 +277,10 @@ void Debug2Parser::OnLine(std::string_view line, bool terminated) {
     return;
   }
   if (StartsWith(line, "goroutine ")) {
-    ResetRecord(&header_);
-    if (ParseGoroutineHeader(line, limits_, &header_)) {
+    ResetRecord(header_);
+    if (ParseGoroutineHeader(line, limits_, header_)) {
       EmitRecord();  // tolerate a missing blank line between records
-      SwapHeader(&current_, &header_);
+      std::swap(current_, header_);
       StartRecord();
       in_record_ = true;
       state_ = State::kFrames;
@@ -326,9 +311,9 @@ void Debug2Parser::OnFrameLine(std::string_view line) {
     int64_t lineno = 0;
     bool parsed = ParseFileLine(line.substr(1), &file, &lineno);
     if (expect_file_for_creator_) {
-      AssignBounded(&current_.created_at, line.substr(1), limits_.max_symbol_bytes);
-      std::size_t plus = current_.created_at.rfind(" +0x");
-      if (plus != std::string::npos) current_.created_at.resize(plus);
+      AssignBounded(&current_->created_at, line.substr(1), limits_.max_symbol_bytes);
+      std::size_t plus = current_->created_at.rfind(" +0x");
+      if (plus != std::string::npos) current_->created_at.resize(plus);
       expect_file_for_creator_ = false;
     } else if (expect_file_for_frame_ && parsed) {
       if (!frames_.empty()) {
@@ -337,7 +322,7 @@ void Debug2Parser::OnFrameLine(std::string_view line) {
         f.line = lineno;
       }
       expect_file_for_frame_ = false;
-    } else if (!expect_file_for_frame_ && current_.frames_elided) {
+    } else if (!expect_file_for_frame_ && current_->frames_elided) {
       // File line of a frame dropped by the frame cap.
     } else {
       Unknown("file:line line out of place");
@@ -351,15 +336,15 @@ void Debug2Parser::OnFrameLine(std::string_view line) {
     std::size_t in = creator.rfind(" in goroutine ");
     if (in != std::string_view::npos) {
       int64_t id = 0;
-      if (ParseInt64(creator.substr(in + 14), &id)) current_.creator_goroutine_id = id;
+      if (ParseInt64(creator.substr(in + 14), &id)) current_->creator_goroutine_id = id;
       creator = creator.substr(0, in);
     }
-    AssignBounded(&current_.created_by, creator, limits_.max_symbol_bytes);
+    AssignBounded(&current_->created_by, creator, limits_.max_symbol_bytes);
     expect_file_for_creator_ = true;
     return;
   }
   if (StartsWith(line, "...") && EndsWith(line, "frames elided...")) {
-    current_.frames_elided = true;
+    current_->frames_elided = true;
     return;
   }
   if (StartsWith(line, "[originating from goroutine ")) {
@@ -367,14 +352,19 @@ void Debug2Parser::OnFrameLine(std::string_view line) {
     state_ = State::kAncestors;
     return;
   }
-  std::size_t paren = line.rfind('(');
-  if (paren == std::string_view::npos || paren == 0 || line.back() != ')') {
+  // The last '(' opens the arguments (names like "main.(*T).f" hold earlier ones); memrchr
+  // scans many bytes per step, unlike rfind.
+  const void* open = line.back() == ')' ? memrchr(line.data(), '(', line.size()) : nullptr;
+  const std::size_t paren =
+      open ? static_cast<std::size_t>(static_cast<const char*>(open) - line.data())
+           : std::string_view::npos;
+  if (paren == std::string_view::npos || paren == 0) {
     Unknown("expected a function call line");
     return;
   }
   expect_file_for_frame_ = true;
   if (frames_.size() >= limits_.max_frames_per_stack) {
-    current_.frames_elided = true;
+    current_->frames_elided = true;
     expect_file_for_frame_ = false;
     return;
   }

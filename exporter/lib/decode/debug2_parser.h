@@ -27,6 +27,8 @@ bool ParseTracebackLabels(std::string_view text, std::size_t* pos, const Limits&
 class Debug2Parser {
  public:
   Debug2Parser(RecordSink* sink, DecodeInfo* info, const Limits& limits);
+  Debug2Parser(const Debug2Parser&) = delete;  // current_ and header_ point into itself
+  Debug2Parser& operator=(const Debug2Parser&) = delete;
   void Feed(std::string_view chunk);
   void Finish();
 
@@ -48,8 +50,11 @@ class Debug2Parser {
   // empty), frames in frames_ and arena_. All reused from record to record. A frame's strings
   // view the input chunk while the record lies in it (nearly always), else arena_; see Keep
   // and Feed. Frames are kept as the views the sink receives, so emitting copies nothing.
-  RawRecord current_;
-  RawRecord header_;  // scratch for the next header, swapped into current_
+  // Two records: the current one and scratch for the next header; they trade places by
+  // swapping the pointers, so starting a record copies nothing.
+  RawRecord records_[2];
+  RawRecord* current_ = &records_[0];
+  RawRecord* header_ = &records_[1];
   std::vector<FrameView> frames_;
   StringArena arena_;
   bool in_record_ = false;

@@ -27,8 +27,6 @@ struct RawFrame {
 
 using LabelSet = std::vector<std::pair<std::string, std::string>>;  // sorted by key
 
-// (A new field filled by ParseGoroutineHeader must also be swapped by SwapHeader in
-// debug2_parser.cc.)
 struct RawRecord {
   int64_t count = 1;
   std::vector<RawFrame> frames;  // leaf first

@@ -55,32 +55,31 @@ inline void AppendBounded(std::string* out, std::string_view s, std::size_t max)
 
 // Splits "file.go:123 +0x1f" or "file.go:123" into file and line; *file views text.
 inline bool ParseFileLine(std::string_view text, std::string_view* file, int64_t* line) {
-  // Fast path for the shapes traceback lines have ("f.go:12 +0x1f", "f.go:12"): read
-  // backwards over the hex offset, " +0x", the decimal line and ':'. Whatever it accepts,
-  // the general code below splits the same way; anything else goes there.
-  {
-    std::size_t i = text.size();
-    while (i > 0 && ((text[i - 1] >= '0' && text[i - 1] <= '9') ||
-                     (text[i - 1] >= 'a' && text[i - 1] <= 'f'))) {
-      --i;
-    }
-    std::size_t end = std::string_view::npos;
-    if (i < text.size() && i >= 4 && std::memcmp(text.data() + i - 4, " +0x", 4) == 0) {
-      end = i - 4;  // the last " +0x": hex digits cannot hold a later one
-    } else if (text.find(" +0x") == std::string_view::npos) {
-      end = text.size();
-    }
-    if (end != std::string_view::npos) {
-      std::size_t d = end;
-      while (d > 0 && end - d < 18 && text[d - 1] >= '0' && text[d - 1] <= '9') --d;
-      // 1..18 digits after the last ':' (more could overflow: left to from_chars).
-      if (d < end && d > 0 && text[d - 1] == ':') {
-        int64_t value = 0;
-        for (std::size_t k = d; k < end; ++k) value = value * 10 + (text[k] - '0');
-        *line = value;
-        *file = text.substr(0, d - 1);
-        return true;
+  // Fast path for the shapes traceback lines have ("f.go:12 +0x1f", "f.go:12"): the last ':'
+  // (found with memrchr, which scans many bytes per step), 1..18 digits, then either the end
+  // or " +0x" and hex digits to the end. Whatever it accepts, the general code below splits
+  // the same way (the last ':' is the one before the digits, since neither the digits nor
+  // " +0x<hex>" hold one); anything else goes there.
+  if (const void* found = memrchr(text.data(), ':', text.size())) {
+    const char* p = text.data();
+    const std::size_t n = text.size();
+    const std::size_t d = static_cast<std::size_t>(static_cast<const char*>(found) - p) + 1;
+    std::size_t k = d;
+    int64_t value = 0;
+    while (k < n && k - d < 18 && p[k] >= '0' && p[k] <= '9') value = value * 10 + (p[k++] - '0');
+    bool ok = false;
+    if (k > d && k == n) {
+      ok = text.find(" +0x") == std::string_view::npos;
+    } else if (k > d && n - k > 4 && std::memcmp(p + k, " +0x", 4) == 0) {
+      ok = true;
+      for (std::size_t j = k + 4; j < n && ok; ++j) {
+        ok = (p[j] >= '0' && p[j] <= '9') || (p[j] >= 'a' && p[j] <= 'f');
       }
+    }
+    if (ok) {
+      *line = value;
+      *file = text.substr(0, d - 1);
+      return true;
     }
   }
   std::size_t plus = text.rfind(" +0x");
