@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <memory>
 #include <vector>
 
 #include "drop_sink.h"
@@ -82,7 +83,14 @@ int main(int argc, char** argv) {
     std::perror(path.c_str());
     return 1;
   }
-  std::vector<char> buf(chunk);
+  // Not zero-filled: read(2) writes it, as any reader's buffer.
+  std::unique_ptr<char[]> storage(new char[chunk]);
+  struct {
+    char* p;
+    std::size_t n;
+    char* data() const { return p; }
+    std::size_t size() const { return n; }
+  } buf{storage.get(), chunk};
   gx::Aggregator aggregator(&classifier, limits);
   DropSink drop;
   gx::RecordSink* sink = mode == "aggregate" ? static_cast<gx::RecordSink*>(&aggregator) : &drop;

@@ -226,6 +226,24 @@ void Aggregator::OnRecord(RawRecord&& record) {
   OnRecordView(ViewOf(record, frame_views_));
 }
 
+uint32_t Aggregator::QuickFind(std::string_view name) {
+  // A slot from the length and the first and last 8 bytes (names differ in one or the other:
+  // "runtime.gopark" / "runtime.goparkunlock", "main.worker" / "main.writer"); a collision only
+  // costs the full lookup.
+  uint64_t head = 0, tail = 0;
+  if (name.size() >= 8) {
+    std::memcpy(&head, name.data(), 8);
+    std::memcpy(&tail, name.data() + name.size() - 8, 8);
+  } else {
+    std::memcpy(&head, name.data(), name.size());
+  }
+  uint32_t& slot = recent_names_[HashMix(head ^ name.size(), tail) & (kRecentNames - 1)];
+  if (slot != FunctionTable::kNone && SameBytes(functions_.name(slot), name)) return slot;
+  const uint32_t id = functions_.Find(name);
+  if (id != FunctionTable::kNone) slot = id;
+  return id;
+}
+
 bool Aggregator::OnRecordView(const RecordView& record) {
   // Name every frame's function by its id: through the decoder's key when it has one (no
   // hashing), else by looking the name up. Names are only added for a new bucket, below.
@@ -238,17 +256,9 @@ bool Aggregator::OnRecordView(const RecordView& record) {
     const FrameView& f = record.frames[i];
     const uint32_t key = f.function_key;
     uint32_t id = key != 0 && key < keys_.size() ? keys_[key].function : FunctionTable::kNone;
-    if (id == FunctionTable::kNone && key == 0 && i < recent_at_depth_.size()) {
-      // Goroutines of a dump mostly share their frames at a given depth, among a few stacks
-      // interleaved: try the names seen there recently before hashing.
-      for (uint32_t recent : recent_at_depth_[i]) {
-        if (recent != FunctionTable::kNone && functions_.name(recent) == f.function) {
-          id = recent;
-          break;
-        }
-      }
-    }
-    if (id == FunctionTable::kNone) {
+    if (id == FunctionTable::kNone && key == 0) {
+      id = QuickFind(f.function);
+    } else if (id == FunctionTable::kNone) {
       id = functions_.Find(f.function);
       if (id != FunctionTable::kNone && key != 0) {
         if (key >= keys_.size()) keys_.resize(key + 1);
@@ -265,26 +275,6 @@ bool Aggregator::OnRecordView(const RecordView& record) {
       self = self || t.self_sample;
       delimiter = delimiter || t.key_delimiter;
     }
-  }
-  if (recent_at_depth_.size() < n) {
-    std::array<uint32_t, kRecentPerDepth> none;
-    none.fill(FunctionTable::kNone);
-    recent_at_depth_.resize(n, none);
-  }
-  for (std::size_t i = 0; i < n; ++i) {
-    if (ids_[i] == FunctionTable::kNone) continue;
-    // Move to front.
-    auto& recent = recent_at_depth_[i];
-    if (recent[0] == ids_[i]) continue;
-    std::size_t at = kRecentPerDepth - 1;
-    for (std::size_t k = 1; k < kRecentPerDepth; ++k) {
-      if (recent[k] == ids_[i]) {
-        at = k;
-        break;
-      }
-    }
-    for (std::size_t k = at; k > 0; --k) recent[k] = recent[k - 1];
-    recent[0] = ids_[i];
   }
   // The goroutine that serves the profile request is always in it (FORMATS.md §1).
   if (self) {

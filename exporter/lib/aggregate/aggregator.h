@@ -3,7 +3,6 @@
 // merges buckets into stacks by stable id. Not thread-safe; one per capture.
 #pragma once
 
-#include <array>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -57,6 +56,8 @@ class Aggregator : public RecordSink {
     uint32_t file = InternTable::kNone;
   };
 
+  // The id of a function name, or kNone: through recent_names_, else the function table.
+  uint32_t QuickFind(std::string_view name);
   uint64_t KeyHash(const RecordView& record) const;
   bool SameKey(const Bucket& b, const RecordView& record) const;
   Bucket* FindBucket(uint64_t hash, const RecordView& record);
@@ -84,9 +85,10 @@ class Aggregator : public RecordSink {
   std::vector<FrameDetail> frame_details_;
   std::vector<uint32_t> slots_;  // bucket index by key hash, open addressing
   std::vector<uint32_t> ids_;    // scratch: the current record's function ids
-  // The last few distinct function ids seen at each frame index, most recent first.
-  static constexpr std::size_t kRecentPerDepth = 4;
-  std::vector<std::array<uint32_t, kRecentPerDepth>> recent_at_depth_;
+  // Function ids of names seen recently, direct-mapped by a cheap hash of the name (QuickFind):
+  // text dumps name the same few hundred functions over and over.
+  static constexpr std::size_t kRecentNames = 1024;
+  std::vector<uint32_t> recent_names_ = std::vector<uint32_t>(kRecentNames, FunctionTable::kNone);
   std::size_t last_bucket_ = SIZE_MAX;    // the bucket of the last record that found one
   std::vector<FrameView> frame_views_;  // scratch: RawRecord frames as views
   bool legacy_keys_ = false;

@@ -331,7 +331,9 @@ void Debug2Parser::OnFrameLine(std::string_view line) {
   }
   expect_file_for_frame_ = false;
   expect_file_for_creator_ = false;
-  if (StartsWith(line, "created by ")) {
+  // The special lines start with 'c', '.' or '['; a function line usually does not.
+  const char first = line[0];
+  if (first == 'c' && StartsWith(line, "created by ")) {
     std::string_view creator = line.substr(11);
     std::size_t in = creator.rfind(" in goroutine ");
     if (in != std::string_view::npos) {
@@ -343,11 +345,11 @@ void Debug2Parser::OnFrameLine(std::string_view line) {
     expect_file_for_creator_ = true;
     return;
   }
-  if (StartsWith(line, "...") && EndsWith(line, "frames elided...")) {
+  if (first == '.' && StartsWith(line, "...") && EndsWith(line, "frames elided...")) {
     current_->frames_elided = true;
     return;
   }
-  if (StartsWith(line, "[originating from goroutine ")) {
+  if (first == '[' && StartsWith(line, "[originating from goroutine ")) {
     ++info_->ancestor_blocks;
     state_ = State::kAncestors;
     return;

@@ -152,6 +152,7 @@ type reportData struct {
 	Debug0Sum     debug0Summary
 	Debug2        []debug2Group
 	Debug2Goals   map[string]string
+	ParseReps     int    // runs per parser and dump (the median is reported)
 	LoadGoal      string // probes per CPU-second on typical profiles
 	WatchGoal     string // memory per watched target
 	Load          []loadResult
@@ -299,6 +300,9 @@ func cmdReport(args []string) error {
 	byInput := map[string]*debug2Group{}
 	var order []string
 	for _, r := range runs {
+		if len(r.SecondsAll) > d.ParseReps {
+			d.ParseReps = len(r.SecondsAll)
+		}
 		g, ok := byInput[r.Input]
 		if !ok {
 			g = &debug2Group{Input: r.Input, Bytes: r.Bytes, Goroutines: r.GoroutinesInFile}
