@@ -13,6 +13,7 @@ PACKAGES=(
   jsonnet  # dashboards/generate.sh (jsonnet, jsonnetfmt)
   libcrypt-dev  # crypt_r(3) for bcrypt basic auth (web config)
   python3-yaml  # helm/tools/values_table.py (scripts/helm-test.sh)
+  iproute2  # ss: the integration test reads the exporter's listen backlog
 )
 
 missing=()

@@ -5,8 +5,12 @@
 #include <httplib.h>
 #include <malloc.h>
 #include <signal.h>
+#include <sys/socket.h>
 
+#include <atomic>
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
 #include <iostream>
 #include <mutex>
 #include <thread>
@@ -174,10 +178,23 @@ int main(int argc, char** argv) {
   options.max_requests = max_requests;
   gx::InstallRoutes(server.get(), &app, &watcher, options);
 
+  // cpp-httplib 0.11 listens with a backlog of 5, fixed inside the library: a burst of new
+  // connections (Prometheus starting many /probe scrapes at once) overflows it, and each
+  // dropped SYN is retried only after a second. The listening socket is the first one the
+  // socket-options hook sees; once bound, it is given the system's maximum backlog.
+  std::atomic<int> listen_fd{-1};
+  server->set_socket_options([&listen_fd](socket_t sock) {
+    httplib::default_socket_options(sock);
+    int none = -1;
+    listen_fd.compare_exchange_strong(none, static_cast<int>(sock));
+  });
   int bound = port == 0 ? server->bind_to_any_port(host) : (server->bind_to_port(host, port) ? port : -1);
   if (bound < 0) {
     gx::Log().Error("cannot listen", {{"address", listen}});
     return kExitFailure;
+  }
+  if (listen_fd >= 0 && ::listen(listen_fd, SOMAXCONN) != 0) {
+    gx::Log().Warn("cannot raise the listen backlog", {{"error", std::strerror(errno)}});
   }
   watcher.Start();
   FreedMemoryReleaser releaser(std::chrono::seconds(5));

@@ -311,6 +311,16 @@ class ExporterTest(unittest.TestCase):
         self.assertEqual(h.http_get(self.exporter.url + "/-/healthy")[0], 200)
         self.assertIsNone(self.exporter.proc.poll())
 
+    @unittest.skipUnless(h.have("ss"), "needs ss (iproute2, installed by scripts/setup.sh)")
+    def test_listen_backlog_is_raised_above_the_library_default(self):
+        # cpp-httplib listens with a backlog of 5; bursts of new scrape connections would lose
+        # SYNs (retried after 1 s). For a listening socket ss shows the backlog as Send-Q.
+        port = self.exporter.address.rsplit(":", 1)[1]
+        out = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True,
+                             check=True).stdout.split()
+        self.assertEqual(out[0], "LISTEN", out)
+        self.assertGreaterEqual(int(out[2]), 128, out)
+
     def test_sigterm_exits_cleanly(self):
         exporter = h.start_exporter(name="exporter-sigterm")
         self.probe(self.leaky.address)

@@ -114,8 +114,11 @@ std::size_t Classifier::created_by_words() const {
 }
 
 void Classifier::MatchFunction(std::string_view function, uint64_t* bits) const {
+  const std::size_t words = function_words();
+  if (function_matches_->Find(function, words, bits)) return;
   user_->function.Match(function, bits);
   Builtin().function.Match(function, bits + user_->function.words());
+  function_matches_->Insert(function, words, bits);
 }
 void Classifier::MatchState(std::string_view state, uint64_t* bits) const {
   user_->state.Match(state, bits);

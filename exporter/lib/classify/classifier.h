@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "classify/category.h"
+#include "classify/match_cache.h"
 #include "classify/rules.h"
 #include "decode/raw_record.h"
 
@@ -72,7 +73,7 @@ class Classifier {
   ClassificationRef Classify(const ClassifyStack& stack, const ClassifyMatches& matches) const;
 
   // The patterns of all rules (user rules, then built-in ones) that a string matches, one
-  // bit per pattern in *_words() 64-bit words.
+  // bit per pattern in *_words() 64-bit words. Function names are remembered (MatchCache).
   std::size_t function_words() const;
   void MatchFunction(std::string_view function, uint64_t* bits) const;
   std::size_t state_words() const;
@@ -88,6 +89,8 @@ class Classifier {
   // prefiltered, since working out a prefilter costs about as much as compiling the
   // pattern. The built-in set is compiled, prefilters included, once per process.
   std::shared_ptr<const RuleSet> user_;
+  // Function names already matched (copies of this classifier share it: same rules).
+  std::shared_ptr<MatchCache> function_matches_ = std::make_shared<MatchCache>();
 };
 
 }  // namespace gx

@@ -3,6 +3,7 @@
 // (thread-compatible).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 
@@ -47,5 +48,17 @@ struct Limits {
   // bounds the index itself (a flood of never-repeating stacks just stops being cached).
   std::size_t max_cached_shapes = 200000;
 };
+
+// Idle keep-alive connections to targets (fetch/connection_pool.h): one per target of a large
+// watch list, at a few KB each; beyond this the longest idle is closed. Five minutes idle, the
+// Prometheus default, covers any sensible probe or watch interval.
+inline constexpr std::size_t kMaxIdleConnections = 4096;
+inline constexpr std::chrono::milliseconds kMaxConnectionIdle{5 * 60 * 1000};
+
+// Function names whose rule matches a classifier remembers (classify/match_cache.h): far more
+// than the functions of the services one exporter watches, few enough (~100 bytes each) that
+// a target inventing names cannot grow memory past a few MiB; beyond it names are matched
+// every time.
+inline constexpr std::size_t kMaxCachedFunctionMatches = 50000;
 
 }  // namespace gx

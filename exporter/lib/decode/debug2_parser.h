@@ -46,12 +46,12 @@ class Debug2Parser {
   LineBuffer lines_;
   RecordEmitter emitter_;
   State state_ = State::kBetweenRecords;
-  // The record being read: header fields, creator and flags in current_ (its frames stay
-  // empty), frames in frames_ and arena_. All reused from record to record. A frame's strings
-  // view the input chunk while the record lies in it (nearly always), else arena_; see Keep
-  // and Feed. Frames are kept as the views the sink receives, so emitting copies nothing.
-  // Two records: the current one and scratch for the next header; they trade places by
-  // swapping the pointers, so starting a record copies nothing.
+  // The record being read: header fields, creator and flags in *current_ (its frames stay
+  // empty), frames in frames_ and arena_, all reused from record to record. A frame's strings
+  // view the input chunk while the record lies in it (nearly always), else arena_ (see Keep
+  // and Feed); frames are kept as the views the sink receives, so emitting copies nothing.
+  // *header_ is scratch for the next header: the two records trade places by swapping the
+  // pointers, so starting a record copies nothing either.
   RawRecord records_[2];
   RawRecord* current_ = &records_[0];
   RawRecord* header_ = &records_[1];

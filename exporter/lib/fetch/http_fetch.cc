@@ -4,6 +4,8 @@
 
 #include <charconv>
 
+#include "common/clock.h"
+
 namespace gx {
 
 const char* FetchErrorReason(FetchError e) {
@@ -94,22 +96,28 @@ FetchOutcome FetchUrl(const FetchRequest& request,
   const auto deadline = start + request.timeout;
   try {
     const std::string base = url->scheme + "://" + url->HostPort();
-    httplib::Client client = request.tls.cert_file.empty()
-                                 ? httplib::Client(base)
-                                 : httplib::Client(base, request.tls.cert_file, request.tls.key_file);
-    auto timeout_s = std::chrono::duration_cast<std::chrono::microseconds>(request.timeout);
-    time_t sec = timeout_s.count() / 1000000;
-    time_t usec = timeout_s.count() % 1000000;
-    client.set_connection_timeout(sec, usec);
-    client.set_read_timeout(sec, usec);
-    client.set_write_timeout(sec, usec);
-    client.set_keep_alive(false);
-    client.set_follow_location(false);
-    client.set_decompress(true);
-    if (url->scheme == "https") {
-      if (!request.tls.ca_file.empty()) client.set_ca_cert_path(request.tls.ca_file.c_str());
-      client.enable_server_certificate_verification(!request.tls.insecure_skip_verify);
-    }
+    // A pooled connection is only ever reused for the same target and TLS settings.
+    const std::string pool_key = base + "\x1f" + request.tls.ca_file + "\x1f" +
+                                 request.tls.cert_file + "\x1f" + request.tls.key_file +
+                                 (request.tls.insecure_skip_verify ? "\x1fi" : "");
+    auto new_client = [&]() {
+      auto client = request.tls.cert_file.empty()
+                        ? std::make_unique<httplib::Client>(base)
+                        : std::make_unique<httplib::Client>(base, request.tls.cert_file,
+                                                            request.tls.key_file);
+      client->set_keep_alive(request.pool != nullptr);
+      client->set_follow_location(false);
+      client->set_decompress(true);
+      if (url->scheme == "https") {
+        if (!request.tls.ca_file.empty()) client->set_ca_cert_path(request.tls.ca_file.c_str());
+        client->enable_server_certificate_verification(!request.tls.insecure_skip_verify);
+      }
+      return client;
+    };
+    std::unique_ptr<httplib::Client> client;
+    if (request.pool) client = request.pool->Take(pool_key, NowUnixMs());
+    bool reused = client != nullptr;
+    if (!client) client = new_client();
     httplib::Headers headers;
     for (const auto& [k, v] : request.headers) headers.emplace(k, v);
 
@@ -143,7 +151,26 @@ FetchOutcome FetchUrl(const FetchRequest& request,
       }
       return true;
     };
-    auto result = client.Get(url->path_and_query, headers, on_response, on_data);
+    auto get = [&](httplib::Client* c) {
+      // Timeouts are what is left of the deadline (a reused client keeps older settings).
+      auto left = std::chrono::duration_cast<std::chrono::microseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() < 1000) left = std::chrono::microseconds(1000);
+      const time_t sec = left.count() / 1000000;
+      const time_t usec = left.count() % 1000000;
+      c->set_connection_timeout(sec, usec);
+      c->set_read_timeout(sec, usec);
+      c->set_write_timeout(sec, usec);
+      return c->Get(url->path_and_query, headers, on_response, on_data);
+    };
+    auto result = get(client.get());
+    if (!result && reused && status == 0 && outcome.response.bytes == 0 &&
+        std::chrono::steady_clock::now() < deadline) {
+      // The target closed the idle connection just as it was reused: once more, fresh.
+      client = new_client();
+      reused = false;
+      result = get(client.get());
+    }
     outcome.response.status = status;
     outcome.response.content_type = content_type;
     outcome.response.seconds =
@@ -182,6 +209,8 @@ FetchOutcome FetchUrl(const FetchRequest& request,
       return fail(FetchError::kHttpStatus,
                   "HTTP " + std::to_string(status) + (body.empty() ? "" : ": " + body));
     }
+    // The whole body was read: the connection can serve the target's next fetch.
+    if (request.pool) request.pool->Give(pool_key, std::move(client), NowUnixMs());
   } catch (const std::exception& e) {
     return fail(FetchError::kOther, std::string("HTTP client error: ") + e.what());
   }

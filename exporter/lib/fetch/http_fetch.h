@@ -1,5 +1,6 @@
 // Fetches a URL over HTTP(S) with a hard deadline and a byte cap, handing the body to the
-// caller chunk by chunk. Each call uses its own client; thread-safe.
+// caller chunk by chunk. With a ConnectionPool, connections are kept alive and reused between
+// fetches of the same target; without, each fetch opens and closes its own. Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -9,6 +10,7 @@
 #include <string_view>
 
 #include "common/status.h"
+#include "fetch/connection_pool.h"
 
 namespace gx {
 
@@ -35,6 +37,7 @@ struct FetchRequest {
   std::size_t max_bytes = 16u << 20;
   std::map<std::string, std::string> headers;  // may carry secrets: never logged
   TlsOptions tls;
+  ConnectionPool* pool = nullptr;  // keep-alive connections to reuse, when set
 };
 
 struct FetchResponse {

@@ -68,6 +68,7 @@ Result<Capture> CaptureUrl(const std::string& source_url, const Classifier& clas
   request.url = url;
   request.timeout = options.timeout;
   request.max_bytes = options.limits.max_text_bytes;
+  request.pool = options.connections;
   request.headers = options.headers;
   request.tls = options.tls;
   FetchOutcome outcome = FetchUrl(request, [&](std::string_view chunk) {

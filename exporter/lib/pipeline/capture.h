@@ -21,6 +21,7 @@ struct CaptureOptions {
   TlsOptions tls;
   std::size_t keep_raw_bytes = 0;  // keep the raw body up to this size (0: do not keep)
   StackShapeCache* shapes = nullptr;  // shares stack shapes across captures when set
+  ConnectionPool* connections = nullptr;  // keeps connections to targets alive when set
 };
 
 struct Capture {

@@ -219,6 +219,7 @@ std::shared_ptr<ProbeResult> Prober::Run(const std::string& target, const Module
   }
   options->keep_raw_bytes = module.max_response_bytes;
   options->shapes = &shapes_;
+  options->connections = &connections_;
   auto t0 = Clock::now();
   FetchError cheap_error = FetchError::kNone;
   auto capture = CaptureUrl(address->base_url + module.path + "?debug=0", *classifier,
@@ -269,7 +270,10 @@ std::shared_ptr<ProbeResult> Prober::Run(const std::string& target, const Module
                                      Remaining(deadline).count());
     if (rec.skipped == SkipReason::kNone) {
       auto opts = OptionsFor(module, limits_, std::min(Remaining(deadline), module.timeout));
-      if (opts.ok()) opts->shapes = &shapes_;
+      if (opts.ok()) {
+        opts->shapes = &shapes_;
+        opts->connections = &connections_;
+      }
       auto t = Clock::now();
       FetchError kind = FetchError::kOther;
       Result<Capture> c = opts.ok() ? CaptureUrl(address->base_url + *plan.path + "?debug=" +

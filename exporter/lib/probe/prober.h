@@ -84,7 +84,8 @@ class Prober {
   void EvictIfFull();
 
   const Limits limits_;
-  StackShapeCache shapes_;  // shared by every capture of every target
+  StackShapeCache shapes_;      // shared by every capture of every target
+  ConnectionPool connections_;  // keep-alive connections to the targets
   mutable std::mutex mu_;
   std::unordered_map<std::string, TargetState> states_;  // GUARDED_BY(mu_)
 };

@@ -16,9 +16,19 @@ namespace {
 // A loopback HTTP server on a free port for the duration of a test.
 class LoopbackServer {
  public:
-  LoopbackServer() {
+  // keep_alive_s: how long the server keeps an idle connection open.
+  explicit LoopbackServer(time_t keep_alive_s = 5) {
+    server_.set_keep_alive_timeout(keep_alive_s);
     server_.Get("/ok", [](const httplib::Request&, httplib::Response& res) {
       res.set_content("hello", "text/plain");
+    });
+    // The client's port: the same on two fetches means one connection served both.
+    server_.Get("/port", [](const httplib::Request& req, httplib::Response& res) {
+      res.set_content(std::to_string(req.remote_port), "text/plain");
+    });
+    server_.Get("/close", [](const httplib::Request& req, httplib::Response& res) {
+      res.set_header("Connection", "close");
+      res.set_content(std::to_string(req.remote_port), "text/plain");
     });
     server_.Get("/big", [](const httplib::Request&, httplib::Response& res) {
       res.set_content(std::string(1 << 20, 'x'), "text/plain");
@@ -57,8 +67,9 @@ class LoopbackServer {
 };
 
 FetchOutcome Get(const std::string& url, std::chrono::milliseconds timeout, std::size_t max_bytes,
-                 std::string* body) {
+                 std::string* body, ConnectionPool* pool = nullptr) {
   FetchRequest request;
+  request.pool = pool;
   request.url = url;
   request.timeout = timeout;
   request.max_bytes = max_bytes;
@@ -129,6 +140,58 @@ TEST_CASE("fetch over loopback: body, status errors, byte cap, deadline, refused
   auto refused = Get("http://127.0.0.1:" + std::to_string(closed_port) + "/", std::chrono::seconds(2),
                      1000, &body);
   CHECK(refused.error == FetchError::kConnect);
+}
+
+TEST_CASE("pooled fetches reuse one connection per target and recover when it is closed") {
+  LoopbackServer server;
+  ConnectionPool pool;
+  auto port_of = [&](const std::string& path, ConnectionPool* p) {
+    std::string body;
+    auto r = Get(server.Url(path), std::chrono::seconds(5), 1000, &body, p);
+    REQUIRE(r.status.ok());
+    return body;
+  };
+  // Without a pool every fetch has its own connection.
+  CHECK(port_of("/port", nullptr) != port_of("/port", nullptr));
+  CHECK(pool.idle() == 0);
+
+  const std::string first = port_of("/port", &pool);
+  CHECK(pool.idle() == 1);
+  CHECK(port_of("/port", &pool) == first);
+  CHECK(port_of("/port", &pool) == first);
+  CHECK(pool.idle() == 1);
+
+  // A failed fetch does not give its connection back; the next one opens a new one.
+  std::string body;
+  auto missing = Get(server.Url("/missing"), std::chrono::seconds(5), 1000, &body, &pool);
+  CHECK(missing.error == FetchError::kHttpStatus);
+  CHECK(pool.idle() == 0);
+  const std::string second = port_of("/port", &pool);
+  CHECK(second != first);
+
+  // The target closes the connection after answering: the client object is kept, and the
+  // next fetch connects again by itself.
+  const std::string closing = port_of("/close", &pool);
+  CHECK(closing == second);
+  const std::string after_close = port_of("/port", &pool);
+  CHECK(after_close != second);
+
+}
+
+TEST_CASE("a pooled connection the target dropped while idle is replaced") {
+  LoopbackServer server(/*keep_alive_s=*/1);
+  ConnectionPool pool;
+  auto port_of = [&]() {
+    std::string body;
+    auto r = Get(server.Url("/port"), std::chrono::seconds(5), 1000, &body, &pool);
+    REQUIRE(r.status.ok());
+    return body;
+  };
+  const std::string before_idle = port_of();
+  CHECK(port_of() == before_idle);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // past the server's 1 s
+  CHECK(port_of() != before_idle);
+  CHECK(pool.idle() == 1);
 }
 
 }  // namespace gx
