@@ -49,6 +49,22 @@ type watchResult struct {
 	MarginalKB       float64   `json:"marginal_kb_per_target"`
 }
 
+// medianRSSKB samples the exporter's RSS n times, gap apart, and returns the median: the
+// exporter hands freed pages back every few seconds, so one sample lands anywhere in that
+// cycle.
+func medianRSSKB(c *child, n int, gap time.Duration) int64 {
+	var xs []float64
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			time.Sleep(gap)
+		}
+		rss, _ := c.MemKB()
+		xs = append(xs, float64(rss))
+	}
+	sort.Float64s(xs)
+	return int64(median(xs))
+}
+
 // historyPoints reads goroutine_exporter_history_points from the exporter's /metrics.
 func historyPoints(addr string) float64 {
 	resp, err := http.Get("http://" + addr + "/metrics")
@@ -138,7 +154,7 @@ func cmdWatch(args []string) error {
 		return err
 	}
 	time.Sleep(2 * time.Second)
-	baseRSS, _ := ex.MemKB()
+	baseRSS := medianRSSKB(ex, 5, time.Second)
 	ex.Stop()
 
 	cfg := filepath.Join(dir, "watch.yml")
@@ -160,7 +176,8 @@ func cmdWatch(args []string) error {
 	wall := time.Since(t0).Seconds()
 	cpu := ex.CPUSeconds() - cpu0
 	fetches := f.debug0.Load() - fetch0
-	rss1, hwm := ex.MemKB()
+	rss1 := medianRSSKB(ex, 7, time.Second)
+	_, hwm := ex.MemKB()
 	endPoints := historyPoints(ex.Addr)
 	r := watchResult{Targets: *n, Interval: interval.String(), Concurrency: *conc, Profile: describeProfile("corpus go1.27/t2.goroutine.debug0.pb.gz", body) + ", " + humanBytes(len(body)),
 		WarmupSeconds: warm.Seconds(), MeasureSeconds: wall, CPUSeconds: cpu, CPUShare: cpu / wall,
@@ -204,7 +221,7 @@ func cmdWatch(args []string) error {
 			time.Sleep(time.Second)
 		}
 		time.Sleep(3 * time.Second) // a few more rounds: points are replaced, not added, from now on
-		rss, _ := fx.MemKB()
+		rss := medianRSSKB(fx, 7, time.Second)
 		r.FullTargets = append(r.FullTargets, fullN)
 		r.FullSeconds = append(r.FullSeconds, time.Since(t).Seconds())
 		r.FullPointsPerTgt = append(r.FullPointsPerTgt, historyPoints(fx.Addr)/float64(fullN))
