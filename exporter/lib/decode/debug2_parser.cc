@@ -354,12 +354,8 @@ void Debug2Parser::OnFrameLine(std::string_view line) {
     state_ = State::kAncestors;
     return;
   }
-  // The last '(' opens the arguments (names like "main.(*T).f" hold earlier ones); memrchr
-  // scans many bytes per step, unlike rfind.
-  const void* open = line.back() == ')' ? memrchr(line.data(), '(', line.size()) : nullptr;
-  const std::size_t paren =
-      open ? static_cast<std::size_t>(static_cast<const char*>(open) - line.data())
-           : std::string_view::npos;
+  // The last '(' opens the arguments (names like "main.(*T).f" hold earlier ones).
+  const std::size_t paren = line.back() == ')' ? FindLast(line, '(') : std::string_view::npos;
   if (paren == std::string_view::npos || paren == 0) {
     Unknown("expected a function call line");
     return;

@@ -7,6 +7,10 @@
 #include <string>
 #include <string_view>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace gx {
 
 // memcmp(...) == 0 with the pattern's (usually constant) size: the compiler expands it inline,
@@ -53,17 +57,38 @@ inline void AppendBounded(std::string* out, std::string_view s, std::size_t max)
   out->append("\xE2\x80\xA6");
 }
 
+// Position of the last `c` in s, or npos. Inline, 16 bytes at a time from the end: the
+// byte sought is usually near the end of a short line, where a call to memrchr costs more
+// than the search.
+inline std::size_t FindLast(std::string_view s, char c) {
+  const char* p = s.data();
+  std::size_t n = s.size();
+#if defined(__SSE2__)
+  const __m128i needle = _mm_set1_epi8(c);
+  while (n >= 16) {
+    __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + n - 16));
+    unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(block, needle)));
+    if (mask != 0) return n - 16 + (31 - static_cast<std::size_t>(__builtin_clz(mask)));
+    n -= 16;
+  }
+#endif
+  while (n > 0) {
+    if (p[--n] == c) return n;
+  }
+  return std::string_view::npos;
+}
+
 // Splits "file.go:123 +0x1f" or "file.go:123" into file and line; *file views text.
 inline bool ParseFileLine(std::string_view text, std::string_view* file, int64_t* line) {
   // Fast path for the shapes traceback lines have ("f.go:12 +0x1f", "f.go:12"): the last ':'
-  // (found with memrchr, which scans many bytes per step), 1..18 digits, then either the end
+  // (FindLast), 1..18 digits, then either the end
   // or " +0x" and hex digits to the end. Whatever it accepts, the general code below splits
   // the same way (the last ':' is the one before the digits, since neither the digits nor
   // " +0x<hex>" hold one); anything else goes there.
-  if (const void* found = memrchr(text.data(), ':', text.size())) {
+  if (const std::size_t colon = FindLast(text, ':'); colon != std::string_view::npos) {
     const char* p = text.data();
     const std::size_t n = text.size();
-    const std::size_t d = static_cast<std::size_t>(static_cast<const char*>(found) - p) + 1;
+    const std::size_t d = colon + 1;
     std::size_t k = d;
     int64_t value = 0;
     while (k < n && k - d < 18 && p[k] >= '0' && p[k] <= '9') value = value * 10 + (p[k++] - '0');

@@ -133,4 +133,19 @@ TEST_CASE("file:line fast path splits as the general rule does") {
   }
 }
 
+TEST_CASE("FindLast agrees with rfind at every length and position") {
+  std::mt19937 rng(7);
+  for (int i = 0; i < 20000; ++i) {
+    std::string s;
+    for (int n = rng() % 70; n > 0; --n) s.push_back("ab(:)"[rng() % 5]);
+    // Views that start and end inside the string, so reads past the view would differ.
+    std::size_t from = s.empty() ? 0 : rng() % (s.size() + 1);
+    std::string_view v = std::string_view(s).substr(from);
+    for (char c : {'(', ':', 'z'}) {
+      CAPTURE(s);
+      REQUIRE(FindLast(v, c) == v.rfind(c));
+    }
+  }
+}
+
 }  // namespace gx
