@@ -116,7 +116,7 @@ FetchOutcome FetchUrl(const FetchRequest& request,
     };
     std::unique_ptr<httplib::Client> client;
     if (request.pool) client = request.pool->Take(pool_key, NowUnixMs());
-    bool reused = client != nullptr;
+    const bool reused = client != nullptr;
     if (!client) client = new_client();
     httplib::Headers headers;
     for (const auto& [k, v] : request.headers) headers.emplace(k, v);
@@ -168,7 +168,6 @@ FetchOutcome FetchUrl(const FetchRequest& request,
         std::chrono::steady_clock::now() < deadline) {
       // The target closed the idle connection just as it was reused: once more, fresh.
       client = new_client();
-      reused = false;
       result = get(client.get());
     }
     outcome.response.status = status;
