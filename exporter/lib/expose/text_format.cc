@@ -88,6 +88,16 @@ void EndSample(const ClientMetric& m, std::string* out) {
   out->push_back('\n');
 }
 
+// name_sum and name_count; the caller ends the last line.
+void AppendSumAndCount(const MetricFamily& family, const ClientMetric& m, double sum,
+                       uint64_t count, std::string* out) {
+  AppendSeriesName(family, m, "_sum", "", "", out);
+  AppendDouble(sum, out);
+  EndSample(m, out);
+  AppendSeriesName(family, m, "_count", "", "", out);
+  AppendInt(count, out);
+}
+
 void AppendMetric(const MetricFamily& family, const ClientMetric& m, std::string* out) {
   switch (family.type) {
     case MetricType::Counter:
@@ -110,11 +120,7 @@ void AppendMetric(const MetricFamily& family, const ClientMetric& m, std::string
         AppendDouble(q.value, out);
         EndSample(m, out);
       }
-      AppendSeriesName(family, m, "_sum", "", "", out);
-      AppendDouble(m.summary.sample_sum, out);
-      EndSample(m, out);
-      AppendSeriesName(family, m, "_count", "", "", out);
-      AppendInt(m.summary.sample_count, out);
+      AppendSumAndCount(family, m, m.summary.sample_sum, m.summary.sample_count, out);
       break;
     }
     case MetricType::Histogram: {
@@ -132,11 +138,7 @@ void AppendMetric(const MetricFamily& family, const ClientMetric& m, std::string
         AppendInt(m.histogram.sample_count, out);
         EndSample(m, out);
       }
-      AppendSeriesName(family, m, "_sum", "", "", out);
-      AppendDouble(m.histogram.sample_sum, out);
-      EndSample(m, out);
-      AppendSeriesName(family, m, "_count", "", "", out);
-      AppendInt(m.histogram.sample_count, out);
+      AppendSumAndCount(family, m, m.histogram.sample_sum, m.histogram.sample_count, out);
       break;
     }
   }

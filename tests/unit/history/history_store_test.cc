@@ -8,21 +8,27 @@
 namespace gx {
 namespace {
 
-std::shared_ptr<const ProbeResult> Probe(int64_t time_ms, int queue) {
-  test::ProtoBuilder b;
-  b.Sample(queue, {{"runtime.gopark"}, {"runtime.chansend"}, {"runtime.chansend1"}, {"main.enqueue"}});
-  b.Sample(3, {{"runtime.gopark"}, {"time.Sleep"}, {"main.tick"}});
+// A successful probe result of `target` holding the profile b describes.
+std::shared_ptr<const ProbeResult> ResultOf(const test::ProtoBuilder& b, int64_t time_ms,
+                                            const std::string& target) {
   Classifier c;
   auto s = AnalyzeBody(b.Gzipped(), c, Limits(), "t");
   REQUIRE(s.ok());
   s.value().captured_unix_ms = time_ms;
   auto r = std::make_shared<ProbeResult>();
-  r->target = "127.0.0.1:1";
+  r->target = target;
   r->module = "default";
   r->time_ms = time_ms;
   r->success = true;
   r->snapshot = std::make_shared<const Snapshot>(std::move(s.value()));
   return r;
+}
+
+std::shared_ptr<const ProbeResult> Probe(int64_t time_ms, int queue) {
+  test::ProtoBuilder b;
+  b.Sample(queue, {{"runtime.gopark"}, {"runtime.chansend"}, {"runtime.chansend1"}, {"main.enqueue"}});
+  b.Sample(3, {{"runtime.gopark"}, {"time.Sleep"}, {"main.tick"}});
+  return ResultOf(b, time_ms, "127.0.0.1:1");
 }
 
 // A probe whose stacks are main.s<first> .. main.s<first+n-1>, stack i with i+1 goroutines.
@@ -31,17 +37,7 @@ std::shared_ptr<const ProbeResult> ProbeOfStacks(int64_t time_ms, int first, int
   for (int i = first; i < first + n; ++i) {
     b.Sample(i + 1, {{"runtime.gopark"}, {"time.Sleep"}, {"main.s" + std::to_string(i)}});
   }
-  Classifier c;
-  auto s = AnalyzeBody(b.Gzipped(), c, Limits(), "t");
-  REQUIRE(s.ok());
-  s.value().captured_unix_ms = time_ms;
-  auto r = std::make_shared<ProbeResult>();
-  r->target = "127.0.0.1:2";
-  r->module = "default";
-  r->time_ms = time_ms;
-  r->success = true;
-  r->snapshot = std::make_shared<const Snapshot>(std::move(s.value()));
-  return r;
+  return ResultOf(b, time_ms, "127.0.0.1:2");
 }
 
 }  // namespace
