@@ -19,6 +19,10 @@ namespace {
 // (debug=0 bodies are a few KB even for 1M goroutines, FORMATS.md §4); larger ones stream
 // through zlib so that big gzipped text dumps keep bounded memory.
 constexpr std::size_t kWholeGzipBytes = 1u << 20;
+// The output buffer is sized from the gzip trailer, which the body itself states: only up to
+// this ratio is it believed (real profiles compress 1.5-2.5x), so that a lying trailer costs
+// at most this many times the body in a buffer; beyond it, zlib streams as for big bodies.
+constexpr std::size_t kWholeGzipMaxRatio = 16;
 
 // One libdeflate decompressor per thread (it holds about 10 KB of tables, and is not
 // thread-safe); freed when the thread ends.
@@ -144,7 +148,9 @@ bool ProfileDecoder::InflateWhole() {
   const std::string_view body = s.compressed;
   if (body.size() < 18) return false;
   const std::size_t isize = TrailerSize(body);
-  if (isize == 0 || isize > body.size() * 1032 || isize > limits_.max_proto_bytes) return false;
+  if (isize == 0 || isize > body.size() * kWholeGzipMaxRatio || isize > limits_.max_proto_bytes) {
+    return false;
+  }
   libdeflate_decompressor* d = ThreadDecompressor();
   if (!d) return false;
   std::string out(isize, '\0');

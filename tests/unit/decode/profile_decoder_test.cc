@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <cstring>
 #include <random>
 
 #include "../proto_builder.h"
@@ -115,6 +116,26 @@ TEST_CASE("decompression is capped (gzip bomb)") {
   auto info = Decode(bomb, &sink, 4096, limits);
   REQUIRE_FALSE(info.ok());
   CHECK(info.status().message().find("exceeds") != std::string::npos);
+}
+
+TEST_CASE("a gzip trailer that lies about the size is an error, however much it claims") {
+  test::ProtoBuilder b;
+  b.Sample(3, {{"runtime.gopark"}, {"main.f"}});
+  const std::string good = b.Gzipped();
+  test::CollectingSink ok_sink;
+  REQUIRE(Decode(good, &ok_sink).ok());
+  // ISIZE is the last 4 bytes, little-endian: claim one byte more, nothing, or 60 MiB.
+  for (uint32_t claim : {0u, 1u, 60u << 20}) {
+    std::string body = good;
+    uint32_t size = 0;
+    std::memcpy(&size, body.data() + body.size() - 4, 4);
+    size = claim == 1 ? size + 1 : claim;
+    std::memcpy(body.data() + body.size() - 4, &size, 4);
+    test::CollectingSink sink;
+    auto info = Decode(body, &sink);
+    CAPTURE(claim);
+    CHECK_FALSE(info.ok());
+  }
 }
 
 TEST_CASE("mutated real profiles never crash the decoder") {
