@@ -217,6 +217,10 @@ func cmdReport(args []string) error {
 	if err := readJSON(p("env-end.json"), &d.EnvEnd); err != nil {
 		d.EnvEnd = d.Env
 	}
+	// The doc dates the run (its end), not the moment it was rendered.
+	if t, err := time.Parse(time.RFC3339, d.EnvEnd.Time); err == nil {
+		d.Generated = t.UTC().Format("2006-01-02 15:04 UTC")
+	}
 	if err := readJSON(p("inputs.json"), &d.Inputs); err != nil {
 		missing("inputs.json", err)
 	}
