@@ -2,8 +2,9 @@
 //
 //   decode0/<name>       AnalyzeBody on a debug=0 body: gunzip + protobuf decode + normalize +
 //                        aggregate + classify (what a first probe does with the body)
-//   decode0_steady/<name> the same with a stack-shape cache that lives across iterations: the
-//                        exporter probing a target again (or a replica of the same code)
+//   decode0_steady/<name> the same with the caches that live across probes warm (stack shapes,
+//                        the classifier's rule matches): the exporter probing a target again
+//                        (or a replica of the same code)
 //   decode0_only/<name>  ProfileDecoder alone into a sink that drops records (no aggregation)
 //   inflate0/<name>      zlib inflate of the same gzip body into a reused buffer (the limit)
 //   inflate0_libdeflate/<name>  libdeflate's one-shot gzip decompression (the faster limit)

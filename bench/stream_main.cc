@@ -16,8 +16,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <string>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "drop_sink.h"
@@ -35,8 +35,7 @@ int Usage() {
   return 2;
 }
 
-}  // namespace
-
+// Uses the classifier once on the first 64 KiB of the dump (see main).
 void WarmUp(const std::string& path, const gx::Classifier& classifier, const gx::Limits& limits) {
   int fd = open(path.c_str(), O_RDONLY);
   if (fd < 0) return;
@@ -51,6 +50,8 @@ void WarmUp(const std::string& path, const gx::Classifier& classifier, const gx:
     aggregator.Finalize(decoder.info());
   }
 }
+
+}  // namespace
 
 int main(int argc, char** argv) {
   std::string mode = "aggregate";
@@ -84,13 +85,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   // Not zero-filled: read(2) writes it, as any reader's buffer.
-  std::unique_ptr<char[]> storage(new char[chunk]);
-  struct {
-    char* p;
-    std::size_t n;
-    char* data() const { return p; }
-    std::size_t size() const { return n; }
-  } buf{storage.get(), chunk};
+  std::unique_ptr<char[]> buf(new char[chunk]);
   gx::Aggregator aggregator(&classifier, limits);
   DropSink drop;
   gx::RecordSink* sink = mode == "aggregate" ? static_cast<gx::RecordSink*>(&aggregator) : &drop;
@@ -100,7 +95,7 @@ int main(int argc, char** argv) {
   bool failed = false;
   std::string error;
   for (;;) {
-    ssize_t n = read(fd, buf.data(), buf.size());
+    ssize_t n = read(fd, buf.get(), chunk);
     if (n < 0) {
       std::perror("read");
       return 1;
@@ -108,14 +103,14 @@ int main(int argc, char** argv) {
     if (n == 0) break;
     bytes += static_cast<std::size_t>(n);
     if (mode == "memchr") {
-      const char* p = buf.data();
+      const char* p = buf.get();
       const char* end = p + n;
       while ((p = static_cast<const char*>(std::memchr(p, '\n', end - p))) != nullptr) {
         ++lines;
         ++p;
       }
     } else if (!failed) {
-      gx::Status st = decoder.Feed(std::string_view(buf.data(), static_cast<std::size_t>(n)));
+      gx::Status st = decoder.Feed(std::string_view(buf.get(), static_cast<std::size_t>(n)));
       if (!st.ok()) {
         failed = true;
         error = st.message();

@@ -1,8 +1,6 @@
 #include "aggregate/aggregator.h"
 
 #include <algorithm>
-#include <climits>
-#include <cstdlib>
 #include <cstring>
 
 #include "classify/classify_memo.h"
@@ -12,76 +10,6 @@
 #include "normalize/stack_identity.h"
 
 namespace gx {
-
-void WaitStats::Add(int64_t minutes, int64_t count) {
-  if (minutes < 0) return;
-  with_minutes += count;
-  sum_minutes += minutes * count;
-  max_minutes = std::max(max_minutes, minutes);
-  for (std::size_t i = 0; i < kWaitBucketMinutes.size(); ++i) {
-    if (minutes <= kWaitBucketMinutes[i]) le_bucket[i] += count;
-  }
-}
-
-void WaitStats::Merge(const WaitStats& o) {
-  with_minutes += o.with_minutes;
-  sum_minutes += o.sum_minutes;
-  max_minutes = std::max(max_minutes, o.max_minutes);
-  for (std::size_t i = 0; i < le_bucket.size(); ++i) le_bucket[i] += o.le_bucket[i];
-}
-
-const StackSummary* Snapshot::FindStack(const std::string& id) const {
-  if (!index_.empty() && index_.size() == stacks.size()) {
-    auto it = index_.find(id);
-    return it == index_.end() ? nullptr : &stacks[it->second];
-  }
-  for (const StackSummary& s : stacks) {
-    if (s.id == id) return &s;
-  }
-  return nullptr;
-}
-
-namespace {
-const std::vector<std::string_view> kNoIdentity;
-const std::vector<ShapeFrame> kNoFrames;
-const std::string kNoString;
-}  // namespace
-
-const std::vector<std::string_view>& StackSummary::identity() const {
-  return shape ? shape->identity : kNoIdentity;
-}
-const std::vector<ShapeFrame>& StackSummary::frames() const {
-  return shape ? shape->frames : kNoFrames;
-}
-std::string_view StackSummary::function() const {
-  return shape ? shape->function : std::string_view();
-}
-const std::string& StackSummary::location() const { return shape ? shape->location : kNoString; }
-
-namespace {
-uint64_t IdValue(const std::string& id) { return std::strtoull(id.c_str(), nullptr, 16); }
-}  // namespace
-
-StackCounts StackCounts::Of(const Snapshot& snapshot) {
-  StackCounts c;
-  c.counts_.reserve(snapshot.stacks.size());
-  for (const StackSummary& s : snapshot.stacks) c.counts_.emplace_back(IdValue(s.id), s.count);
-  std::sort(c.counts_.begin(), c.counts_.end());
-  return c;
-}
-
-int64_t StackCounts::Find(const std::string& id) const {
-  const uint64_t key = IdValue(id);
-  auto it = std::lower_bound(counts_.begin(), counts_.end(), std::make_pair(key, INT64_MIN));
-  return it != counts_.end() && it->first == key ? it->second : 0;
-}
-
-void Snapshot::IndexStacks() {
-  index_.clear();
-  index_.reserve(stacks.size());
-  for (std::size_t i = 0; i < stacks.size(); ++i) index_.emplace(stacks[i].id, i);
-}
-
 namespace {
 
 constexpr uint32_t kNoBucket = UINT32_MAX;
@@ -481,25 +409,24 @@ std::shared_ptr<const StackShape> Aggregator::ShapeOf(const Bucket& b,
   };
   auto shape = std::make_shared<StackShape>();
   shape->identity_frames = limits_.identity_frames;
-  // All names and files go into one block first; views are taken once it stops growing.
+  // All names and files go into one block, reserved whole first so that it never moves and
+  // the views taken while filling it stay valid.
   std::size_t text_bytes = 0;
   for (std::size_t i = 0; i < n; ++i) {
     text_bytes += functions_.name(ids[i]).size() + files_[details[i].file].size();
   }
-  shape->text.reserve(text_bytes);
-  std::vector<std::pair<std::size_t, std::size_t>> offsets(n);  // function, file
-  for (std::size_t i = 0; i < n; ++i) {
-    offsets[i].first = shape->text.size();
-    shape->text += functions_.name(ids[i]);
-    offsets[i].second = shape->text.size();
-    shape->text += files_[details[i].file];
-  }
-  const std::string_view text = shape->text;
+  std::string& text = shape->text;
+  text.reserve(text_bytes);
+  auto append = [&text](std::string_view s) {
+    const std::size_t at = text.size();
+    text.append(s);
+    return std::string_view(text).substr(at, s.size());
+  };
   shape->frames.resize(n);
   for (std::size_t i = 0; i < n; ++i) {
     ShapeFrame& f = shape->frames[i];
-    f.function = text.substr(offsets[i].first, functions_.name(ids[i]).size());
-    f.file = text.substr(offsets[i].second, files_[details[i].file].size());
+    f.function = append(functions_.name(ids[i]));
+    f.file = append(files_[details[i].file]);
     f.line = details[i].line;
     f.start_line = details[i].start_line;
     f.inlined = details[i].inlined;

@@ -20,26 +20,26 @@ const uint64_t* ClassifyMemo::FunctionBits(uint32_t id, std::string_view name) {
   return bits;
 }
 
-const uint64_t* ClassifyMemo::StateBits(std::string_view state) {
-  const std::size_t words = classifier_->state_words();
-  auto it = state_at_.find(state);
-  if (it == state_at_.end()) {
-    it = state_at_.emplace(std::string(state), state_bits_.size()).first;
-    state_bits_.resize(state_bits_.size() + words);
-    classifier_->MatchState(state, state_bits_.data() + it->second);
+const uint64_t* ClassifyMemo::StringBits::Get(
+    std::string_view text, std::size_t words,
+    const std::function<void(std::string_view, uint64_t*)>& match) {
+  auto it = at.find(text);
+  if (it == at.end()) {
+    it = at.emplace(std::string(text), bits.size()).first;
+    bits.resize(bits.size() + words);
+    match(text, bits.data() + it->second);
   }
-  return state_bits_.data() + it->second;
+  return bits.data() + it->second;
+}
+
+const uint64_t* ClassifyMemo::StateBits(std::string_view state) {
+  return states_.Get(state, classifier_->state_words(),
+                     [this](std::string_view s, uint64_t* b) { classifier_->MatchState(s, b); });
 }
 
 const uint64_t* ClassifyMemo::CreatedByBits(std::string_view created_by) {
-  const std::size_t words = classifier_->created_by_words();
-  auto it = created_by_at_.find(created_by);
-  if (it == created_by_at_.end()) {
-    it = created_by_at_.emplace(std::string(created_by), created_by_bits_.size()).first;
-    created_by_bits_.resize(created_by_bits_.size() + words);
-    classifier_->MatchCreatedBy(created_by, created_by_bits_.data() + it->second);
-  }
-  return created_by_bits_.data() + it->second;
+  return creators_.Get(created_by, classifier_->created_by_words(),
+                       [this](std::string_view s, uint64_t* b) { classifier_->MatchCreatedBy(s, b); });
 }
 
 }  // namespace gx

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -31,8 +32,14 @@ class ClassifyMemo {
   std::vector<uint64_t> function_bits_;  // function_words_ per id
   std::vector<bool> function_done_;
   // Distinct states and creators are few; their bits live in one array each.
-  std::map<std::string, std::size_t, std::less<>> state_at_, created_by_at_;
-  std::vector<uint64_t> state_bits_, created_by_bits_;
+  struct StringBits {
+    // The bits of `text` (`words` words), matched once with `match`.
+    const uint64_t* Get(std::string_view text, std::size_t words,
+                        const std::function<void(std::string_view, uint64_t*)>& match);
+    std::map<std::string, std::size_t, std::less<>> at;  // offset into bits
+    std::vector<uint64_t> bits;
+  };
+  StringBits states_, creators_;
 };
 
 }  // namespace gx

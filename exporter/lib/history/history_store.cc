@@ -1,15 +1,12 @@
 #include "history/history_store.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <unordered_set>
 
 #include "normalize/stack_identity.h"
 
 namespace gx {
 namespace {
-
-uint64_t ParseId(const std::string& id) { return std::strtoull(id.c_str(), nullptr, 16); }
 
 // Diff rows show at most this many label sets of a stack.
 constexpr std::size_t kLabelSetsPerStack = 8;
@@ -154,7 +151,7 @@ void HistoryStore::Record(const std::shared_ptr<const ProbeResult>& result,
           compacted = true;
         }
         if (e.vanished.size() >= limits_.max_catalog_stacks) break;
-        StackSummary& kept = e.vanished[ParseId(old.id)];
+        StackSummary& kept = e.vanished[IdToHash(old.id)];
         kept = old;
         kept.labels.resize(std::min(kept.labels.size(), kLabelSetsPerStack));
       }
@@ -162,7 +159,7 @@ void HistoryStore::Record(const std::shared_ptr<const ProbeResult>& result,
     std::vector<std::pair<uint64_t, int64_t>> counts;
     counts.reserve(s.stacks.size());
     for (const StackSummary& st : s.stacks) {
-      const uint64_t id = ParseId(st.id);
+      const uint64_t id = IdToHash(st.id);
       counts.emplace_back(id, st.count);
       if (!e.vanished.empty()) e.vanished.erase(id);
       // debug=0 has no creator: learn it from the latest debug=2 fetch, so diff rows can

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
+#include <cstdlib>
 
 #include "decode/text_util.h"
 
@@ -50,6 +51,8 @@ bool IsLibraryFunction(std::string_view f) {
   // not ("net/http", "internal/poll").
   return head.substr(0, slash).find('.') == std::string_view::npos;
 }
+
+uint64_t IdToHash(const std::string& id) { return std::strtoull(id.c_str(), nullptr, 16); }
 
 std::string HashToId(uint64_t hash) {
   static const char kHex[] = "0123456789abcdef";

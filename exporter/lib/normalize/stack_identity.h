@@ -129,6 +129,9 @@ int FirstApplicationFrame(const std::vector<RawFrame>& frames);
 // Index of the first frame a debug=2 traceback would print (the "top function" of goleak).
 int FirstVisibleFrame(const std::vector<RawFrame>& frames);
 
+// A stack id: the identity hash as 16 hex digits.
 std::string HashToId(uint64_t hash);
+// And back: the hash an id stands for (0 for text that is not one).
+uint64_t IdToHash(const std::string& id);
 
 }  // namespace gx

@@ -1,0 +1,75 @@
+#include "aggregate/snapshot.h"
+
+#include <algorithm>
+#include <climits>
+
+#include "normalize/stack_identity.h"
+
+namespace gx {
+
+void WaitStats::Add(int64_t minutes, int64_t count) {
+  if (minutes < 0) return;
+  with_minutes += count;
+  sum_minutes += minutes * count;
+  max_minutes = std::max(max_minutes, minutes);
+  for (std::size_t i = 0; i < kWaitBucketMinutes.size(); ++i) {
+    if (minutes <= kWaitBucketMinutes[i]) le_bucket[i] += count;
+  }
+}
+
+void WaitStats::Merge(const WaitStats& o) {
+  with_minutes += o.with_minutes;
+  sum_minutes += o.sum_minutes;
+  max_minutes = std::max(max_minutes, o.max_minutes);
+  for (std::size_t i = 0; i < le_bucket.size(); ++i) le_bucket[i] += o.le_bucket[i];
+}
+
+const StackSummary* Snapshot::FindStack(const std::string& id) const {
+  if (!index_.empty() && index_.size() == stacks.size()) {
+    auto it = index_.find(id);
+    return it == index_.end() ? nullptr : &stacks[it->second];
+  }
+  for (const StackSummary& s : stacks) {
+    if (s.id == id) return &s;
+  }
+  return nullptr;
+}
+
+namespace {
+const std::vector<std::string_view> kNoIdentity;
+const std::vector<ShapeFrame> kNoFrames;
+const std::string kNoString;
+}  // namespace
+
+const std::vector<std::string_view>& StackSummary::identity() const {
+  return shape ? shape->identity : kNoIdentity;
+}
+const std::vector<ShapeFrame>& StackSummary::frames() const {
+  return shape ? shape->frames : kNoFrames;
+}
+std::string_view StackSummary::function() const {
+  return shape ? shape->function : std::string_view();
+}
+const std::string& StackSummary::location() const { return shape ? shape->location : kNoString; }
+
+StackCounts StackCounts::Of(const Snapshot& snapshot) {
+  StackCounts c;
+  c.counts_.reserve(snapshot.stacks.size());
+  for (const StackSummary& s : snapshot.stacks) c.counts_.emplace_back(IdToHash(s.id), s.count);
+  std::sort(c.counts_.begin(), c.counts_.end());
+  return c;
+}
+
+int64_t StackCounts::Find(const std::string& id) const {
+  const uint64_t key = IdToHash(id);
+  auto it = std::lower_bound(counts_.begin(), counts_.end(), std::make_pair(key, INT64_MIN));
+  return it != counts_.end() && it->first == key ? it->second : 0;
+}
+
+void Snapshot::IndexStacks() {
+  index_.clear();
+  index_.reserve(stacks.size());
+  for (std::size_t i = 0; i < stacks.size(); ++i) index_.emplace(stacks[i].id, i);
+}
+
+}  // namespace gx
