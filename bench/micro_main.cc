@@ -30,6 +30,7 @@
 #include "drop_sink.h"
 #include "aggregate/aggregator.h"
 #include "classify/classifier.h"
+#include "common/allocator.h"
 #include "common/limits.h"
 #include "decode/profile_decoder.h"
 #include "expose/probe_metrics.h"
@@ -268,6 +269,7 @@ void RegisterRenderManyTargets(const std::string& path, int series_goal) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  gx::ConfigureAllocator();  // malloc set up as the daemon sets it
   std::vector<char*> rest;
   rest.push_back(argv[0]);
   std::string render_snapshot, render_small;

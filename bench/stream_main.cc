@@ -23,6 +23,7 @@
 #include "drop_sink.h"
 #include "aggregate/aggregator.h"
 #include "classify/classifier.h"
+#include "common/allocator.h"
 #include "common/limits.h"
 #include "decode/profile_decoder.h"
 
@@ -54,6 +55,7 @@ void WarmUp(const std::string& path, const gx::Classifier& classifier, const gx:
 }  // namespace
 
 int main(int argc, char** argv) {
+  gx::ConfigureAllocator();  // malloc set up as the daemon sets it
   std::string mode = "aggregate";
   std::string path;
   std::size_t chunk = 256 * 1024;

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <thread>
 
+#include "common/allocator.h"
 #include "common/duration.h"
 #include "common/logger.h"
 #include "daemon/app.h"
@@ -52,8 +53,9 @@ bool SplitListenAddress(const std::string& address, std::string* host, int* port
 }
 
 // Hands freed memory back to the kernel every few seconds. Each probe builds a result and
-// drops an older one; the freed space lies in pages between live data that glibc keeps (it
-// returns only the top of a heap on its own), so RSS would settle near twice what is in use.
+// drops an older one; the freed space lies in pages between live data that glibc keeps (as
+// configured, common/allocator.h, it returns memory on a free only past 64 MiB at the top of
+// a heap), so RSS would settle near twice what is in use.
 // malloc_trim releases every whole free page; it takes well under a millisecond here.
 // Owns its thread; Stop() is thread-safe.
 class FreedMemoryReleaser {
@@ -115,10 +117,7 @@ int main(int argc, char** argv) {
     std::cout << "goroutine_exporter " << GX_VERSION << " (" << GX_REVISION << ")\n";
     return kExitOk;
   }
-  // glibc gives each HTTP worker thread its own malloc arena and keeps freed memory there:
-  // a burst of large profiles would pin that much RSS per thread. Two arenas keep memory near
-  // the working set at no measurable cost (docs/BENCHMARKS.md).
-  mallopt(M_ARENA_MAX, 2);
+  gx::ConfigureAllocator();
   gx::LogLevel level = gx::LogLevel::kInfo;
   gx::Logger::ParseLevel(log_level, &level);
   gx::Log().Configure(level, log_format == "json");

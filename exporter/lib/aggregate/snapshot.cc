@@ -26,8 +26,13 @@ void WaitStats::Merge(const WaitStats& o) {
 
 const StackSummary* Snapshot::FindStack(const std::string& id) const {
   if (!index_.empty() && index_.size() == stacks.size()) {
-    auto it = index_.find(id);
-    return it == index_.end() ? nullptr : &stacks[it->second];
+    // Equal numbers are rare (text that is no id reads as 0): compare the ids themselves.
+    const uint64_t key = IdToHash(id);
+    auto it = std::lower_bound(index_.begin(), index_.end(), std::make_pair(key, uint32_t{0}));
+    for (; it != index_.end() && it->first == key; ++it) {
+      if (stacks[it->second].id == id) return &stacks[it->second];
+    }
+    return nullptr;
   }
   for (const StackSummary& s : stacks) {
     if (s.id == id) return &s;
@@ -69,7 +74,10 @@ int64_t StackCounts::Find(const std::string& id) const {
 void Snapshot::IndexStacks() {
   index_.clear();
   index_.reserve(stacks.size());
-  for (std::size_t i = 0; i < stacks.size(); ++i) index_.emplace(stacks[i].id, i);
+  for (std::size_t i = 0; i < stacks.size(); ++i) {
+    index_.emplace_back(IdToHash(stacks[i].id), static_cast<uint32_t>(i));
+  }
+  std::sort(index_.begin(), index_.end());
 }
 
 }  // namespace gx

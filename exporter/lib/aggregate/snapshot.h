@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "classify/category.h"
@@ -116,7 +116,9 @@ struct Snapshot {
   void IndexStacks();
 
  private:
-  std::unordered_map<std::string, std::size_t> index_;  // id -> position in stacks
+  // (id as a number, position in stacks), sorted: one allocation, not one node and one string
+  // per stack.
+  std::vector<std::pair<uint64_t, uint32_t>> index_;
 };
 
 }  // namespace gx

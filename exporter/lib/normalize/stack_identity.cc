@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
-#include <cstdlib>
 
 #include "decode/text_util.h"
 
@@ -52,7 +51,23 @@ bool IsLibraryFunction(std::string_view f) {
   return head.substr(0, slash).find('.') == std::string_view::npos;
 }
 
-uint64_t IdToHash(const std::string& id) { return std::strtoull(id.c_str(), nullptr, 16); }
+uint64_t IdToHash(const std::string& id) {
+  // Only what HashToId writes: 16 lower-case hex digits.
+  if (id.size() != 16) return 0;
+  uint64_t hash = 0;
+  for (char c : id) {
+    uint64_t digit;
+    if (c >= '0' && c <= '9') {
+      digit = static_cast<uint64_t>(c - '0');
+    } else if (c >= 'a' && c <= 'f') {
+      digit = static_cast<uint64_t>(c - 'a' + 10);
+    } else {
+      return 0;
+    }
+    hash = hash << 4 | digit;
+  }
+  return hash;
+}
 
 std::string HashToId(uint64_t hash) {
   static const char kHex[] = "0123456789abcdef";

@@ -72,4 +72,37 @@ TEST_CASE("the bucket cap bounds memory and the overflow is reported") {
   CHECK_FALSE(snap->notes.empty());
 }
 
+TEST_CASE("a snapshot finds its stacks by id, indexed or not") {
+  test::ProtoBuilder b;
+  for (int i = 0; i < 50; ++i) b.Sample(i + 1, {{"runtime.gopark"}, {"main.f" + std::to_string(i)}});
+  Classifier classifier;
+  auto snap = AnalyzeBody(b.Gzipped(), classifier, Limits(), "mem");
+  REQUIRE(snap.ok());
+  REQUIRE(snap->stacks.size() == 50);
+  for (const StackSummary& s : snap->stacks) {
+    const StackSummary* found = snap->FindStack(s.id);
+    REQUIRE(found != nullptr);
+    CHECK(found == &s);
+  }
+  CHECK(snap->FindStack("") == nullptr);
+  CHECK(snap->FindStack("0000000000000000") == nullptr);
+  CHECK(snap->FindStack(snap->stacks[0].id + "0") == nullptr);
+
+  // Hand-built summaries may carry ids that are no hash; equal ids: the first one wins.
+  Snapshot hand;
+  for (const char* id : {"custom", "0000000000000001", "other", "custom"}) {
+    StackSummary& s = hand.stacks.emplace_back();
+    s.id = id;
+    s.count = static_cast<int64_t>(hand.stacks.size());
+  }
+  for (int indexed = 0; indexed < 2; ++indexed) {
+    if (indexed) hand.IndexStacks();
+    REQUIRE(hand.FindStack("custom") != nullptr);
+    CHECK(hand.FindStack("custom")->count == 1);
+    CHECK(hand.FindStack("other")->count == 3);
+    CHECK(hand.FindStack("0000000000000001")->count == 2);
+    CHECK(hand.FindStack("missing") == nullptr);
+  }
+}
+
 }  // namespace gx

@@ -101,4 +101,49 @@ TEST_CASE("the shape cache forgets shapes no snapshot holds and stays within its
   CHECK(shared <= 16);
 }
 
+TEST_CASE("the shape cache tells shapes with one fingerprint apart and grows") {
+  StackShapeCache cache(100000);
+  auto shape_named = [](const std::string& name) {
+    auto shape = std::make_shared<StackShape>();
+    shape->location = name;
+    return std::shared_ptr<const StackShape>(std::move(shape));
+  };
+  auto named = [](const std::string& name) {
+    return [name](const StackShape& s) { return s.location == name; };
+  };
+  // Three shapes share a fingerprint (a collision); each is found by its own frames.
+  std::vector<std::shared_ptr<const StackShape>> held;
+  for (const char* name : {"a", "b", "c"}) {
+    held.push_back(cache.Insert(42, shape_named(name), named(name)));
+  }
+  for (const char* name : {"a", "b", "c"}) {
+    auto found = cache.Find(42, named(name));
+    REQUIRE(found != nullptr);
+    CHECK(found->location == name);
+  }
+  CHECK(cache.Find(42, named("d")) == nullptr);
+  CHECK(cache.Find(43, named("a")) == nullptr);
+  // Inserting an equal shape again returns the one already there.
+  CHECK(cache.Insert(42, shape_named("b"), named("b")) == held[1]);
+
+  // Many fingerprints in every shard: the arrays grow and every entry stays findable.
+  for (uint64_t i = 0; i < 5000; ++i) {
+    const uint64_t fp = i * 0x9e3779b97f4a7c15ULL;
+    held.push_back(cache.Insert(fp, shape_named(std::to_string(i)), named(std::to_string(i))));
+  }
+  CHECK(cache.size() == 5003);
+  for (uint64_t i = 0; i < 5000; ++i) {
+    const uint64_t fp = i * 0x9e3779b97f4a7c15ULL;
+    auto found = cache.Find(fp, named(std::to_string(i)));
+    REQUIRE(found != nullptr);
+    CHECK(found == held[3 + i]);
+  }
+  // A dropped shape is not found; its entry is reused by the next shape with its fingerprint.
+  held[0].reset();
+  CHECK(cache.Find(42, named("a")) == nullptr);
+  auto again = cache.Insert(42, shape_named("a"), named("a"));
+  CHECK(cache.Find(42, named("a")) == again);
+  CHECK(cache.size() == 5003);
+}
+
 }  // namespace gx

@@ -93,4 +93,18 @@ TEST_CASE("first application frame skips runtime, stdlib and x/ frames") {
   CHECK(FirstApplicationFrame({}) == -1);
 }
 
+TEST_CASE("stack ids read back as the hash they were written from, and only those") {
+  for (uint64_t h : {uint64_t{0}, uint64_t{1}, uint64_t{0xabc}, uint64_t{0x0123456789abcdef},
+                     UINT64_MAX}) {
+    CHECK(HashToId(h).size() == 16);
+    CHECK(IdToHash(HashToId(h)) == h);
+  }
+  CHECK(IdToHash("") == 0);
+  CHECK(IdToHash("abc") == 0);                // too short: not an id, not 0xabc
+  CHECK(IdToHash("0123456789ABCDEF") == 0);   // HashToId writes lower case only
+  CHECK(IdToHash("0123456789abcdeg") == 0);
+  CHECK(IdToHash("0123456789abcdef0") == 0);  // too long
+  CHECK(IdToHash(" 123456789abcdef") == 0);
+}
+
 }  // namespace gx
