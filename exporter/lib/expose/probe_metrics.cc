@@ -27,6 +27,7 @@ class FamilyBuilder {
   }
   ClientMetric& Add(const Labels& labels) {
     ClientMetric m;
+    m.label.reserve(base_.size() + labels.size());
     for (const auto& [k, v] : base_) m.label.push_back({k, v});
     for (const auto& [k, v] : labels) m.label.push_back({k, SanitizeLabelValue(v)});
     family_.metric.push_back(std::move(m));
@@ -122,6 +123,11 @@ int64_t SumStacks(const Snapshot& s) {
 }  // namespace
 
 std::string SanitizeLabelValue(std::string_view v, std::size_t max_bytes) {
+  // Nearly every value is short ASCII (ids, categories, Go function names): nothing to check.
+  if (v.size() <= max_bytes &&
+      std::none_of(v.begin(), v.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; })) {
+    return std::string(v);
+  }
   std::string out;
   out.reserve(std::min(v.size(), max_bytes));
   std::size_t i = 0;
