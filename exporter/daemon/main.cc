@@ -53,9 +53,8 @@ bool SplitListenAddress(const std::string& address, std::string* host, int* port
 }
 
 // Hands freed memory back to the kernel every few seconds. Each probe builds a result and
-// drops an older one; the freed space lies in pages between live data that glibc keeps (as
-// configured, common/allocator.h, it returns memory on a free only past 64 MiB at the top of
-// a heap), so RSS would settle near twice what is in use.
+// drops an older one; the freed space lies in pages between live data that glibc keeps (it
+// returns only the top of a heap on its own), so RSS would settle near twice what is in use.
 // malloc_trim releases every whole free page; it takes well under a millisecond here.
 // Owns its thread; Stop() is thread-safe.
 class FreedMemoryReleaser {

@@ -4,9 +4,8 @@
 
 namespace gx {
 
-// Caps the arenas and stops glibc from handing memory back to the kernel on every large
-// free (the daemon does it every few seconds with malloc_trim instead); the values and
-// their reasons are in common/limits.h.
+// Caps the arenas; the values, and why the other knobs keep glibc's defaults, are in
+// common/limits.h.
 void ConfigureAllocator();
 
 }  // namespace gx

@@ -65,12 +65,9 @@ inline constexpr std::size_t kMaxCachedFunctionMatches = 50000;
 // freed memory there, so a burst of large profiles would pin that much RSS per thread: two
 // arenas keep memory near the working set at no measurable cost (docs/BENCHMARKS.md).
 inline constexpr int kMallocArenas = 2;
-// Left alone, glibc maps every block over 128 KiB fresh and gives the top of the heap back on
-// a free, so each probe of a large profile faulted its whole working set in again (a third of
-// the time of decoding a 10k-stack profile went to page faults). Blocks up to glibc's largest
-// mmap threshold come from the heap instead, and the daemon hands free pages back every 5 s
-// (malloc_trim), not on every free.
-inline constexpr std::size_t kMallocMmapThresholdBytes = 32u << 20;
-inline constexpr std::size_t kMallocTrimThresholdBytes = 64u << 20;
+// glibc's mmap and trim thresholds are left to adapt on their own: raising them (heap kept
+// across probes, handed back only by the daemon's malloc_trim every 5 s) saved page faults on
+// 10k-stack profiles but cost memory, 46 instead of 40 KiB per watched target and 77 instead
+// of 41 KiB per target with full history (bench/run.sh, watch mode, 2026-11-27).
 
 }  // namespace gx
