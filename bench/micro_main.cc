@@ -106,8 +106,8 @@ void RegisterDebug0(const std::string& name, const std::string& path) {
     // The last iteration's snapshot is held while the next one is built, as an exporter
     // holds results while it probes; nothing is shared with it. (Without it the heap empties
     // at the end of every iteration and glibc hands its top back to the kernel, so that the
-    // next iteration faults every page in again: an artifact of the loop, worth a third of
-    // the time on the 10k-stack profile.)
+    // next iteration faults every page in again: an artifact of the loop, a fifth to a third
+    // of the time on the 10k-stack profile.)
     gx::Result<gx::Snapshot> previous = gx::Status::Error("none yet");
     for (auto _ : state) {
       // A first probe: nothing remembered from earlier ones, neither stack shapes nor which

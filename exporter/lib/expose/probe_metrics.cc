@@ -124,8 +124,8 @@ int64_t SumStacks(const Snapshot& s) {
 
 std::string SanitizeLabelValue(std::string_view v, std::size_t max_bytes) {
   // Nearly every value is short ASCII (ids, categories, Go function names): nothing to check.
-  if (v.size() <= max_bytes &&
-      std::none_of(v.begin(), v.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; })) {
+  auto non_ascii = [](char c) { return static_cast<unsigned char>(c) >= 0x80; };
+  if (v.size() <= max_bytes && std::none_of(v.begin(), v.end(), non_ascii)) {
     return std::string(v);
   }
   std::string out;
