@@ -16,7 +16,8 @@ echo "== ctest" >&2
 (cd "$BUILD_DIR" && ctest --output-on-failure -j "$JOBS")
 
 # Every decoder, parser and config test again under AddressSanitizer and UBSan: outside
-# bytes must never crash or corrupt memory (GX_SKIP_SANITIZE=1 skips this stage).
+# bytes must never crash or corrupt memory; then under ThreadSanitizer (GX_SKIP_SANITIZE=1
+# skips both stages).
 if [[ -z "${GX_SKIP_SANITIZE:-}" ]]; then
   echo "== unit tests under ASan+UBSan" >&2
   cmake -S . -B "$BUILD_DIR-asan" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DGOROUTINE_SANITIZE=ON \
@@ -24,6 +25,15 @@ if [[ -z "${GX_SKIP_SANITIZE:-}" ]]; then
   cmake --build "$BUILD_DIR-asan" -j "$JOBS" --target unit_tests
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     "$BUILD_DIR-asan/tests/unit_tests"
+
+  # The caches, pools and stores that probe threads share (shape and rule-match caches,
+  # connection pool, history, prober), under ThreadSanitizer. setarch -R: TSan of GCC 12
+  # refuses some kernels' randomized memory layouts.
+  echo "== unit tests under TSan" >&2
+  cmake -S . -B "$BUILD_DIR-tsan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGOROUTINE_TSAN=ON \
+    -DGOROUTINE_BUILD_BENCH=OFF >/dev/null
+  cmake --build "$BUILD_DIR-tsan" -j "$JOBS" --target unit_tests
+  TSAN_OPTIONS=halt_on_error=1 setarch "$(uname -m)" -R "$BUILD_DIR-tsan/tests/unit_tests"
 fi
 
 if [[ -x dashboards/test.sh ]]; then

@@ -2,6 +2,10 @@
 
 #include <doctest/doctest.h>
 
+#include <string>
+#include <thread>
+#include <vector>
+
 #include "aggregate/aggregator.h"
 #include "../proto_builder.h"
 
@@ -144,6 +148,40 @@ TEST_CASE("the shape cache tells shapes with one fingerprint apart and grows") {
   auto again = cache.Insert(42, shape_named("a"), named("a"));
   CHECK(cache.Find(42, named("a")) == again);
   CHECK(cache.size() == 5003);
+}
+
+TEST_CASE("captures on several threads share one shape cache") {
+  // As the prober does: every thread analyzes bodies of the same code (plus stacks of its
+  // own), dropping its results as it goes, so that shapes die, entries are swept and reused
+  // while other threads look them up.
+  Classifier classifier;
+  StackShapeCache cache(4096);
+  constexpr int kThreads = 4, kRounds = 150;
+  std::vector<std::vector<std::string>> ids(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < kRounds; ++round) {
+        test::ProtoBuilder b;
+        b.Sample(4, {{"runtime.gopark"}, {"runtime.chanrecv"}, {"runtime.chanrecv1"},
+                     {"main.shared", 10}});
+        b.Sample(1, {{"runtime.gopark"}, {"main.own" + std::to_string(t * kRounds + round)}});
+        auto s = AnalyzeBody(b.Gzipped(), classifier, Limits(), "x", &cache);
+        if (!s.ok() || s->stacks.size() != 2) return;
+        ids[t].push_back(s->stacks[0].id + "/" + std::string(s->stacks[0].function()) + "/" +
+                         std::string(s->stacks[1].function()));
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  for (int t = 0; t < kThreads; ++t) {
+    REQUIRE(ids[t].size() == kRounds);
+    for (int round = 0; round < kRounds; ++round) {
+      CHECK(ids[t][round] == ids[0][0].substr(0, ids[0][0].rfind('/')) + "/main.own" +
+                                 std::to_string(t * kRounds + round));
+    }
+  }
+  CHECK(cache.size() <= 4096);
 }
 
 }  // namespace gx
