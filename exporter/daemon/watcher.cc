@@ -1,17 +1,12 @@
-#include "common/clock.h"
 #include "daemon/watcher.h"
 
 #include <random>
 
+#include "common/clock.h"
+#include "common/limits.h"
 #include "common/logger.h"
 
 namespace gx {
-namespace {
-
-// Upper bound on workers regardless of config, so a typo cannot start thousands of threads.
-constexpr int kMaxWorkers = 64;
-
-}  // namespace
 
 Watcher::Watcher(App* app) : app_(app) {}
 
@@ -24,7 +19,7 @@ std::string Watcher::target_label() const {
 
 void Watcher::Start() {
   auto config = app_->config();
-  int workers = std::min(config->watch.concurrency, kMaxWorkers);
+  int workers = std::min(config->watch.concurrency, kMaxWatchWorkers);
   scheduler_ = std::thread([this] { SchedulerLoop(); });
   for (int i = 0; i < workers; ++i) workers_.emplace_back([this] { WorkerLoop(); });
 }

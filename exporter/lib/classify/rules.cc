@@ -5,12 +5,10 @@
 
 #include <set>
 
+#include "common/limits.h"
+
 namespace gx {
 namespace {
-
-// Patterns come from config files; bound their size and RE2's memory.
-constexpr std::size_t kMaxPatternBytes = 2048;
-constexpr int64_t kMaxRe2Memory = 1 << 20;
 
 std::string Where(const std::string& source, const YAML::Node& node) {
   return source + ":" + std::to_string(node.Mark().line + 1);

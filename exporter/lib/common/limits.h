@@ -1,6 +1,7 @@
-// Every size and count cap of the pipeline, in one place with its reason. Input from outside
-// (HTTP bodies, files, config) never grows memory or time past these. Plain values; copy freely
-// (thread-compatible).
+// Every size and count cap of the exporter, in one place with its reason. Input from outside
+// (HTTP bodies, files, config, requests) never grows memory or time past these. Limits holds
+// the pipeline's (tests shrink them); the constants below hold the rest. Plain values; copy
+// freely (thread-compatible).
 #pragma once
 
 #include <chrono>
@@ -69,5 +70,52 @@ inline constexpr int kMallocArenas = 2;
 // across probes, handed back only by the daemon's malloc_trim every 5 s) saved page faults on
 // 10k-stack profiles but cost memory, 46 instead of 40 KiB per watched target and 77 instead
 // of 41 KiB per target with full history (bench/run.sh, watch mode, 2026-11-27).
+
+// Decoder (decode/profile_decoder.cc). A gzip body up to this size is kept whole and inflated
+// in one call by libdeflate at the end (debug=0 bodies are a few KB even for 1M goroutines,
+// FORMATS.md §4); larger ones stream through zlib so that big gzipped text dumps keep bounded
+// memory.
+inline constexpr std::size_t kWholeGzipBytes = 1u << 20;
+// The output buffer is sized from the gzip trailer, which the body itself states: only up to
+// this ratio is it believed (real profiles compress 1.5-2.5x), so that a lying trailer costs
+// at most this many times the body in a buffer; beyond it, zlib streams as for big bodies.
+inline constexpr std::size_t kWholeGzipMaxRatio = 16;
+
+// Targets whose probe state (previous counts, fetch plan) the prober keeps between probes;
+// beyond this the least recently used is dropped.
+inline constexpr std::size_t kMaxTrackedTargets = 10000;
+// Label sets of a stack that the history keeps for diff rows (the most frequent ones).
+inline constexpr std::size_t kLabelSetsPerStack = 8;
+// Watch-mode workers whatever the config says, so a typo cannot start thousands of threads.
+inline constexpr int kMaxWatchWorkers = 64;
+
+// Configuration files (config/). Each cap is far above any sensible setup and exists to stop a
+// mistake (or a hostile file) from growing memory or time.
+inline constexpr std::size_t kMaxConfigBytes = 4u << 20;
+inline constexpr std::size_t kMaxFileSdBytes = 1u << 20;   // per file_sd file
+inline constexpr std::size_t kMaxFileSdTargets = 10000;    // per file_sd config, all files
+inline constexpr std::size_t kMaxFileSdFiles = 1000;       // files matched per file_sd config
+inline constexpr std::size_t kMaxStaticTargets = 10000;    // all static_configs together
+inline constexpr std::size_t kMaxTargetBytes = 2048;
+inline constexpr std::size_t kMaxLabelKeys = 32;           // pprof label keys that split series
+inline constexpr std::size_t kMaxLabelKeyBytes = 64;
+inline constexpr std::size_t kMaxTargetLabelValueBytes = 1024;
+inline constexpr std::size_t kMaxProfilePathBytes = 1024;  // a module's profile paths
+inline constexpr std::size_t kMaxHeaderValueBytes = 8192;  // a module's extra request headers
+inline constexpr std::size_t kMaxModuleNameBytes = 128;
+inline constexpr std::size_t kMaxHostNameBytes = 253;      // DNS names (target allowlist)
+inline constexpr std::chrono::milliseconds kMaxProbeTimeout{5 * 60 * 1000};
+inline constexpr std::chrono::milliseconds kMaxInterval{24 * 3600 * 1000};
+inline constexpr std::chrono::milliseconds kMaxHistoryAge{7 * 24 * 3600 * 1000LL};
+// Classification rule patterns come from config files: bound their size and RE2's memory.
+inline constexpr std::size_t kMaxPatternBytes = 2048;
+inline constexpr int64_t kMaxRe2Memory = 1 << 20;
+// The web config (TLS and basic auth, config/web_config.h).
+inline constexpr std::size_t kMaxWebConfigBytes = 1u << 20;
+inline constexpr std::size_t kMaxUsers = 1000;
+inline constexpr std::size_t kMaxUserBytes = 256;
+// "Basic " plus base64 of user:password; bcrypt only reads 72 password bytes, so a few KiB
+// is far more than any real credential.
+inline constexpr std::size_t kMaxAuthorizationBytes = 4096;
 
 }  // namespace gx

@@ -16,33 +16,16 @@
 #include <set>
 #include <sys/stat.h>
 
-#include "common/files.h"
 #include "common/duration.h"
+#include "common/files.h"
+#include "common/limits.h"
 
 namespace gx {
 namespace {
 
 using std::chrono::milliseconds;
 
-// Caps on what a config or file_sd file may make us hold. Every one of them is far above any
-// sensible setup and exists to stop a mistake (or a hostile file) from growing memory or time.
-constexpr std::size_t kMaxConfigBytes = 4u << 20;
-constexpr std::size_t kMaxFileSdBytes = 1u << 20;      // per file_sd file
-constexpr std::size_t kMaxFileSdTargets = 10000;       // per file_sd config, all files together
-constexpr std::size_t kMaxFileSdFiles = 1000;          // files matched per file_sd config
-constexpr std::size_t kMaxStaticTargets = 10000;       // all static_configs together
-constexpr std::size_t kMaxTargetBytes = 2048;
-constexpr std::size_t kMaxLabelKeys = 32;              // pprof label keys that split series
-constexpr std::size_t kMaxLabelKeyBytes = 64;
-constexpr std::size_t kMaxLabelValueBytes = 1024;
-constexpr std::size_t kMaxPathBytes = 1024;
-constexpr std::size_t kMaxHeaderBytes = 8192;
-constexpr std::size_t kMaxNameBytes = 128;             // module names
-constexpr std::size_t kMaxHostBytes = 253;             // DNS names
-
-constexpr milliseconds kMaxTimeout = std::chrono::minutes(5);
-constexpr milliseconds kMaxInterval = std::chrono::hours(24);
-constexpr milliseconds kMaxHistoryAge = std::chrono::hours(24 * 7);
+// The caps on what a config or file_sd file may make us hold are in common/limits.h.
 
 // --- small helpers -----------------------------------------------------------------------
 
@@ -66,7 +49,7 @@ bool IsLabelName(const std::string& s) {
 }
 
 bool IsModuleName(const std::string& s) {
-  if (s.empty() || s.size() > kMaxNameBytes) return false;
+  if (s.empty() || s.size() > kMaxModuleNameBytes) return false;
   for (char c : s) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '_' || c == '-' || c == '.';
@@ -88,7 +71,7 @@ bool IsHeaderName(const std::string& s) {
 
 // No CR, LF, NUL or other control bytes (tab allowed): values go verbatim into a request.
 bool IsHeaderValue(const std::string& s) {
-  if (s.size() > kMaxHeaderBytes) return false;
+  if (s.size() > kMaxHeaderValueBytes) return false;
   for (unsigned char c : s) {
     if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
   }
@@ -220,7 +203,7 @@ bool CidrContains(const Cidr& cidr, const IpAddress& ip) {
 
 // Allowed characters of a host glob: DNS name characters plus the two wildcards.
 bool IsHostGlob(const std::string& s) {
-  if (s.empty() || s.size() > kMaxHostBytes) return false;
+  if (s.empty() || s.size() > kMaxHostNameBytes) return false;
   for (char c : s) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '.' || c == '-' || c == '_' || c == '*' || c == '?';
@@ -389,9 +372,9 @@ Status CheckTargetLabels(const std::map<std::string, std::string>& labels,
   for (const auto& [name, value] : labels) {
     if (!IsLabelName(name)) return fail("invalid label name '" + name + "'");
     if (name.rfind("__", 0) == 0) return fail("label name '" + name + "' is reserved");
-    if (value.size() > kMaxLabelValueBytes) {
+    if (value.size() > kMaxTargetLabelValueBytes) {
       return fail("value of label '" + name + "' longer than " +
-                  std::to_string(kMaxLabelValueBytes) + " bytes");
+                  std::to_string(kMaxTargetLabelValueBytes) + " bytes");
     }
   }
   return Status::Ok();
@@ -458,7 +441,7 @@ class ConfigParser {
       if (!IsModuleName(name)) {
         return y_.Error(entry.first, "invalid module name '" + name +
                                          "' (letters, digits, '_', '-', '.'; at most " +
-                                         std::to_string(kMaxNameBytes) + " bytes)");
+                                         std::to_string(kMaxModuleNameBytes) + " bytes)");
       }
       if (config->modules.count(name)) {
         return y_.Error(entry.first, "duplicate module '" + name + "'");
@@ -493,8 +476,8 @@ class ConfigParser {
     if (path.empty() || path[0] != '/') {
       return y_.Error(k, k.Scalar() + " must start with '/', got '" + path + "'");
     }
-    if (path.size() > kMaxPathBytes) {
-      return y_.Error(k, k.Scalar() + " longer than " + std::to_string(kMaxPathBytes) + " bytes");
+    if (path.size() > kMaxProfilePathBytes) {
+      return y_.Error(k, k.Scalar() + " longer than " + std::to_string(kMaxProfilePathBytes) + " bytes");
     }
     if (HasSpaceOrControl(path)) return y_.Error(k, k.Scalar() + " contains whitespace");
     if (path.find_first_of("?#") != std::string::npos) {
@@ -533,7 +516,7 @@ class ConfigParser {
             (key == "path" ? m->path : m->leak_path) = path;
           } else if (key == "timeout") {
             GX_ASSIGN_OR_RETURN(m->timeout,
-                                y_.Duration(k, v, milliseconds(0), kMaxTimeout, true));
+                                y_.Duration(k, v, milliseconds(0), kMaxProbeTimeout, true));
           } else if (key == "max_response_bytes") {
             int64_t n = 0;
             GX_ASSIGN_OR_RETURN(n, y_.Int(k, v, 1 << 10, int64_t{256} << 20));
@@ -708,7 +691,7 @@ class ConfigParser {
                                 y_.Duration(k, v, std::chrono::seconds(1), kMaxInterval));
           } else if (name == "timeout") {
             timeout_key = k;
-            GX_ASSIGN_OR_RETURN(w->timeout, y_.Duration(k, v, milliseconds(0), kMaxTimeout, true));
+            GX_ASSIGN_OR_RETURN(w->timeout, y_.Duration(k, v, milliseconds(0), kMaxProbeTimeout, true));
           } else if (name == "concurrency") {
             GX_ASSIGN_OR_RETURN(w->concurrency, y_.Int(k, v, 1, 256));
           } else if (name == "jitter") {
@@ -932,7 +915,7 @@ bool TargetAllowlist::Allows(const std::string& host) const {
   if (allow_any) return true;
   std::string h = host;
   if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
-  if (h.empty() || h.size() > kMaxHostBytes || HasSpaceOrControl(h)) return false;
+  if (h.empty() || h.size() > kMaxHostNameBytes || HasSpaceOrControl(h)) return false;
   if (auto ip = ParseIp(h)) {
     for (const auto& text : cidrs) {
       auto cidr = ParseCidr(text);

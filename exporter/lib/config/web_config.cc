@@ -14,16 +14,11 @@
 #include <string_view>
 
 #include "common/files.h"
+#include "common/limits.h"
 
 namespace gx {
 namespace {
 
-constexpr std::size_t kMaxWebConfigBytes = 1u << 20;
-constexpr std::size_t kMaxUsers = 1000;
-constexpr std::size_t kMaxUserBytes = 256;
-// "Basic " plus base64 of user:password; bcrypt only reads 72 password bytes, so a few KiB
-// is far more than any real credential.
-constexpr std::size_t kMaxAuthorizationBytes = 4096;
 
 std::string Where(const std::string& source, const YAML::Node& node) {
   const YAML::Mark mark = node.Mark();

@@ -15,15 +15,6 @@
 namespace gx {
 namespace {
 
-// A gzip body up to this size is kept whole and inflated in one call by libdeflate at the end
-// (debug=0 bodies are a few KB even for 1M goroutines, FORMATS.md §4); larger ones stream
-// through zlib so that big gzipped text dumps keep bounded memory.
-constexpr std::size_t kWholeGzipBytes = 1u << 20;
-// The output buffer is sized from the gzip trailer, which the body itself states: only up to
-// this ratio is it believed (real profiles compress 1.5-2.5x), so that a lying trailer costs
-// at most this many times the body in a buffer; beyond it, zlib streams as for big bodies.
-constexpr std::size_t kWholeGzipMaxRatio = 16;
-
 // One libdeflate decompressor per thread (it holds about 10 KB of tables, and is not
 // thread-safe); freed when the thread ends.
 libdeflate_decompressor* ThreadDecompressor() {

@@ -3,13 +3,11 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include "common/limits.h"
 #include "normalize/stack_identity.h"
 
 namespace gx {
 namespace {
-
-// Diff rows show at most this many label sets of a stack.
-constexpr std::size_t kLabelSetsPerStack = 8;
 
 void PutVarint(std::string* out, uint64_t v) {
   while (v >= 0x80) {

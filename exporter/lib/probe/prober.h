@@ -90,7 +90,5 @@ class Prober {
   std::unordered_map<std::string, TargetState> states_;  // GUARDED_BY(mu_)
 };
 
-// Targets whose state is kept between probes; beyond this the least recently used is dropped.
-inline constexpr std::size_t kMaxTrackedTargets = 10000;
 
 }  // namespace gx
