@@ -1,0 +1,111 @@
+#include "config/config_values.h"
+
+#include <cstdio>
+#include <cstring>
+
+#include "common/limits.h"
+
+namespace gx {
+
+std::string FormatDuration(std::chrono::milliseconds d) {
+  int64_t ms = d.count();
+  if (ms != 0 && ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
+  if (ms != 0 && ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
+}
+
+bool IsLabelName(const std::string& s) {
+  if (s.empty()) return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    bool digit = c >= '0' && c <= '9';
+    if (!(alpha || (i > 0 && digit))) return false;
+  }
+  return true;
+}
+
+bool IsModuleName(const std::string& s) {
+  if (s.empty() || s.size() > kMaxModuleNameBytes) return false;
+  for (char c : s) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// RFC 9110 token characters (header field names).
+bool IsHeaderName(const std::string& s) {
+  if (s.empty() || s.size() > 256) return false;
+  for (char c : s) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
+    if (!ok || c == '\0') return false;
+  }
+  return true;
+}
+
+// No CR, LF, NUL or other control bytes (tab allowed): values go verbatim into a request.
+bool IsHeaderValue(const std::string& s) {
+  if (s.size() > kMaxHeaderValueBytes) return false;
+  for (unsigned char c : s) {
+    if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
+  }
+  return true;
+}
+
+bool HasSpaceOrControl(const std::string& s) {
+  for (unsigned char c : s) {
+    if (c <= 0x20 || c == 0x7f) return true;
+  }
+  return false;
+}
+
+char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool EqualsIgnoreCase(const std::string& a, const std::string& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (AsciiLower(a[i]) != AsciiLower(b[i])) return false;
+  }
+  return true;
+}
+
+std::string Checksum(const std::string& text) {
+  uint64_t h = 14695981039346656037ull;  // FNV-1a 64
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+// Target labels (static_configs and file_sd): Prometheus label names, not reserved.
+Status CheckTargetLabels(const std::map<std::string, std::string>& labels,
+                         const FailFn& fail) {
+  for (const auto& [name, value] : labels) {
+    if (!IsLabelName(name)) return fail("invalid label name '" + name + "'");
+    if (name.rfind("__", 0) == 0) return fail("label name '" + name + "' is reserved");
+    if (value.size() > kMaxTargetLabelValueBytes) {
+      return fail("value of label '" + name + "' longer than " +
+                  std::to_string(kMaxTargetLabelValueBytes) + " bytes");
+    }
+  }
+  return Status::Ok();
+}
+
+Status CheckTarget(const std::string& target,
+                   const FailFn& fail) {
+  if (target.empty()) return fail("empty target");
+  if (target.size() > kMaxTargetBytes) {
+    return fail("target longer than " + std::to_string(kMaxTargetBytes) + " bytes");
+  }
+  if (HasSpaceOrControl(target)) return fail("target '" + target + "' contains whitespace");
+  return Status::Ok();
+}
+
+}  // namespace gx
