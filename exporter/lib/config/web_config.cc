@@ -1,6 +1,5 @@
 #include "config/web_config.h"
 
-
 #include <crypt.h>
 #include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
@@ -10,50 +9,14 @@
 #include <cstring>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string_view>
 
 #include "common/files.h"
 #include "common/limits.h"
+#include "config/yaml_reader.h"
 
 namespace gx {
 namespace {
-
-
-std::string Where(const std::string& source, const YAML::Node& node) {
-  const YAML::Mark mark = node.Mark();
-  if (mark.is_null()) return source;
-  return source + ":" + std::to_string(mark.line + 1);
-}
-
-Status Error(const std::string& source, const YAML::Node& node, const std::string& message) {
-  return Status::Error(Where(source, node) + ": " + message);
-}
-
-// Calls fn(key, key_node, value_node) for each entry of a mapping (null = empty), rejecting
-// unknown and duplicate keys.
-template <typename F>
-Status ForEachEntry(const std::string& source, const YAML::Node& map, const YAML::Node& where,
-                    const std::string& what, const std::set<std::string>& known, F&& fn) {
-  if (!map.IsDefined() || map.IsNull()) return Status::Ok();
-  if (!map.IsMap()) return Error(source, where, what + " must be a mapping");
-  std::set<std::string> seen;
-  for (const auto& entry : map) {
-    if (!entry.first.IsScalar()) {
-      return Error(source, entry.first, "keys in " + what + " must be strings");
-    }
-    const std::string key = entry.first.Scalar();
-    if (!known.empty() && !known.count(key)) {
-      return Error(source, entry.first, "unknown key '" + key + "' in " + what);
-    }
-    if (!seen.insert(key).second) {
-      return Error(source, entry.first, "duplicate key '" + key + "' in " + what);
-    }
-    Status st = fn(key, entry.first, entry.second);
-    if (!st.ok()) return st;
-  }
-  return Status::Ok();
-}
 
 // "$2a$", "$2b$" or "$2y$", a two-digit cost 04..31, then 53 characters of bcrypt's base64.
 bool IsBcryptHash(const std::string& h) {
@@ -78,26 +41,27 @@ Result<WebConfig> Parse(const std::string& yaml_text, const std::string& source)
     return Status::Error(source + ": larger than " + std::to_string(kMaxWebConfigBytes) +
                          " bytes");
   }
+  const YamlReader y(source);
   try {
     YAML::Node doc = YAML::Load(yaml_text);
     if (doc.IsDefined() && !doc.IsNull() && !doc.IsMap()) {
-      return Error(source, doc, "the web config must be a mapping");
+      return y.Error(doc, "the web config must be a mapping");
     }
     YAML::Node tls_key;
     bool has_tls = false;
-    Status st = ForEachEntry(
-        source, doc, doc, "the web config", {"tls_server_config", "basic_auth_users"},
+    Status st = y.ForEachEntry(
+        doc, doc, "the web config", {"tls_server_config", "basic_auth_users"},
         [&](const std::string& key, const YAML::Node& k, const YAML::Node& v) -> Status {
           if (key == "tls_server_config") {
             has_tls = true;
             tls_key = k;
-            return ForEachEntry(
-                source, v, k, "tls_server_config",
+            return y.ForEachEntry(
+                v, k, "tls_server_config",
                 {"cert_file", "key_file", "client_ca_file", "client_auth_type"},
                 [&](const std::string& name, const YAML::Node& tk,
                     const YAML::Node& tv) -> Status {
                   if (!tv.IsScalar() || tv.Scalar().empty()) {
-                    return Error(source, tk, name + " must be a non-empty string");
+                    return y.Error(tk, name + " must be a non-empty string");
                   }
                   const std::string& value = tv.Scalar();
                   if (name == "cert_file") config.tls_cert_file = value;
@@ -105,7 +69,7 @@ Result<WebConfig> Parse(const std::string& yaml_text, const std::string& source)
                   if (name == "client_ca_file") config.tls_client_ca_file = value;
                   if (name == "client_auth_type") {
                     if (value != "NoClientCert" && value != "RequireAndVerifyClientCert") {
-                      return Error(source, tk,
+                      return y.Error(tk,
                                    "client_auth_type must be NoClientCert or "
                                    "RequireAndVerifyClientCert, got '" + value + "'");
                     }
@@ -116,21 +80,21 @@ Result<WebConfig> Parse(const std::string& yaml_text, const std::string& source)
           }
           // basic_auth_users: user -> bcrypt hash.
           if (!v.IsNull() && !v.IsMap()) {
-            return Error(source, k, "basic_auth_users must map user names to bcrypt hashes");
+            return y.Error(k, "basic_auth_users must map user names to bcrypt hashes");
           }
-          return ForEachEntry(
-              source, v, k, "basic_auth_users", {},
+          return y.ForEachEntry(
+              v, k, "basic_auth_users", {},
               [&](const std::string& user, const YAML::Node& uk, const YAML::Node& uv) -> Status {
                 if (user.empty() || user.size() > kMaxUserBytes ||
                     user.find(':') != std::string::npos) {
-                  return Error(source, uk, "invalid user name '" + user + "'");
+                  return y.Error(uk, "invalid user name '" + user + "'");
                 }
                 if (!uv.IsScalar() || !IsBcryptHash(uv.Scalar())) {
-                  return Error(source, uk,
+                  return y.Error(uk,
                                "the password of '" + user + "' must be a bcrypt hash ($2b$...)");
                 }
                 if (config.basic_auth_users.size() >= kMaxUsers) {
-                  return Error(source, uk, "more than " + std::to_string(kMaxUsers) + " users");
+                  return y.Error(uk, "more than " + std::to_string(kMaxUsers) + " users");
                 }
                 config.basic_auth_users.emplace(user, uv.Scalar());
                 return Status::Ok();
@@ -139,17 +103,16 @@ Result<WebConfig> Parse(const std::string& yaml_text, const std::string& source)
     if (!st.ok()) return st;
     if (has_tls) {
       if (config.tls_cert_file.empty() || config.tls_key_file.empty()) {
-        return Error(source, tls_key, "tls_server_config needs cert_file and key_file");
+        return y.Error(tls_key, "tls_server_config needs cert_file and key_file");
       }
       if (config.tls_client_auth_type == "RequireAndVerifyClientCert" &&
           config.tls_client_ca_file.empty()) {
-        return Error(source, tls_key,
+        return y.Error(tls_key,
                      "client_auth_type RequireAndVerifyClientCert needs client_ca_file");
       }
     }
   } catch (const YAML::Exception& e) {
-    if (e.mark.is_null()) return Status::Error(source + ": " + e.msg);
-    return Status::Error(source + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+    return Status::Error(YamlErrorMessage(source, e));
   }
   return config;
 }

@@ -43,7 +43,8 @@ class YamlReader {
   }
 
   // Calls fn(key, key_node, value_node) for each entry of a mapping (null = no entries),
-  // rejecting keys outside `known` and duplicate keys.
+  // rejecting duplicate keys and keys outside `known` (empty `known`: any key, as in a map of
+  // user names).
   template <typename F>
   Status ForEachEntry(const YAML::Node& map, const YAML::Node& where, const std::string& what,
                       const std::set<std::string>& known, F&& fn) const {
@@ -55,7 +56,9 @@ class YamlReader {
         return Error(entry.first, "keys in " + what + " must be strings");
       }
       const std::string key = entry.first.Scalar();
-      if (!known.count(key)) return Error(entry.first, "unknown key '" + key + "' in " + what);
+      if (!known.empty() && !known.count(key)) {
+        return Error(entry.first, "unknown key '" + key + "' in " + what);
+      }
       if (!seen.insert(key).second) {
         return Error(entry.first, "duplicate key '" + key + "' in " + what);
       }
