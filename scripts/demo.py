@@ -62,6 +62,7 @@ def print_links(env, before_capture):
     say("Open while it runs:")
     say(f"  exporter landing page   {env.exporter.url}/")
     say(f"  goroutines by category  {env.graph_url(category_expr, '5m')}")
+    say(f"  triage report           {env.exporter.url}/report?" + urllib.parse.urlencode({"target": shop.pprof}))
     say(f"  JSON diff (what grew)   {env.diff_url(SHOP)}")
     say(f"  Prometheus alerts       {env.prometheus.url}/alerts")
     say("  triage CLI, the start of the demo against now:")

@@ -10,20 +10,6 @@
 namespace gx {
 namespace {
 
-// A time parameter: unix seconds ("1700000000.5"), or a duration ago ("15m").
-bool ParseTimeParam(const std::string& text, int64_t now_ms, int64_t* out_ms) {
-  if (text.empty()) return false;
-  if (auto ago = ParseDuration(text)) {
-    *out_ms = now_ms - ago->count();
-    return true;
-  }
-  char* end = nullptr;
-  double seconds = std::strtod(text.c_str(), &end);
-  if (end == text.c_str() || *end != '\0' || !(seconds > 0) || seconds > 1e11) return false;
-  *out_ms = static_cast<int64_t>(seconds * 1000);
-  return true;
-}
-
 nlohmann::json FetchesJson(const ProbeResult& r) {
   nlohmann::json out = nlohmann::json::array();
   for (const FetchRecord& f : r.fetches) {
@@ -83,13 +69,27 @@ std::optional<TargetView> RequireTarget(App* app, const httplib::Request& req, h
   return view;
 }
 
+
+}  // namespace
+
+bool ParseTimeParam(const std::string& text, int64_t now_ms, int64_t* out_ms) {
+  if (text.empty()) return false;
+  if (auto ago = ParseDuration(text)) {
+    *out_ms = now_ms - ago->count();
+    return true;
+  }
+  char* end = nullptr;
+  double seconds = std::strtod(text.c_str(), &end);
+  if (end == text.c_str() || *end != '\0' || !(seconds > 0) || seconds > 1e11) return false;
+  *out_ms = static_cast<int64_t>(seconds * 1000);
+  return true;
+}
+
 int TopParam(const httplib::Request& req, int fallback) {
   if (!req.has_param("top")) return fallback;
   int v = std::atoi(req.get_param_value("top").c_str());
   return v < 0 ? fallback : std::min(v, 100000);
 }
-
-}  // namespace
 
 void ReplyJson(httplib::Response& res, const nlohmann::json& data) {
   nlohmann::json body = {{"status", "success"}, {"data", data}};
@@ -261,7 +261,7 @@ std::string RenderLandingPage(App* app, Watcher* watcher) {
     html += "<tr><td>" + HtmlEscape(v.target) + "</td><td>" + HtmlEscape(v.module) + "</td><td>" +
             std::to_string(r.time_ms / 1000) + "</td><td" + (r.success ? ">ok" : " class=\"bad\">" + HtmlEscape(r.error)) +
             "</td><td>" + (r.snapshot ? std::to_string(r.snapshot->total) : "") + "</td><td>" +
-            HtmlEscape(top) + "</td><td><a href=\"api/v1/stacks?" + q + "\">stacks</a> <a href=\"api/v1/diff?" + q +
+            HtmlEscape(top) + "</td><td><a href=\"report?" + q + "\">report</a> <a href=\"api/v1/stacks?" + q + "\">stacks</a> <a href=\"api/v1/diff?" + q +
             "\">diff</a> <a href=\"api/v1/capture?" + q + "\">pprof</a></td></tr>";
   }
   html += "</table>";

@@ -128,6 +128,7 @@ void InstallRoutes(httplib::Server* server, App* app, Watcher* watcher, const Se
     res.set_content(RenderLandingPage(app, watcher), "text/html; charset=utf-8");
   });
   InstallApiRoutes(server, app, watcher);
+  InstallReportPage(server, app);
   server->set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.body.empty()) {
       res.set_content(res.status == 404 ? std::string("404 page not found\n")

@@ -10,6 +10,7 @@
 namespace gx {
 
 void InstallApiRoutes(httplib::Server* server, App* app, Watcher* watcher);
+void InstallReportPage(httplib::Server* server, App* app);
 std::string RenderLandingPage(App* app, Watcher* watcher);
 
 // Prometheus API envelope.
@@ -17,5 +18,9 @@ void ReplyJson(httplib::Response& res, const nlohmann::json& data);
 void ReplyJsonError(httplib::Response& res, int status, const std::string& type,
                     const std::string& message);
 std::string HtmlEscape(std::string_view s);
+// A time parameter: unix seconds ("1700000000.5"), or a duration ago ("15m").
+bool ParseTimeParam(const std::string& text, int64_t now_ms, int64_t* out_ms);
+// ?top=N, bounded; `fallback` when absent or negative.
+int TopParam(const httplib::Request& req, int fallback);
 
 }  // namespace gx

@@ -145,6 +145,40 @@ class ExporterTest(unittest.TestCase):
         self.assertEqual(top["category"], "chan_send")
         self.assertIn("ctx.Done()", top["hint"])
 
+    def test_report_page_shows_growth_categories_hints_for_browsers_and_terminals(self):
+        target = self.leaky.address
+        def points():
+            targets = h.get_json(f"{self.exporter.url}/api/v1/targets")[1]["data"]
+            return sum(t["history_points"] for t in targets
+                       if t["target"] == target and t["module"] == "default") >= 2
+        h.wait_until(points, 10, what="two watch polls in the history")
+        q = urllib.parse.urlencode({"target": target, "from": "1h", "top": 100})
+        status, headers, body = h.http_get(f"{self.exporter.url}/report?{q}&format=text")
+        self.assertEqual(status, 200, body)
+        self.assertTrue(headers["Content-Type"].startswith("text/plain"))
+        text = body.decode()
+        self.assertIn("target " + target, text)
+        self.assertIn("WHAT GREW: the point nearest 1h ago -> latest", text)
+        self.assertIn("chan_send", text)              # a category of the leaky fixture
+        self.assertIn("at main.leakChanSend.func1", text)  # its first application frame
+        self.assertIn("ctx.Done()", text)             # and the category's first-fix hint
+        # The same for a browser: escaped HTML with links to the JSON API and the capture.
+        status, headers, body = h.http_get(f"{self.exporter.url}/report?{q}&frames=1")
+        self.assertEqual(status, 200)
+        self.assertTrue(headers["Content-Type"].startswith("text/html"))
+        page = body.decode()
+        self.assertIn("<pre>", page)
+        self.assertIn("api/v1/capture?", page)
+        self.assertIn("1h ago -&gt; latest", page)  # the report is escaped
+        self.assertNotIn("1h ago -> latest", page)
+        _, _, landing = h.http_get(self.exporter.url + "/")
+        self.assertIn("report?target=", landing.decode())
+        for path, want in [("/report", 400), ("/report?target=nowhere:1", 404),
+                           ("/report?target=%s&from=yesterday" % target, 400),
+                           ("/report?target=%s&top=-5&format=text" % target, 200)]:
+            with self.subTest(path=path):
+                self.assertEqual(h.http_get(self.exporter.url + path)[0], want)
+
     def test_metrics_endpoint_has_watched_targets_self_and_process_metrics(self):
         def watched():
             _, _, body = h.http_get(self.exporter.url + "/metrics")

@@ -1,0 +1,91 @@
+// GET /report?target=&module=: the triage report of one probed target, as the CLI prints it,
+// for a browser (HTML) or a terminal (format=text): what grew over the history window, then
+// the latest snapshot's categories and top stacks with their first-fix hints.
+#include <algorithm>
+#include <ctime>
+
+#include "common/clock.h"
+#include "common/duration.h"
+#include "daemon/routes_internal.h"
+#include "report/text_report.h"
+
+namespace gx {
+namespace {
+
+std::string UtcTime(int64_t unix_ms) {
+  std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return buf;
+}
+
+void Reply(httplib::Response& res, bool html, int status, const std::string& title,
+           const std::string& text, const std::string& links = "") {
+  res.status = status;
+  if (!html) {
+    res.set_content(title + "\n\n" + text, "text/plain; charset=utf-8");
+    return;
+  }
+  res.set_content(
+      "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>" + HtmlEscape(title) +
+          "</title><style>body{font-family:sans-serif;margin:2em}pre{font-size:13px}</style>"
+          "</head><body><p><a href=\"./\">goroutine_exporter</a></p><h1>" + HtmlEscape(title) +
+          "</h1>" + links + "<pre>" + HtmlEscape(text) + "</pre></body></html>",
+      "text/html; charset=utf-8");
+}
+
+}  // namespace
+
+void InstallReportPage(httplib::Server* server, App* app) {
+  server->Get("/report", [app](const httplib::Request& req, httplib::Response& res) {
+    const bool html = req.get_param_value("format") != "text";
+    const std::string target = req.get_param_value("target");
+    const std::string module =
+        req.has_param("module") ? req.get_param_value("module") : std::string("default");
+    if (target.empty()) {
+      return Reply(res, html, 400, "Bad request", "the target parameter is missing");
+    }
+    auto view = app->history().Target(target, module);
+    if (!view || !view->latest) {
+      return Reply(res, html, 404, "Not found",
+                   "no probe of " + target + " with module " + module + " yet");
+    }
+    const int64_t now = NowUnixMs();
+    int64_t from = now - 15 * 60 * 1000;
+    const std::string from_text = req.has_param("from") ? req.get_param_value("from") : "15m";
+    if (req.has_param("from") && !ParseTimeParam(from_text, now, &from)) {
+      return Reply(res, html, 400, "Bad request",
+                   "from must be unix seconds or a duration ago such as 15m");
+    }
+    TextReportOptions options;
+    options.top_k = std::max(1, std::min(TopParam(req, options.top_k), 1000));
+    options.frames = req.get_param_value("frames") == "1";
+
+    const ProbeResult& r = *view->latest;
+    std::string text = "target " + target + ", module " + module + ", last probe " +
+                       UtcTime(r.time_ms) + (r.success ? "" : ": FAILED: " + r.error) + "\n\n";
+    auto diff = app->history().Diff(target, module, from, 0);
+    if (diff.ok()) {
+      // The history compares its point nearest `from` (or its oldest) with the latest.
+      const std::string then = "the point nearest " +
+                                (ParseDuration(from_text) ? from_text + " ago" : UtcTime(from));
+      text += RenderDiffText(diff.value(), then, "latest", options) + "\n";
+    } else {
+      text += "WHAT GREW: " + diff.status().message() + "\n\n";
+    }
+    if (r.snapshot) {
+      text += RenderSnapshotText(*r.snapshot, options);
+    }
+    const std::string q = "target=" + httplib::detail::encode_query_param(target) +
+                          "&amp;module=" + httplib::detail::encode_query_param(module);
+    const std::string links =
+        "<p><a href=\"report?" + q + "&amp;frames=1\">with frames</a> · <a href=\"api/v1/stacks?" +
+        q + "\">stacks (JSON)</a> · <a href=\"api/v1/diff?" + q +
+        "\">diff (JSON)</a> · <a href=\"api/v1/capture?" + q + "\">capture for go tool pprof</a></p>";
+    Reply(res, html, 200, "Goroutine report: " + target, text, links);
+  });
+}
+
+}  // namespace gx
