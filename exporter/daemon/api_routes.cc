@@ -69,7 +69,6 @@ std::optional<TargetView> RequireTarget(App* app, const httplib::Request& req, h
   return view;
 }
 
-
 }  // namespace
 
 bool ParseTimeParam(const std::string& text, int64_t now_ms, int64_t* out_ms) {

@@ -70,8 +70,8 @@ Result<WebConfig> Parse(const std::string& yaml_text, const std::string& source)
                   if (name == "client_auth_type") {
                     if (value != "NoClientCert" && value != "RequireAndVerifyClientCert") {
                       return y.Error(tk,
-                                   "client_auth_type must be NoClientCert or "
-                                   "RequireAndVerifyClientCert, got '" + value + "'");
+                                     "client_auth_type must be NoClientCert or "
+                                     "RequireAndVerifyClientCert, got '" + value + "'");
                     }
                     config.tls_client_auth_type = value;
                   }
@@ -90,8 +90,8 @@ Result<WebConfig> Parse(const std::string& yaml_text, const std::string& source)
                   return y.Error(uk, "invalid user name '" + user + "'");
                 }
                 if (!uv.IsScalar() || !IsBcryptHash(uv.Scalar())) {
-                  return y.Error(uk,
-                               "the password of '" + user + "' must be a bcrypt hash ($2b$...)");
+                  return y.Error(
+                      uk, "the password of '" + user + "' must be a bcrypt hash ($2b$...)");
                 }
                 if (config.basic_auth_users.size() >= kMaxUsers) {
                   return y.Error(uk, "more than " + std::to_string(kMaxUsers) + " users");
@@ -108,7 +108,7 @@ Result<WebConfig> Parse(const std::string& yaml_text, const std::string& source)
       if (config.tls_client_auth_type == "RequireAndVerifyClientCert" &&
           config.tls_client_ca_file.empty()) {
         return y.Error(tls_key,
-                     "client_auth_type RequireAndVerifyClientCert needs client_ca_file");
+                       "client_auth_type RequireAndVerifyClientCert needs client_ca_file");
       }
     }
   } catch (const YAML::Exception& e) {
