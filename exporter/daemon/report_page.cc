@@ -6,6 +6,7 @@
 
 #include "common/clock.h"
 #include "common/duration.h"
+#include "common/limits.h"
 #include "daemon/routes_internal.h"
 #include "report/text_report.h"
 
@@ -60,8 +61,10 @@ void InstallReportPage(httplib::Server* server, App* app) {
                    "from must be unix seconds or a duration ago such as 15m");
     }
     TextReportOptions options;
-    options.top_k = std::max(1, std::min(TopParam(req, options.top_k), 1000));
     options.frames = req.get_param_value("frames") == "1";
+    // Up to 512 frames a stack: fewer stacks with frames keep a page within a few MB.
+    const int max_top = options.frames ? kMaxReportStacksWithFrames : kMaxReportStacks;
+    options.top_k = std::max(1, std::min(TopParam(req, options.top_k), max_top));
 
     const ProbeResult& r = *view->latest;
     std::string text = "target " + target + ", module " + module + ", last probe " +

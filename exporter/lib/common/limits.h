@@ -84,6 +84,9 @@ inline constexpr std::size_t kWholeGzipMaxRatio = 16;
 // Targets whose probe state (previous counts, fetch plan) the prober keeps between probes;
 // beyond this the least recently used is dropped.
 inline constexpr std::size_t kMaxTrackedTargets = 10000;
+// Stacks listed by /report (?top=): each is a few lines, or up to 512 frames with ?frames=1.
+inline constexpr int kMaxReportStacks = 1000;
+inline constexpr int kMaxReportStacksWithFrames = 100;
 // Label sets of a stack that the history keeps for diff rows (the most frequent ones).
 inline constexpr std::size_t kLabelSetsPerStack = 8;
 // Watch-mode workers whatever the config says, so a typo cannot start thousands of threads.
