@@ -22,6 +22,29 @@ std::string UtcTime(int64_t unix_ms) {
   return buf;
 }
 
+// One line per profile of the fetch plan: fetched, reused from an earlier probe, or skipped
+// and why (so that a missing wait age or GC proof explains itself).
+std::string FetchLines(const ProbeResult& r) {
+  std::string out = "FETCHES\n";
+  for (const FetchRecord& f : r.fetches) {
+    out += "  " + f.profile + " debug=" + std::to_string(f.debug) + ": ";
+    if (f.failed) {
+      out += "failed: " + f.error;
+    } else if (f.performed) {
+      out += "fetched, " + std::to_string(f.bytes) + " bytes";
+    } else if (f.skipped != SkipReason::kNone) {
+      out += std::string("skipped: ") + SkipReasonName(f.skipped);
+      if (f.data_time_ms > 0) out += ", data from " + UtcTime(f.data_time_ms) + " in use";
+    } else if (f.data_time_ms > 0) {
+      out += "reused from " + UtcTime(f.data_time_ms);
+    } else {
+      out += "not fetched";
+    }
+    out += "\n";
+  }
+  return out;
+}
+
 void Reply(httplib::Response& res, bool html, int status, const std::string& title,
            const std::string& text, const std::string& links = "") {
   res.status = status;
@@ -68,7 +91,8 @@ void InstallReportPage(httplib::Server* server, App* app) {
 
     const ProbeResult& r = *view->latest;
     std::string text = "target " + target + ", module " + module + ", last probe " +
-                       UtcTime(r.time_ms) + (r.success ? "" : ": FAILED: " + r.error) + "\n\n";
+                       UtcTime(r.time_ms) + (r.success ? "" : ": FAILED: " + r.error) + "\n\n" +
+                       FetchLines(r) + "\n";
     auto diff = app->history().Diff(target, module, from, 0);
     if (diff.ok()) {
       // The history compares its point nearest `from` (or its oldest) with the latest.
@@ -80,6 +104,10 @@ void InstallReportPage(httplib::Server* server, App* app) {
     }
     if (r.snapshot) {
       text += RenderSnapshotText(*r.snapshot, options);
+    }
+    if (r.leak) {
+      text += "\nGC-PROVEN LEAKS: the last goroutineleak profile, " +
+              UtcTime(r.leak->captured_unix_ms) + "\n" + RenderSnapshotText(*r.leak, options);
     }
     const std::string q = "target=" + httplib::detail::encode_query_param(target) +
                           "&amp;module=" + httplib::detail::encode_query_param(module);

@@ -158,6 +158,7 @@ class ExporterTest(unittest.TestCase):
         self.assertTrue(headers["Content-Type"].startswith("text/plain"))
         text = body.decode()
         self.assertIn("target " + target, text)
+        self.assertIn("goroutine debug=0: ", text)  # the fetch plan, one line per profile
         self.assertIn("WHAT GREW: the point nearest 1h ago -> latest", text)
         self.assertIn("chan_send", text)              # a category of the leaky fixture
         self.assertIn("at main.leakChanSend.func1", text)  # its first application frame
