@@ -38,7 +38,7 @@ if [[ $QUICK == 1 ]]; then
 else
   MIN_TIME=0.1; GO_MIN_TIME=100ms; REPS=3; PARSE_REPS=9
   LOAD_ARGS=(-duration 8s -warmup 1s -repeat 20)
-  WATCH_ARGS=(-targets 1000 -interval 15s -warmup 20s -measure 60s)
+  WATCH_ARGS=(-targets 1000 -interval 15s -warmup 20s -measure 60s -full-targets 100,500)
   COST_ARGS=(-goroutines 1000,10000,100000 -reps 3 -probes 3)
 fi
 

@@ -62,6 +62,7 @@ func medianRSSKB(c *child, n int, gap time.Duration) int64 {
 		xs = append(xs, float64(rss))
 	}
 	sort.Float64s(xs)
+	logf("watch: RSS samples (KB, sorted): %v", xs)
 	return int64(median(xs))
 }
 
@@ -129,7 +130,7 @@ func cmdWatch(args []string) error {
 	conc := fs.Int("concurrency", 4, "watch concurrency")
 	warm := fs.Duration("warmup", 20*time.Second, "time before measuring (first round of fetches)")
 	measure := fs.Duration("measure", 60*time.Second, "measured window")
-	fullNs := fs.String("full-targets", "100,300", "target counts of the full-history phase (two, or empty to skip)")
+	fullNs := fs.String("full-targets", "100,500", "target counts of the full-history phase (two, or empty to skip)")
 	fullPoints := fs.Int("full-points", 60, "history points per target to reach (the default history.max_snapshots)")
 	fs.Parse(args)
 
@@ -221,7 +222,9 @@ func cmdWatch(args []string) error {
 			time.Sleep(time.Second)
 		}
 		time.Sleep(3 * time.Second) // a few more rounds: points are replaced, not added, from now on
-		rss := medianRSSKB(fx, 7, time.Second)
+		// 15 samples span three release cycles: the difference of two such medians is what one
+		// more target costs, so it must not depend on where in the cycle a few samples fell.
+		rss := medianRSSKB(fx, 15, time.Second)
 		r.FullTargets = append(r.FullTargets, fullN)
 		r.FullSeconds = append(r.FullSeconds, time.Since(t).Seconds())
 		r.FullPointsPerTgt = append(r.FullPointsPerTgt, historyPoints(fx.Addr)/float64(fullN))
