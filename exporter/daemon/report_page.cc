@@ -1,6 +1,7 @@
 // GET /report?target=&module=: the triage report of one probed target, as the CLI prints it,
-// for a browser (HTML) or a terminal (format=text): what grew over the history window, then
-// the latest snapshot's categories and top stacks with their first-fix hints.
+// for a browser (HTML) or a terminal (format=text): the last probe's fetch plan, what grew over
+// the history window, the latest snapshot's categories and top stacks with their first-fix
+// hints, and the GC-proven leaks when the goroutineleak profile was fetched.
 #include <algorithm>
 #include <ctime>
 

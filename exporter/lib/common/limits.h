@@ -68,8 +68,8 @@ inline constexpr std::size_t kMaxCachedFunctionMatches = 50000;
 inline constexpr int kMallocArenas = 2;
 // glibc's mmap and trim thresholds are left to adapt on their own: raising them (heap kept
 // across probes, handed back only by the daemon's malloc_trim every 5 s) saved page faults on
-// 10k-stack profiles but cost memory, 46 instead of 40 KiB per watched target and 77 instead
-// of 41 KiB per target with full history (bench/run.sh, watch mode, 2026-11-27).
+// 10k-stack profiles but cost memory: 46 instead of 36-40 KiB per target with 1,000 watched
+// targets (bench/run.sh, watch mode, 2026-11-27).
 
 // Decoder (decode/profile_decoder.cc). A gzip body up to this size is kept whole and inflated
 // in one call by libdeflate at the end (debug=0 bodies are a few KB even for 1M goroutines,
@@ -81,6 +81,8 @@ inline constexpr std::size_t kWholeGzipBytes = 1u << 20;
 // at most this many times the body in a buffer; beyond it, zlib streams as for big bodies.
 inline constexpr std::size_t kWholeGzipMaxRatio = 16;
 
+// A /probe?target= value: far longer than any host:port or URL of a pprof endpoint.
+inline constexpr std::size_t kMaxProbeTargetBytes = 1024;
 // Targets whose probe state (previous counts, fetch plan) the prober keeps between probes;
 // beyond this the least recently used is dropped.
 inline constexpr std::size_t kMaxTrackedTargets = 10000;
@@ -104,7 +106,8 @@ inline constexpr std::size_t kMaxLabelKeys = 32;           // pprof label keys t
 inline constexpr std::size_t kMaxLabelKeyBytes = 64;
 inline constexpr std::size_t kMaxTargetLabelValueBytes = 1024;
 inline constexpr std::size_t kMaxProfilePathBytes = 1024;  // a module's profile paths
-inline constexpr std::size_t kMaxHeaderValueBytes = 8192;  // a module's extra request headers
+inline constexpr std::size_t kMaxHeaderNameBytes = 256;    // a module's extra request headers
+inline constexpr std::size_t kMaxHeaderValueBytes = 8192;
 inline constexpr std::size_t kMaxModuleNameBytes = 128;
 inline constexpr std::size_t kMaxHostNameBytes = 253;      // DNS names (target allowlist)
 inline constexpr std::chrono::milliseconds kMaxProbeTimeout{5 * 60 * 1000};

@@ -38,7 +38,7 @@ bool IsModuleName(const std::string& s) {
 
 // RFC 9110 token characters (header field names).
 bool IsHeaderName(const std::string& s) {
-  if (s.empty() || s.size() > 256) return false;
+  if (s.empty() || s.size() > kMaxHeaderNameBytes) return false;
   for (char c : s) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;

@@ -81,7 +81,7 @@ std::chrono::milliseconds Remaining(Clock::time_point deadline) {
 
 Result<TargetAddress> ResolveTarget(const std::string& target, const Module& module) {
   if (target.empty()) return Status::Error("target is empty");
-  if (target.size() > 1024) return Status::Error("target is too long");
+  if (target.size() > kMaxProbeTargetBytes) return Status::Error("target is too long");
   std::string url = target.find("://") != std::string::npos ? target : module.scheme + "://" + target;
   auto parsed = ParseUrl(url);
   if (!parsed.ok()) return parsed.status();
