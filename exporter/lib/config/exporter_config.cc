@@ -15,6 +15,8 @@ namespace {
 
 using std::chrono::milliseconds;
 
+// Fills a Config from one parsed document, strictly; holds only the reader that names the
+// source in messages. One per document; not thread-safe.
 class ConfigParser {
  public:
   explicit ConfigParser(const std::string& source) : y_(source.empty() ? "<config>" : source) {}
