@@ -7,14 +7,6 @@
 
 namespace gx {
 
-std::string FormatDuration(std::chrono::milliseconds d) {
-  int64_t ms = d.count();
-  if (ms != 0 && ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
-  if (ms != 0 && ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
-  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
-  return std::to_string(ms) + "ms";
-}
-
 bool IsLabelName(const std::string& s) {
   if (s.empty()) return false;
   for (std::size_t i = 0; i < s.size(); ++i) {

@@ -2,7 +2,6 @@
 // and small helpers their parsers share. Pure functions; thread-safe.
 #pragma once
 
-#include <chrono>
 #include <functional>
 #include <map>
 #include <string>
@@ -11,8 +10,6 @@
 
 namespace gx {
 
-// "500ms", "30s", "10m", "2h": the largest unit that divides the duration.
-std::string FormatDuration(std::chrono::milliseconds d);
 bool IsLabelName(const std::string& s);   // a Prometheus label name
 bool IsModuleName(const std::string& s);  // letters, digits, '_', '-', '.'; bounded
 bool IsHeaderName(const std::string& s);

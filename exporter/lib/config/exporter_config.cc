@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "common/duration.h"
 #include "common/files.h"
 #include "common/limits.h"
 #include "config/config_values.h"

@@ -16,7 +16,6 @@
 
 #include "common/duration.h"
 #include "common/status.h"
-#include "config/config_values.h"
 
 namespace gx {
 

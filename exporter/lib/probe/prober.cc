@@ -184,6 +184,16 @@ std::shared_ptr<const ProbeResult> Prober::Probe(const std::string& target, cons
   return result;
 }
 
+Result<CaptureOptions> Prober::FetchOptions(const Module& module,
+                                            std::chrono::milliseconds timeout) {
+  auto options = OptionsFor(module, limits_, timeout);
+  if (options.ok()) {
+    options->shapes = &shapes_;
+    options->connections = &connections_;
+  }
+  return options;
+}
+
 std::shared_ptr<ProbeResult> Prober::Run(const std::string& target, const Module& module,
                                          std::chrono::milliseconds budget, TargetState state,
                                          TargetState* updated) {
@@ -211,15 +221,13 @@ std::shared_ptr<ProbeResult> Prober::Run(const std::string& target, const Module
 
   // 1. The cheap profile, every time.
   FetchRecord cheap = Record("goroutine", 0);
-  auto options = OptionsFor(module, limits_, std::min(budget, module.timeout));
+  auto options = FetchOptions(module, std::min(budget, module.timeout));
   if (!options.ok()) {
     result->error = options.status().message();
     result->error_kind = FetchError::kOther;
     return finish();
   }
   options->keep_raw_bytes = module.max_response_bytes;
-  options->shapes = &shapes_;
-  options->connections = &connections_;
   auto t0 = Clock::now();
   FetchError cheap_error = FetchError::kNone;
   auto capture = CaptureUrl(address->base_url + module.path + "?debug=0", *classifier,
@@ -269,11 +277,7 @@ std::shared_ptr<ProbeResult> Prober::Run(const std::string& target, const Module
     rec.skipped = PlanExpensiveFetch(*plan.policy, total, now_ms, *plan.fetch_state,
                                      Remaining(deadline).count());
     if (rec.skipped == SkipReason::kNone) {
-      auto opts = OptionsFor(module, limits_, std::min(Remaining(deadline), module.timeout));
-      if (opts.ok()) {
-        opts->shapes = &shapes_;
-        opts->connections = &connections_;
-      }
+      auto opts = FetchOptions(module, std::min(Remaining(deadline), module.timeout));
       auto t = Clock::now();
       FetchError kind = FetchError::kOther;
       Result<Capture> c = opts.ok() ? CaptureUrl(address->base_url + *plan.path + "?debug=" +

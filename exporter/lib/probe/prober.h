@@ -22,6 +22,8 @@
 
 namespace gx {
 
+struct CaptureOptions;
+
 struct FetchRecord {
   std::string profile;  // "goroutine" or "goroutineleak"
   int debug = 0;
@@ -82,6 +84,9 @@ class Prober {
                                    std::chrono::milliseconds budget, TargetState state,
                                    TargetState* updated);
   void EvictIfFull();
+  // A fetch's options (module settings, secrets read now) with the prober's shared shape
+  // cache and connection pool.
+  Result<CaptureOptions> FetchOptions(const Module& module, std::chrono::milliseconds timeout);
 
   const Limits limits_;
   StackShapeCache shapes_;      // shared by every capture of every target
@@ -89,6 +94,5 @@ class Prober {
   mutable std::mutex mu_;
   std::unordered_map<std::string, TargetState> states_;  // GUARDED_BY(mu_)
 };
-
 
 }  // namespace gx
