@@ -4,6 +4,7 @@
 
 #include "common/clock.h"
 #include "common/duration.h"
+#include "common/limits.h"
 #include "daemon/routes_internal.h"
 #include "report/json_report.h"
 
@@ -90,6 +91,13 @@ int TopParam(const httplib::Request& req, int fallback) {
   return v < 0 ? fallback : std::min(v, 100000);
 }
 
+// ?top= for a JSON listing: `fallback` when absent; 0 ("all") and anything above `max` read
+// as max (answers say how many stacks there are in all).
+int ListingTop(const httplib::Request& req, int fallback, int max) {
+  const int top = TopParam(req, fallback);
+  return top <= 0 || top > max ? max : top;
+}
+
 void ReplyJson(httplib::Response& res, const nlohmann::json& data) {
   nlohmann::json body = {{"status", "success"}, {"data", data}};
   res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
@@ -119,7 +127,11 @@ void InstallApiRoutes(httplib::Server* server, App* app, Watcher* watcher) {
       return ReplyJsonError(res, 503, "unavailable", "the last probe of this target failed: " +
                                                          (r ? r->error : std::string()));
     }
-    nlohmann::json out = SnapshotToJson(*r->snapshot, TopParam(req, 0), true);
+    // Up to 512 frames a stack: as many stacks as /report shows with frames.
+    nlohmann::json out =
+        SnapshotToJson(*r->snapshot,
+                       ListingTop(req, kMaxReportStacksWithFrames, kMaxReportStacksWithFrames),
+                       true);
     // Facts only the expensive formats have, joined by stack id.
     for (auto& stack : out["stacks"]) {
       const std::string id = stack["stack_id"];
@@ -159,7 +171,7 @@ void InstallApiRoutes(httplib::Server* server, App* app, Watcher* watcher) {
     }
     auto diff = app->history().Diff(view->target, view->module, from, to);
     if (!diff.ok()) return ReplyJsonError(res, 422, "execution", diff.status().message());
-    nlohmann::json out = DiffToJson(diff.value(), TopParam(req, 50), false);
+    nlohmann::json out = DiffToJson(diff.value(), ListingTop(req, 50, kMaxReportStacks), false);
     out["target"] = view->target;
     out["module"] = view->module;
     ReplyJson(res, out);

@@ -65,8 +65,10 @@ std::shared_ptr<const ProbeResult> App::RunProbe(const std::string& target, cons
                                                  std::chrono::milliseconds budget,
                                                  const std::map<std::string, std::string>& labels) {
   auto result = prober_.Probe(target, module, budget);
-  metrics_.ProbeDone(result->success, result->cached);
-  if (!result->cached) {
+  // A result shared with a concurrent probe was counted and recorded by the probe that ran
+  // the fetch; counting it again would double fetch errors and history points.
+  metrics_.ProbeDone(result->success, result->cached || (result->shared && result->success));
+  if (!result->cached && !result->shared) {
     for (const FetchRecord& f : result->fetches) {
       if (f.performed && f.failed && f.skipped != SkipReason::kUnsupported) {
         metrics_.FetchError(FetchErrorReason(f.error_kind));
@@ -76,7 +78,7 @@ std::shared_ptr<const ProbeResult> App::RunProbe(const std::string& target, cons
   if (!result->success) {
     Log().Debug("probe failed", {{"target", target}, {"module", module.name}, {"err", result->error}});
   }
-  history_.Record(result, labels);
+  if (!result->shared) history_.Record(result, labels);
   metrics_.SetHistoryPoints(static_cast<double>(history_.total_points()));
   return result;
 }

@@ -1,7 +1,9 @@
 #include "daemon/http_server.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <set>
 
 #include "common/logger.h"
 #include "daemon/routes_internal.h"
@@ -51,9 +53,15 @@ void HandleMetrics(App* app, Watcher* watcher, httplib::Response& res) {
     if (!module) continue;
     ExposeOptions options = ExposeOptionsFor(*module);
     options.target_labels.emplace_back(label, w.target.address);
+    // Config rejects target labels that clash with the exporter's own; a target label named
+    // like one of this module's pprof label keys is dropped here, as one name twice on a
+    // series would fail the whole scrape.
+    std::set<std::string> taken = {label};
+    for (const std::string& key : module->label_keys) taken.insert(SanitizeLabelName(key));
     for (const auto& [k, v] : w.target.labels) {
       std::string name = SanitizeLabelName(k);
-      if (name != label && name.rfind("__", 0) != 0) options.target_labels.emplace_back(name, v);
+      if (name.rfind("__", 0) == 0 || IsExporterLabelName(name)) continue;
+      if (taken.insert(name).second) options.target_labels.emplace_back(name, v);
     }
     AppendFamilies(&families, ProbeMetricFamilies(*w.latest, options));
   }
@@ -70,6 +78,8 @@ std::chrono::milliseconds ProbeBudget(const httplib::Request& req, const Module&
     char* end = nullptr;
     double seconds = std::strtod(header.c_str(), &end);
     if (end != header.c_str() && std::isfinite(seconds) && seconds > 0) {
+      // A day bounds the cast (the header is outside input; 1e300 must not overflow it).
+      seconds = std::min(seconds, 86400.0);
       auto scrape = std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000)) - offset;
       budget = std::min(budget, scrape);
     }

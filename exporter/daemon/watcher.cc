@@ -46,7 +46,7 @@ std::vector<WatchedResult> Watcher::Latest() const {
   return out;
 }
 
-void Watcher::RefreshTargets(const Config& config, int64_t now_ms) {
+std::vector<WatchTarget> Watcher::CollectTargets(const Config& config) {
   std::vector<WatchTarget> targets;
   for (const StaticTargetGroup& g : config.watch.static_configs) {
     for (const std::string& t : g.targets) targets.push_back({t, g.module, g.labels});
@@ -56,10 +56,22 @@ void Watcher::RefreshTargets(const Config& config, int64_t now_ms) {
     for (WatchTarget& t : ResolveFileSd(sd, &errors)) targets.push_back(std::move(t));
     for (const std::string& e : errors) Log().Warn("file_sd", {{"err", e}});
   }
+  return targets;
+}
+
+void Watcher::ApplyTargets(std::vector<WatchTarget> targets, int64_t interval, int64_t now_ms) {
   static thread_local std::mt19937_64 rng(std::random_device{}());
-  const int64_t interval = config.watch.interval.count();
+  // Series carry the address, not the module: one address under two modules would give two
+  // targets the same series, which Prometheus drops. The first listing wins.
+  std::map<std::string, std::string> module_of;
   std::map<std::string, Slot> next;
   for (WatchTarget& t : targets) {
+    auto [listed, first] = module_of.emplace(t.address, t.module);
+    if (!first) {
+      Log().Warn("target listed twice; watched once, with the first module",
+                 {{"target", t.address}, {"module", listed->second}, {"ignored_module", t.module}});
+      continue;
+    }
     std::string key = t.module + "\x1f" + t.address;
     auto old = slots_.find(key);
     if (old != slots_.end()) {
@@ -88,8 +100,12 @@ void Watcher::SchedulerLoop() {
     const int64_t now = NowUnixMs();
     auto config = app_->config();
     if (config != config_ || now >= next_sd_refresh_ms_) {
+      lock.unlock();
+      std::vector<WatchTarget> targets = CollectTargets(*config);
+      lock.lock();
+      if (stopping_) break;
       config_ = config;
-      RefreshTargets(*config, now);
+      ApplyTargets(std::move(targets), config->watch.interval.count(), now);
       int64_t refresh = 30000;
       for (const FileSdConfig& sd : config->watch.file_sd_configs) {
         refresh = std::min<int64_t>(refresh, sd.refresh_interval.count());

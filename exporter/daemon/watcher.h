@@ -39,7 +39,12 @@ class Watcher {
   };
   void SchedulerLoop();
   void WorkerLoop();
-  void RefreshTargets(const Config& config, int64_t now_ms);
+  // Every configured target; reads the file_sd files, so it runs without mu_ held (a slow
+  // disk must not block /metrics).
+  static std::vector<WatchTarget> CollectTargets(const Config& config);
+  // Replaces the slots with `targets`, keeping the state of targets already watched.
+  void ApplyTargets(std::vector<WatchTarget> targets, int64_t interval,
+                    int64_t now_ms);  // REQUIRES(mu_)
 
   App* app_;
   mutable std::mutex mu_;

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "common/label_names.h"
 #include "common/limits.h"
 
 namespace gx {
@@ -82,6 +83,9 @@ Status CheckTargetLabels(const std::map<std::string, std::string>& labels,
   for (const auto& [name, value] : labels) {
     if (!IsLabelName(name)) return fail("invalid label name '" + name + "'");
     if (name.rfind("__", 0) == 0) return fail("label name '" + name + "' is reserved");
+    if (IsExporterLabelName(name)) {
+      return fail("label name '" + name + "' is a label of the exporter's own series");
+    }
     if (value.size() > kMaxTargetLabelValueBytes) {
       return fail("value of label '" + name + "' longer than " +
                   std::to_string(kMaxTargetLabelValueBytes) + " bytes");

@@ -6,6 +6,7 @@
 
 #include "common/duration.h"
 #include "common/files.h"
+#include "common/label_names.h"
 #include "common/limits.h"
 #include "config/config_values.h"
 #include "config/host_match.h"
@@ -176,13 +177,23 @@ class ConfigParser {
             if (m->label_keys.size() > kMaxLabelKeys) {
               return y_.Error(k, "more than " + std::to_string(kMaxLabelKeys) + " label_keys");
             }
+            // Keys become label names as sanitized; two keys that sanitize alike, or one that
+            // is already a label of the exporter's series, would put a name twice on a series.
             std::set<std::string> seen;
             for (const auto& lk : m->label_keys) {
               if (lk.empty() || lk.size() > kMaxLabelKeyBytes) {
                 return y_.Error(k, "label key '" + lk + "' must be 1 to " +
                                        std::to_string(kMaxLabelKeyBytes) + " bytes");
               }
-              if (!seen.insert(lk).second) return y_.Error(k, "duplicate label key '" + lk + "'");
+              const std::string name = SanitizeLabelName(lk);
+              if (!seen.insert(name).second) {
+                return y_.Error(k, "label key '" + lk + "' gives the label name '" + name +
+                                       "' of another key");
+              }
+              if (IsExporterLabelName(name) || name.rfind("__", 0) == 0) {
+                return y_.Error(k, "label key '" + lk + "' gives the label name '" + name +
+                                       "', which the exporter's series already carry");
+              }
             }
           } else if (key == "top_k") {
             GX_ASSIGN_OR_RETURN(m->top_k, y_.Int(k, v, 1, 1000));
@@ -324,7 +335,8 @@ class ConfigParser {
             GX_ASSIGN_OR_RETURN(w->jitter, y_.Double(k, v, 0.0, 1.0));
           } else if (name == "target_label") {
             GX_ASSIGN_OR_RETURN(w->target_label, y_.String(k, v));
-            if (!IsLabelName(w->target_label) || w->target_label.rfind("__", 0) == 0) {
+            if (!IsLabelName(w->target_label) || w->target_label.rfind("__", 0) == 0 ||
+                IsExporterLabelName(w->target_label)) {
               return y_.Error(k, "invalid target_label '" + w->target_label + "'");
             }
           } else if (name == "history") {

@@ -148,17 +148,6 @@ std::string SanitizeLabelValue(std::string_view v, std::size_t max_bytes) {
   return out;
 }
 
-std::string SanitizeLabelName(std::string_view name) {
-  std::string out(name);
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    char c = out[i];
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (i > 0 && c >= '0' && c <= '9');
-    if (!ok) out[i] = '_';
-  }
-  if (out.empty()) out = "_";
-  return out;
-}
-
 ExposeOptions ExposeOptionsFor(const Module& module) {
   ExposeOptions o;
   o.top_k = module.top_k;

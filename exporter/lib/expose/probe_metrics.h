@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/label_names.h"
 #include "probe/prober.h"
 
 namespace gx {
@@ -34,8 +35,5 @@ std::string SerializeText(const std::vector<prometheus::MetricFamily>& families)
 
 // Makes a label value valid UTF-8 of bounded length (invalid bytes become U+FFFD).
 std::string SanitizeLabelValue(std::string_view value, std::size_t max_bytes = 256);
-
-// Prometheus label names: [a-zA-Z_][a-zA-Z0-9_]*; other characters become '_'.
-std::string SanitizeLabelName(std::string_view name);
 
 }  // namespace gx

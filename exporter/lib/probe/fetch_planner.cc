@@ -30,4 +30,9 @@ SkipReason PlanExpensiveFetch(const ExpensiveFetchPolicy& policy, int64_t cheap_
   return SkipReason::kNone;
 }
 
+bool StillReusable(const ExpensiveFetchPolicy& policy, int64_t captured_ms, int64_t now_ms) {
+  const int64_t max_age_ms = kReuseMaxIntervals * policy.min_interval.count();
+  return now_ms - captured_ms <= max_age_ms;
+}
+
 }  // namespace gx

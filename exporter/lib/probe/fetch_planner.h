@@ -21,9 +21,17 @@ enum class SkipReason {
 const char* SkipReasonName(SkipReason r);  // "over_goroutine_cap", "min_interval", ...
 
 struct ExpensiveFetchState {
-  int64_t last_fetch_ms = -1;        // last successful fetch
+  // The last request sent, whatever came of it: a dump that timed out or was too large cost
+  // the target its stop-the-world pause all the same, so failures wait min_interval too.
+  int64_t last_fetch_ms = -1;
   int64_t unsupported_until_ms = -1;  // a 404 is remembered until then
 };
+
+// A kept result of an expensive fetch is reused only while younger than this many
+// min_intervals: older, fetching has stopped (over the cap, failures, no time left), and a
+// count the GC proved once would otherwise be exported as current forever.
+inline constexpr int64_t kReuseMaxIntervals = 2;
+bool StillReusable(const ExpensiveFetchPolicy& policy, int64_t captured_ms, int64_t now_ms);
 
 // How long a 404 for goroutineleak is remembered: the target would need a rebuild with
 // another Go version to gain the profile, so re-checking hourly is plenty.

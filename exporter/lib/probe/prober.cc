@@ -143,8 +143,13 @@ std::shared_ptr<const ProbeResult> Prober::Probe(const std::string& target, cons
       // Another probe of this target is fetching: share its result.
       auto shared = st.inflight;
       lock.unlock();
-      if (shared.wait_for(budget) == std::future_status::ready) return shared.get();
+      if (shared.wait_for(budget) == std::future_status::ready) {
+        auto copy = std::make_shared<ProbeResult>(*shared.get());
+        copy->shared = true;
+        return copy;
+      }
       auto timeout = std::make_shared<ProbeResult>();
+      timeout->shared = true;
       timeout->target = target;
       timeout->module = module.name;
       timeout->time_ms = now_ms;
@@ -286,10 +291,10 @@ std::shared_ptr<ProbeResult> Prober::Run(const std::string& target, const Module
                                     : Result<Capture>(opts.status());
       rec.performed = true;
       rec.seconds = std::chrono::duration<double>(Clock::now() - t).count();
+      plan.fetch_state->last_fetch_ms = now_ms;
       if (c.ok()) {
         rec.bytes = c->snapshot.info.input_bytes;
         *plan.kept = std::make_shared<const Snapshot>(std::move(c->snapshot));
-        plan.fetch_state->last_fetch_ms = now_ms;
       } else {
         rec.failed = true;
         rec.error = c.status().message();
@@ -301,6 +306,9 @@ std::shared_ptr<ProbeResult> Prober::Run(const std::string& target, const Module
           *plan.kept = nullptr;
         }
       }
+    }
+    if (*plan.kept && !StillReusable(*plan.policy, (*plan.kept)->captured_unix_ms, now_ms)) {
+      *plan.kept = nullptr;
     }
     if (*plan.kept) rec.data_time_ms = (*plan.kept)->captured_unix_ms;
     result->fetches.push_back(rec);

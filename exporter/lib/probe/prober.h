@@ -46,6 +46,9 @@ struct ProbeResult {
   int64_t time_ms = 0;  // unix ms when the probe started
   double duration_seconds = 0;
   bool cached = false;  // served from the module's min_interval cache
+  // Another probe's result (a concurrent probe of the same target ran the fetch), or this
+  // probe's timeout while waiting for it: that probe does the bookkeeping, not this one.
+  bool shared = false;
   std::shared_ptr<const Snapshot> snapshot;  // debug=0 (the main result)
   std::shared_ptr<const StackCounts> counts;    // per-stack counts of `snapshot`
   std::shared_ptr<const StackCounts> previous;  // those of the target's previous result

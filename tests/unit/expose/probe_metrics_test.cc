@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <set>
 
 #include "aggregate/aggregator.h"
 #include "../proto_builder.h"
@@ -132,6 +133,48 @@ TEST_CASE("rendered probe output passes promtool check metrics") {
   std::ofstream(path) << text;
   CHECK(std::system(("promtool check metrics < " + path + " >/dev/null 2>&1").c_str()) == 0);
   std::remove(path.c_str());
+}
+
+}  // namespace gx
+
+namespace gx {
+
+TEST_CASE("series carry only the exporter's label names, label keys and target labels") {
+  // Config rejects label keys and target labels named like the exporter's own labels
+  // (common/label_names.h); that check only holds while the list matches what is emitted.
+  auto now = Snap({{"main.a", 5}, {"main.b", 3}}, {{"route", "/a"}});
+  ProbeResult r = MakeResult(now, Snap({{"main.a", 1}}));
+  r.debug2 = now;
+  r.leak = now;
+  FetchRecord skipped;
+  skipped.profile = "goroutineleak";
+  skipped.skipped = SkipReason::kOverCap;
+  r.fetches.push_back(skipped);
+  FetchRecord failed;
+  failed.profile = "goroutine";
+  failed.debug = 2;
+  failed.performed = true;
+  failed.failed = true;
+  failed.error_kind = FetchError::kTimeout;
+  r.fetches.push_back(failed);
+  ExposeOptions o;
+  o.label_keys = {"route"};
+  o.target_labels = {{"target", "127.0.0.1:1"}, {"team", "x"}};
+  int series = 0;
+  for (const auto& family : ProbeMetricFamilies(r, o)) {
+    for (const auto& m : family.metric) {
+      ++series;
+      std::set<std::string> names;
+      for (const auto& l : m.label) {
+        CAPTURE(family.name);
+        CAPTURE(l.name);
+        CHECK(names.insert(l.name).second);
+        CHECK((IsExporterLabelName(l.name) || l.name == "route" || l.name == "target" ||
+               l.name == "team"));
+      }
+    }
+  }
+  CHECK(series > 20);
 }
 
 }  // namespace gx

@@ -30,6 +30,14 @@ TEST_CASE("expensive fetches are planned only under the cap and after the interv
   CHECK(PlanExpensiveFetch(policy, 1, now, fresh, 5000) == SkipReason::kDisabled);
 }
 
+TEST_CASE("kept expensive results are reused for two min_intervals") {
+  ExpensiveFetchPolicy policy{true, 1000, std::chrono::minutes(10)};
+  const int64_t now = 10'000'000;
+  CHECK(StillReusable(policy, now, now));
+  CHECK(StillReusable(policy, now - 1'200'000, now));
+  CHECK_FALSE(StillReusable(policy, now - 1'200'001, now));
+}
+
 TEST_CASE("the default module is cheap for targets") {
   Module m;
   // FORMATS.md §4: debug=2 stops the world ~7 ms per 1k goroutines; §6: the leak GC stalls

@@ -22,6 +22,10 @@ class FakeTarget {
       std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
       if (req.get_param_value("debug") == "2") {
         ++debug2_;
+        if (debug2_status_ != 200) {
+          res.status = debug2_status_;
+          return;
+        }
         std::string dump;
         for (int i = 0; i < goroutines; ++i) {
           dump += "goroutine " + std::to_string(i + 1) + " [chan send, 3 minutes]:\nmain.push()\n\tm.go:1 +0x1\n"
@@ -48,6 +52,7 @@ class FakeTarget {
   }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   std::atomic<int> debug0_{0}, debug2_{0}, leak_{0};
+  std::atomic<int> debug2_status_{200};  // what debug=2 requests are answered with
 
  private:
   std::string proto_;
@@ -117,15 +122,56 @@ TEST_CASE("concurrent probes of one target share one fetch") {
   m.debug2.enabled = false;
   m.goroutineleak.enabled = false;
   std::vector<std::thread> threads;
-  std::atomic<int> ok{0};
+  std::atomic<int> ok{0}, shared{0};
   for (int i = 0; i < 4; ++i) {
     threads.emplace_back([&] {
-      if (prober.Probe(target.address(), m, std::chrono::seconds(5))->success) ++ok;
+      auto r = prober.Probe(target.address(), m, std::chrono::seconds(5));
+      if (r->success) ++ok;
+      if (r->shared || r->cached) ++shared;  // cached: started after the fetch ended
     });
   }
   for (auto& t : threads) t.join();
   CHECK(ok == 4);
+  CHECK(shared == 3);
   CHECK(target.debug0_ == 1);
+}
+
+TEST_CASE("a failed expensive fetch waits min_interval like a successful one") {
+  // The target paid for the dump whether or not it arrived (timeout, too large, 5xx).
+  FakeTarget target(50);
+  target.debug2_status_ = 500;
+  Prober prober{Limits()};
+  Module m = TestModule();
+  m.goroutineleak.enabled = false;
+  auto r = prober.Probe(target.address(), m, std::chrono::seconds(5));
+  REQUIRE(r->success);
+  CHECK(Find(*r, "goroutine", 2)->failed);
+  auto r2 = prober.Probe(target.address(), m, std::chrono::seconds(5));
+  CHECK(Find(*r2, "goroutine", 2)->skipped == SkipReason::kMinInterval);
+  CHECK(target.debug2_ == 1);
+  CHECK(target.debug0_ == 2);
+}
+
+TEST_CASE("a kept expensive result is reused for two min_intervals at most") {
+  FakeTarget target(50);
+  Prober prober{Limits()};
+  Module m = TestModule();
+  m.goroutineleak.enabled = false;
+  m.debug2.min_interval = std::chrono::milliseconds(300);
+  auto r = prober.Probe(target.address(), m, std::chrono::seconds(5));
+  REQUIRE(r->debug2);
+  // The target grows past the cap: no more dumps; the last one is reused while recent...
+  m.debug2.max_goroutines = 10;
+  auto r2 = prober.Probe(target.address(), m, std::chrono::seconds(5));
+  CHECK(Find(*r2, "goroutine", 2)->skipped == SkipReason::kOverCap);
+  CHECK(r2->debug2 == r->debug2);
+  // ...and dropped once older than 2 x min_interval, instead of being exported as current.
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  auto r3 = prober.Probe(target.address(), m, std::chrono::seconds(5));
+  CHECK(Find(*r3, "goroutine", 2)->skipped == SkipReason::kOverCap);
+  CHECK(r3->debug2 == nullptr);
+  CHECK(Find(*r3, "goroutine", 2)->data_time_ms == -1);
+  CHECK(target.debug2_ == 1);
 }
 
 TEST_CASE("targets are host:port or scheme://host:port only") {

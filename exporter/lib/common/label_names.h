@@ -1,0 +1,19 @@
+// Label names of the exporter's own series, and the rule that turns any key into a valid
+// Prometheus label name. Config checks user-chosen names (pprof label_keys, target labels)
+// against these at load time, so that no series can carry one label name twice (Prometheus
+// rejects the whole scrape then). Pure functions; thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace gx {
+
+// True for every label name that a goroutine_* series of a target carries by itself
+// (expose/probe_metrics.cc), plus the histogram and summary labels "le" and "quantile".
+bool IsExporterLabelName(std::string_view name);
+
+// Prometheus label names: [a-zA-Z_][a-zA-Z0-9_]*; other characters become '_'.
+std::string SanitizeLabelName(std::string_view name);
+
+}  // namespace gx
