@@ -43,7 +43,10 @@ watch:
   concurrency: 2
   static_configs:
     - targets: ['{leaky}']
-      labels: {{service: leaky}}
+      labels: {{service: leaky, route: static}}   # route is also a pprof label key: dropped
+    - targets: ['{leaky}']    # listed again under another module: watched once, the first
+      module: capped
+      labels: {{service: again}}
 """
 SECRET = "s3cr3t-header-value"
 
@@ -191,6 +194,12 @@ class ExporterTest(unittest.TestCase):
         m = h.parse_metrics(text)
         self.assertEqual(metric_sum(m, "goroutine_goroutines", target=self.leaky.address, service="leaky"),
                          metric_sum(m, "goroutine_goroutines", target=self.leaky.address))
+        self.assertGreater(metric_sum(m, "goroutine_goroutines", service="leaky"), 0)
+        # One series per label set: the second listing and the clashing label are left out.
+        seen = [(n, tuple(sorted(l.items()))) for n, l, _ in m]
+        self.assertEqual(len(seen), len(set(seen)))
+        self.assertFalse(any(l.get("service") == "again" for _, l, _ in m))
+        self.assertFalse(any(l.get("route") == "static" for _, l, _ in m))
         for name in ("goroutine_exporter_build_info", "process_cpu_seconds_total",
                      "process_resident_memory_bytes", "goroutine_exporter_config_last_reload_successful"):
             self.assertTrue(any(n == name for n, _, _ in m), name)
