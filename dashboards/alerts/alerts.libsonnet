@@ -162,12 +162,14 @@ local u = import '../lib/util.libsonnet';
           },
           {
             alert: 'GoroutineProbeFailing',
-            expr: 'avg_over_time(goroutine_probe_success{%s}[%s]) < %s' % [sel, c.probeFailWindow, c.probeMinSuccessRatio],
+            // `up`: when the exporter itself is down or answers after the scrape timeout,
+            // goroutine_probe_success is absent rather than 0, and only `up` says so.
+            expr: 'avg_over_time(goroutine_probe_success{%s}[%s]) < %s or avg_over_time(up{%s}[%s]) < %s' % [sel, c.probeFailWindow, c.probeMinSuccessRatio, sel, c.probeFailWindow, c.probeMinSuccessRatio],
             'for': c.probeFailFor,
             labels: { severity: c.probeSeverity },
             annotations: fill({
               summary: 'Goroutine profile probes of {{ $labels.@TARGET@ }} are failing.',
-              description: 'Only {{ $value | humanizePercentage }} of the probes of {{ $labels.@TARGET@ }} (job {{ $labels.job }}) fetched and decoded a goroutine profile over the last %s. Its goroutine series are missing or stale, so the leak alerts cannot see this target. See goroutine_exporter_fetch_errors_total by reason and the exporter log.' % c.probeFailWindow,
+              description: 'Only {{ $value | humanizePercentage }} of the probes of {{ $labels.@TARGET@ }} (job {{ $labels.job }}) fetched and decoded a goroutine profile over the last %s. Its goroutine series are missing or stale, so the leak alerts cannot see this target. If up{job="{{ $labels.job }}"} is 0, the exporter itself was down or answered after the scrape timeout; otherwise see goroutine_exporter_fetch_errors_total by reason and the exporter log.' % c.probeFailWindow,
             }),
           },
           {
