@@ -271,7 +271,8 @@ relabel_e2e() {
   python3 - "$lport" >"$e2e/pods.json" <<'PY'
 import json, sys
 port = sys.argv[1]
-scrape, portkey, module = ("goroutine-exporter.io/" + k for k in ("scrape", "port", "module"))
+scrape, portkey, module, metrics = ("goroutine-exporter.io/" + k
+                                    for k in ("scrape", "port", "module", "metrics-port"))
 pods = [
     ("p1-annotated", "shop", "127.0.0.1", "Running", {scrape: "true", portkey: port}),
     ("p2-default-port", "shop", "127.0.0.1", "Running", {scrape: "true"}),
@@ -279,6 +280,8 @@ pods = [
     ("p4-not-annotated", "shop", "127.0.0.1", "Running", {}),
     ("p5-succeeded", "shop", "127.0.0.1", "Succeeded", {scrape: "true", portkey: port}),
     ("p6-scrape-false", "shop", "127.0.0.1", "Running", {scrape: "false", portkey: port}),
+    ("p7-metrics-port", "shop", "127.0.0.1", "Running", {scrape: "true", portkey: port, metrics: "9100"}),
+    ("p8-metrics-port-ipv6", "pay", "::1", "Running", {scrape: "true", portkey: port, metrics: "9100"}),
 ]
 print(json.dumps([dict(name=n, namespace=ns, ip=ip, phase=ph, annotations=a) for n, ns, ip, ph, a in pods]))
 PY
@@ -298,10 +301,15 @@ PY
     python3 - "$lport" "$addr_re" >"$e2e/expect-$rel.json" <<'PY'
 import json, sys
 port, addr_re = sys.argv[1], sys.argv[2]
-rows = [("p1-annotated", f"127.0.0.1:{port}", "shop"), ("p2-default-port", "127.0.0.1:6060", "shop"),
-        ("p3-ipv6", f"[::1]:{port}", "pay")]
+# (pod, instance, namespace, probed target)
+rows = [("p1-annotated", f"127.0.0.1:{port}", "shop", f"127.0.0.1:{port}"),
+        ("p2-default-port", "127.0.0.1:6060", "shop", "127.0.0.1:6060"),
+        ("p3-ipv6", f"[::1]:{port}", "pay", f"[::1]:{port}"),
+        ("p7-metrics-port", "127.0.0.1:9100", "shop", f"127.0.0.1:{port}"),
+        ("p8-metrics-port-ipv6", "[::1]:9100", "pay", f"[::1]:{port}")]
 print(json.dumps({"active": [dict(pod=p, job="goroutine-exporter", instance=i, module="default",
-                                  namespace=ns, chart_address_re=addr_re) for p, i, ns in rows]}))
+                                  namespace=ns, target=t, chart_address_re=addr_re)
+                             for p, i, ns, t in rows]}))
 PY
   done
   node helm/validate/scrapeconfig-e2e.mjs config "$e2e/all.yaml" "$e2e/pods.json" "127.0.0.1:$eport" \
@@ -313,31 +321,32 @@ PY
     --web.listen-address "127.0.0.1:$pport" --log.level warn >"$e2e/prometheus.log" 2>&1 &
   E2E_PIDS+=($!)
 
-  # 3 releases (4 scrape pools) x 3 active pods; wait until all of them have been scraped.
+  # 3 releases (4 scrape pools) x 5 active pods; wait until all of them have been scraped.
   local n=0
   deadline=$(($(date +%s) + 60))
   while (($(date +%s) < deadline)); do
     n=$(prom_value "$pport" 'count(up{job="goroutine-exporter"})')
-    [[ $n == 9 ]] && break
+    [[ $n == 15 ]] && break
     sleep 1
   done
-  [[ $n == 9 ]] || { tail -n 20 "$e2e/prometheus.log" >&2; failed "Prometheus has $n of 9 probe targets"; return; }
+  [[ $n == 15 ]] || { tail -n 20 "$e2e/prometheus.log" >&2; failed "Prometheus has $n of 15 probe targets"; return; }
   curl -fsS --max-time 5 "http://127.0.0.1:$pport/api/v1/targets" >"$e2e/targets.json"
   for rel in svc sts ds; do
     node helm/validate/scrapeconfig-e2e.mjs check "$e2e/targets.json" "$e2e/expect-$rel.json" "/$rel-goroutine-exporter" \
       || failed "relabeling of the $rel ScrapeConfig"
   done
-  # Through the chart's relabeling the probes reached leaky: p1 succeeds in all 3 releases;
-  # p3 ([::1]) must fail cleanly, leaky listens on 127.0.0.1 only.
+  # Through the chart's relabeling the probes reached leaky: p1 and p7 (same target, instance
+  # on its metrics port) succeed in all 3 releases; p3 and p8 ([::1]) must fail cleanly, leaky
+  # listens on 127.0.0.1 only.
   local ok total
-  ok=$(prom_value "$pport" 'count(goroutine_probe_success{job="goroutine-exporter",pod=~"p1-annotated|p3-ipv6"} == 1)')
+  ok=$(prom_value "$pport" 'count(goroutine_probe_success{job="goroutine-exporter",pod=~"p1-annotated|p3-ipv6|p7-metrics-port|p8-metrics-port-ipv6"} == 1)')
   total=$(prom_value "$pport" "min(goroutine_goroutines{job=\"goroutine-exporter\",instance=\"127.0.0.1:$lport\"})")
-  if [[ $ok != 3 ]]; then
-    failed "goroutine_probe_success == 1 for $ok targets, want 3 (p1 in each release; p3 on ::1 fails)"
+  if [[ $ok != 6 ]]; then
+    failed "goroutine_probe_success == 1 for $ok targets, want 6 (p1 and p7 in each release; p3 and p8 on ::1 fail)"
   elif ! awk -v t="$total" 'BEGIN {exit !(t > 60)}'; then
     failed "goroutine_goroutines via Prometheus is $total, want > 60"
   else
-    log "relabeling end to end: 9 targets in 4 scrape pools as expected; goroutine_goroutines $total via Prometheus"
+    log "relabeling end to end: 15 targets in 4 scrape pools as expected; goroutine_goroutines $total via Prometheus"
   fi
 }
 if command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 && command -v go >/dev/null 2>&1; then

@@ -13,7 +13,8 @@
 //
 // check: TARGETS.json is Prometheus' /api/v1/targets answer, restricted to the scrape pools
 // whose name contains POOL_SUBSTRING; EXPECT.json is
-// {active: [{pod, job, instance, module, namespace, chart_address_re}]}. Every expected pod must
+// {active: [{pod, job, instance, module, namespace, target?, chart_address_re}]} (target, the
+// probed address, defaults to instance). Every expected pod must
 // be active exactly once over those pools (shards), with those labels and a scrape URL that
 // carries target= and module=; no other pod may be active.
 import fs from "node:fs";
@@ -110,8 +111,9 @@ if (mode === "config") {
     }
     const url = new URL(t.scrapeUrl);
     if (url.pathname !== "/probe") errors.push(`pod ${e.pod}: scrape path ${url.pathname}`);
-    if (url.searchParams.get("target") !== e.instance) {
-      errors.push(`pod ${e.pod}: target param ${url.searchParams.get("target")}, want ${e.instance}`);
+    const target = e.target ?? e.instance;
+    if (url.searchParams.get("target") !== target) {
+      errors.push(`pod ${e.pod}: target param ${url.searchParams.get("target")}, want ${target}`);
     }
     if (url.searchParams.get("module") !== e.module) {
       errors.push(`pod ${e.pod}: module param ${url.searchParams.get("module")}, want ${e.module}`);

@@ -293,6 +293,7 @@ instance/namespace/pod/job labels. Call with the root context.
 {{- $scrape := regexReplaceAll "[^a-zA-Z0-9_]" $sc.annotations.scrape "_" }}
 {{- $port := regexReplaceAll "[^a-zA-Z0-9_]" $sc.annotations.port "_" }}
 {{- $module := regexReplaceAll "[^a-zA-Z0-9_]" $sc.annotations.module "_" }}
+{{- $metricsPort := regexReplaceAll "[^a-zA-Z0-9_]" $sc.annotations.metricsPort "_" }}
 - sourceLabels: [__meta_kubernetes_pod_annotation_{{ $scrape }}]
   regex: "true"
   action: keep
@@ -323,6 +324,18 @@ instance/namespace/pod/job labels. Call with the root context.
   replacement: "$1"
 - sourceLabels: [__param_target]
   targetLabel: instance
+# instance = podIP:<metrics port> when annotated: the address of the pod's own /metrics, so
+# that the mixin joins goroutine series with the service's traffic and process series.
+- sourceLabels: [__meta_kubernetes_pod_ip, __meta_kubernetes_pod_annotation_{{ $metricsPort }}]
+  separator: ";"
+  regex: "([^:;]+);([0-9]+)"
+  targetLabel: instance
+  replacement: "$1:$2"
+- sourceLabels: [__meta_kubernetes_pod_ip, __meta_kubernetes_pod_annotation_{{ $metricsPort }}]
+  separator: ";"
+  regex: "([^;]*:[^;]*);([0-9]+)"
+  targetLabel: instance
+  replacement: "[$1]:$2"
 - sourceLabels: [__meta_kubernetes_namespace]
   targetLabel: namespace
 - sourceLabels: [__meta_kubernetes_pod_name]
