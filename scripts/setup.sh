@@ -38,7 +38,15 @@ else
   echo "setup: all Debian packages present" >&2
 fi
 
+# Go and Node.js come with the machine, not from Debian: Debian 12's golang (1.19) is older
+# than the examples' go.mod (1.22, which fetches newer toolchains itself through GOTOOLCHAIN),
+# and its nodejs (18) older than the helm validator's packages want (20+).
 if ! command -v go >/dev/null 2>&1; then
-  echo "setup: Go toolchain not found on PATH; the fixtures and end-to-end tests need it" >&2
+  echo "setup: Go toolchain (1.22 or newer) not found on PATH; the fixtures and end-to-end tests need it" >&2
   exit 1
+fi
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "setup: Node.js (20 or newer, with npm) not found on PATH; the dashboard type check and" \
+    "the helm chart validation need it (the demo does not)" >&2
+  [[ ${GX_SETUP_NEEDS_NODE:-1} == 0 ]] || exit 1
 fi
