@@ -83,10 +83,16 @@ local u = import '../lib/util.libsonnet';
   local hintJoin =
     '* on (%s, category) group_left (hint) max by (%s, category, hint) (goroutine_category_info{%s})'
     % [by, by, sel],
+  // ", created by F" when the last debug=2 fetch named the creator of stack `id` (a template
+  // expression), else nothing: the creator is an info series, joined here by stack_id.
+  local creatorOf(id) =
+    '{{ with printf `max by (created_by) (goroutine_stack_creator_info{%s, %s, stack_id=%%q})` %s %s | query }}'
+    % [sel, tm, ta, id]
+    + '{{ with first . }}, created by {{ .Labels.created_by }}{{ end }}{{ end }}',
   local topGrowingStack =
     '{{ with printf `topk(1, (deriv(goroutine_stack_goroutines{%s, stack_id!="other", %s, %s}[%s]) * 3600 > 0) %s)` %s | query }}'
     % [sel, nonBenign, tm, window, hintJoin, ta]
-    + '{{ with first . }}Top growing stack: {{ .Labels.function }} (category {{ .Labels.category }}, created by {{ .Labels.created_by }}, stack_id {{ .Labels.stack_id }}) at +{{ .Value | humanize }}/h. First fix: {{ .Labels.hint }}{{ end }}'
+    + '{{ with first . }}Top growing stack: {{ .Labels.function }} (category {{ .Labels.category }}%s, stack_id {{ .Labels.stack_id }}) at +{{ .Value | humanize }}/h. First fix: {{ .Labels.hint }}{{ end }}' % creatorOf('.Labels.stack_id')
     + '{{ else }}No single exported stack stands out; the growth may be spread over the stacks folded into stack_id="other".{{ end }}',
   local topLeakedStack =
     '{{ with printf `topk(1, goroutine_gc_leaked_stack_goroutines{%s, %s} %s)` %s | query }}'
@@ -142,7 +148,7 @@ local u = import '../lib/util.libsonnet';
             annotations: fill({
               summary: 'Goroutine stack {{ $labels.function }} ({{ $labels.category }}) keeps growing on {{ $labels.@TARGET@ }}.',
               description: std.join('\n', [
-                'Stack {{ $labels.stack_id }} (category {{ $labels.category }}, function {{ $labels.function }}, created by {{ $labels.created_by }}) on {{ $labels.@TARGET@ }} grew at {{ $value | humanize }}/h over the last %s, block after block, under flat traffic.' % window,
+                'Stack {{ $labels.stack_id }} (category {{ $labels.category }}, function {{ $labels.function }}%s) on {{ $labels.@TARGET@ }} grew at {{ $value | humanize }}/h over the last %s, block after block, under flat traffic.' % [creatorOf('$labels.stack_id'), window],
                 stackHint,
               ]),
             }),

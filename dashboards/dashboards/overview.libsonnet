@@ -132,8 +132,8 @@ local u = import '../lib/util.libsonnet';
                   'Top growing stacks',
                   'Stacks ranked by growth over the last hour (goroutines per hour), benign categories and the folded "other" series left out, with the category\'s first-fix hint. Click a stack id for its drill-down.',
                   [
-                    g.target('topk(%d, sum by (%s, stack_id, category, function, created_by) (deriv(goroutine_stack_goroutines{%s, stack_id!="other", %s}[1h])) * 3600 %s)' % [c.topStacks, by, catSel, nonBenign, hintJoin], '', instant=true, format='table'),
-                    g.target('sum by (%s, stack_id, category, function, created_by) (goroutine_stack_goroutines{%s, stack_id!="other", %s})' % [by, catSel, nonBenign], '', instant=true, format='table'),
+                    g.target(u.withCreator('topk(%d, sum by (%s, stack_id, category, function) (deriv(goroutine_stack_goroutines{%s, stack_id!="other", %s}[1h])) * 3600 %s)' % [c.topStacks, by, catSel, nonBenign, hintJoin], by, sel), '', instant=true, format='table'),
+                    g.target('sum by (%s, stack_id, category, function) (goroutine_stack_goroutines{%s, stack_id!="other", %s})' % [by, catSel, nonBenign], '', instant=true, format='table'),
                   ],
                   transformations=g.mergeAndOrganize(
                     exclude=['Time'],

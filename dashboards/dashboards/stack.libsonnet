@@ -42,7 +42,7 @@ local u = import '../lib/util.libsonnet';
                 [24, g.table(
                   'Identity',
                   'Category, first application frame, creator and the first-fix hint of this stack on each instance. Full frames: /api/v1/stacks?target=... or goroutine_triage analyze.',
-                  [g.target('max by (%s, stack_id, category, function, created_by) (goroutine_stack_goroutines{%s}) %s' % [by, stackSel, hintJoin], '', instant=true, format='table')],
+                  [g.target(u.withCreator('max by (%s, stack_id, category, function) (goroutine_stack_goroutines{%s}) %s' % [by, stackSel, hintJoin], by, stackSel), '', instant=true, format='table')],
                   transformations=g.mergeAndOrganize(
                     exclude=['Time'],
                     order=[T, 'stack_id', 'category', 'function', 'created_by', 'Value', 'hint'],

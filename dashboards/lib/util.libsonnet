@@ -22,6 +22,12 @@
   templateMatchers(labels):: std.join(', ', ['%s=%%q' % l for l in labels]),
   templateArgs(labels):: std.join(' ', ['$labels.%s' % l for l in labels]),
 
+  // Adds the created_by label to the series of `expr` (which carry `by` and stack_id) from
+  // goroutine_stack_creator_info, keeping the series whose creator is not known unchanged.
+  withCreator(expr, by, sel)::
+    '(%(e)s) * on (%(by)s, stack_id) group_left (created_by) max by (%(by)s, stack_id, created_by) (goroutine_stack_creator_info{%(sel)s}) or on (%(by)s, stack_id) (%(e)s)'
+    % { e: expr, by: by, sel: sel },
+
   // Removes the common leading indentation of a multi-line PromQL string and trailing
   // whitespace, so that generated YAML block scalars are tidy.
   dedent(s)::

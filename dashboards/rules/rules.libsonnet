@@ -57,12 +57,12 @@ local u = import '../lib/util.libsonnet';
             // Per-stack slope across the fleet: stack ids are stable across replicas,
             // restarts and builds, so this sums one code path over every instance.
             record: 'stack_id:goroutine_stack_goroutines:deriv15m',
-            expr: 'sum by (stack_id, category, function, created_by) (deriv(goroutine_stack_goroutines{%s, stack_id!="other"}[15m]))' % sel,
+            expr: 'sum by (stack_id, category, function) (deriv(goroutine_stack_goroutines{%s, stack_id!="other"}[15m]))' % sel,
           },
           {
             // Per-stack slope per target.
             record: 'instance_stack_id:goroutine_stack_goroutines:deriv15m',
-            expr: 'sum by (%s, stack_id, category, function, created_by) (deriv(goroutine_stack_goroutines{%s, stack_id!="other"}[15m]))' % [by, sel],
+            expr: 'sum by (%s, stack_id, category, function) (deriv(goroutine_stack_goroutines{%s, stack_id!="other"}[15m]))' % [by, sel],
           },
           {
             // Per-category slope across the fleet.

@@ -159,12 +159,16 @@ class E2ETest(unittest.TestCase):
                           30, "the chan_send stack series on leaky")
         self.assertEqual(len(r), 1, self.diag(f'goroutine_stack_goroutines{{{G}, category="chan_send"}}'))
         m = r[0]["metric"]
-        for label in ("stack_id", "category", "function", "created_by", "route", "tenant"):
+        for label in ("stack_id", "category", "function", "route", "tenant"):
             self.assertIn(label, m, f"label {label} missing on {m}")
+        self.assertNotIn("created_by", m, "the creator is an info series, not a stack label")
         self.assertRegex(m["stack_id"], r"^[0-9a-f]{8,}$")
         self.assertEqual(m["function"], LEAK_FUNCTION)
-        self.assertEqual(m["created_by"], "main.leakChanSend")
         self.assertEqual((m["route"], m["tenant"]), ("/api/checkout", "t1"))
+        # Its creator (from the debug=2 fetch), joined on stack_id.
+        creator = self.wait_for(f'goroutine_stack_creator_info{{{G}, instance="leaky", stack_id="{m["stack_id"]}"}}',
+                                30, "the creator of the chan_send stack")
+        self.assertEqual([c["metric"]["created_by"] for c in creator], ["main.leakChanSend"])
 
         # The same stack on both shops has the same id (identity is frames only).
         both = self.q(f'count by (stack_id) (goroutine_stack_goroutines{{{G}, function="main.main"}}) == 2')
@@ -210,7 +214,7 @@ class E2ETest(unittest.TestCase):
         # deriv() needs some history: wait until Prometheus has 40 s of the stack.
         self.wait_for(f'count_over_time(goroutine_stack_goroutines{{{G}, instance="leaky", category="chan_send"}}[1m]) >= 40',
                       90, "40 s of samples of the chan_send stack")
-        top = (f'topk(1, sum by (stack_id, category, function, created_by) '
+        top = (f'topk(1, sum by (stack_id, category, function) '
                f'(deriv(goroutine_stack_goroutines{{{G}, instance="leaky", stack_id!="other", {NON_BENIGN}}}[1m])))')
         all_stacks = (f'sort_desc(sum by (stack_id, category, function) (deriv(goroutine_stack_goroutines'
                       f'{{{G}, instance="leaky", stack_id!="other"}}[1m])))')

@@ -90,17 +90,21 @@ Labels WithKeys(Labels labels, const std::vector<std::string>& keys,
   return labels;
 }
 
+// The creator of a stack: debug=0 has none; the last debug=2 fetch (reused between fetches)
+// supplies it. "" when unknown.
+std::string CreatorOf(const StackSummary& s, const Snapshot* debug2) {
+  if (!s.created_by.empty() || !debug2) return s.created_by;
+  const StackSummary* d = debug2->FindStack(s.id);
+  return d ? d->created_by : std::string();
+}
+
+// Only labels that a stack id determines: a label learned later (the creator, from a
+// debug=2 fetch minutes after the stack appeared) would start a new series and cut deriv().
 void AddStackSeries(FamilyBuilder* fb, const StackSummary& s, const ExposeOptions& o,
-                    const LabelValueCap& cap, const Snapshot* debug2) {
-  // debug=0 has no creator; the last debug=2 fetch (reused between fetches) supplies it.
-  std::string created_by = s.created_by;
-  if (created_by.empty() && debug2) {
-    if (const StackSummary* d = debug2->FindStack(s.id)) created_by = d->created_by;
-  }
+                    const LabelValueCap& cap) {
   Labels base = {{"stack_id", s.id},
                  {"category", std::string(CategoryName(s.category))},
-                 {"function", std::string(s.function())},
-                 {"created_by", created_by}};
+                 {"function", std::string(s.function())}};
   if (o.label_keys.empty()) {
     fb->Gauge(base, static_cast<double>(s.count));
     return;
@@ -275,18 +279,29 @@ std::vector<MetricFamily> ProbeMetricFamilies(const ProbeResult& r, const Expose
                      "are summed in stack_id=other.",
                      MetricType::Gauge, base);
     int64_t folded = 0, folded_stacks = 0;
-    for (const StackSummary* st : chosen) AddStackSeries(&fb, *st, o, cap, r.debug2.get());
+    for (const StackSummary* st : chosen) AddStackSeries(&fb, *st, o, cap);
     for (const StackSummary& st : s.stacks) {
       if (chosen_ids.count(st.id)) continue;
       folded += st.count;
       ++folded_stacks;
     }
-    Labels other = {{"stack_id", "other"}, {"category", "other"}, {"function", ""}, {"created_by", ""}};
+    Labels other = {{"stack_id", "other"}, {"category", "other"}, {"function", ""}};
     fb.Gauge(WithKeys(other, o.label_keys, std::vector<std::string>(o.label_keys.size())),
              static_cast<double>(folded));
     out.push_back(fb.Take());
     gauge("goroutine_stack_folded_stacks", "Stacks folded into stack_id=other.",
           static_cast<double>(folded_stacks));
+  }
+  {
+    FamilyBuilder fb("goroutine_stack_creator_info",
+                     "Always 1; the function that started the goroutines of an exported stack, "
+                     "from the last debug=2 fetch (join on stack_id).",
+                     MetricType::Gauge, base);
+    for (const StackSummary* st : chosen) {
+      std::string creator = CreatorOf(*st, r.debug2.get());
+      if (!creator.empty()) fb.Gauge({{"stack_id", st->id}, {"created_by", creator}}, 1);
+    }
+    out.push_back(fb.Take());
   }
 
   // Wait ages, from the last debug=2 fetch.

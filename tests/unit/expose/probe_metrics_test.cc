@@ -178,3 +178,44 @@ TEST_CASE("series carry only the exporter's label names, label keys and target l
 }
 
 }  // namespace gx
+
+namespace gx {
+
+TEST_CASE("the creator is an info series joined on stack_id, not a label of the stack series") {
+  // It comes from the debug=2 fetch, minutes after a stack first shows in debug=0: as a label
+  // it would start a new series of the stack and cut deriv() over it.
+  auto now = Snap({{"main.a", 5}, {"main.b", 3}});
+  const std::string dump =
+      "goroutine 7 [chan receive, 3 minutes]:\nmain.a()\n\tm.go:1 +0x1\n"
+      "created by main.start in goroutine 1\n\tm.go:2 +0x1\n\n";
+  Classifier c;
+  auto d2 = AnalyzeBody(dump, c, Limits(), "d2");
+  REQUIRE(d2.ok());
+  ProbeResult r = MakeResult(now);
+  r.debug2 = std::make_shared<const Snapshot>(std::move(d2.value()));
+  std::string a_id;
+  for (const StackSummary& st : now->stacks) {
+    if (st.function() == "main.a") a_id = st.id;
+  }
+  REQUIRE(r.debug2->FindStack(a_id));
+
+  int creators = 0;
+  for (const auto& family : ProbeMetricFamilies(r, ExposeOptions())) {
+    for (const auto& m : family.metric) {
+      if (family.name == "goroutine_stack_goroutines") {
+        for (const auto& l : m.label) CHECK(l.name != "created_by");
+      }
+      if (family.name != "goroutine_stack_creator_info") continue;
+      ++creators;
+      CHECK(m.gauge.value == 1);
+      REQUIRE(m.label.size() == 2);
+      CHECK(m.label[0].name == "stack_id");
+      CHECK(m.label[0].value == a_id);
+      CHECK(m.label[1].name == "created_by");
+      CHECK(m.label[1].value == "main.start");
+    }
+  }
+  CHECK(creators == 1);  // main.b has no creator known: no series
+}
+
+}  // namespace gx
