@@ -17,6 +17,14 @@ const LabelSet kNoLabels;
 
 const LabelSet& LabelsOf(const RecordView& r) { return r.labels ? *r.labels : kNoLabels; }
 
+void AddWait(const RecordView& r, WaitStats* wait) {
+  if (r.leaked && r.wait_minutes < 0) {
+    wait->AddUnknown(r.count);
+  } else {
+    wait->Add(r.wait_minutes, r.count);
+  }
+}
+
 }  // namespace
 
 Aggregator::Aggregator(const Classifier* classifier, const Limits& limits,
@@ -94,7 +102,7 @@ void Aggregator::AddBucket(const RecordView& record) {
   b.count = record.count;
   if (record.leaked) b.leaked = record.count;
   if (record.locked_to_thread) b.locked = record.count;
-  b.wait.Add(record.wait_minutes, record.count);
+  AddWait(record, &b.wait);
   if (legacy_keys_) {
     legacy_index_.emplace(key_, index);
   } else {
@@ -258,7 +266,7 @@ bool Aggregator::OnRecordView(const RecordView& record) {
   bucket->count += record.count;
   if (record.leaked) bucket->leaked += record.count;
   if (record.locked_to_thread) bucket->locked += record.count;
-  bucket->wait.Add(record.wait_minutes, record.count);
+  AddWait(record, &bucket->wait);
   return true;
 }
 

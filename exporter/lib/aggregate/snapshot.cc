@@ -19,6 +19,7 @@ void WaitStats::Add(int64_t minutes, int64_t count) {
 
 void WaitStats::Merge(const WaitStats& o) {
   with_minutes += o.with_minutes;
+  unknown += o.unknown;
   sum_minutes += o.sum_minutes;
   max_minutes = std::max(max_minutes, o.max_minutes);
   for (std::size_t i = 0; i < le_bucket.size(); ++i) le_bucket[i] += o.le_bucket[i];

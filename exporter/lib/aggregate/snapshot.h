@@ -23,7 +23,11 @@ struct WaitStats {
   int64_t max_minutes = -1;
   int64_t sum_minutes = 0;
   std::array<int64_t, kWaitBucketMinutes.size()> le_bucket{};  // count with minutes <= bound
+  // Goroutines whose wait cannot be known: marked "(leaked)", which drops ", N minutes" until
+  // the next leak detection (FORMATS.md §6). Neither short waits nor long ones.
+  int64_t unknown = 0;
   void Add(int64_t minutes, int64_t count);
+  void AddUnknown(int64_t count) { unknown += count; }
   void Merge(const WaitStats& other);
 };
 

@@ -312,12 +312,13 @@ std::vector<MetricFamily> ProbeMetricFamilies(const ProbeResult& r, const Expose
                          MetricType::Gauge, base);
     FamilyBuilder hist("goroutine_wait_age_seconds",
                        "Wait ages of goroutines in the last debug=2 fetch (minute resolution; "
-                       "goroutines without a printed wait count as 0).",
+                       "goroutines without a printed wait count as 0, those marked leaked are "
+                       "left out: their wait is not printed).",
                        MetricType::Histogram, base);
     for (int i = 0; i < kCategoryCount; ++i) {
-      int64_t n = d.by_category[i];
-      if (n == 0) continue;
       const WaitStats& w = d.wait_by_category[i];
+      const int64_t n = d.by_category[i] - w.unknown;
+      if (n <= 0) continue;
       Labels l = {{"category", std::string(CategoryName(static_cast<Category>(i)))}};
       oldest.Gauge(l, w.max_minutes > 0 ? w.max_minutes * 60.0 : 0.0);
       ClientMetric& m = hist.Add(l);

@@ -219,3 +219,34 @@ TEST_CASE("the creator is an info series joined on stack_id, not a label of the 
 }
 
 }  // namespace gx
+
+namespace gx {
+
+TEST_CASE("goroutines marked leaked are left out of the wait ages, not counted as 0") {
+  // After a goroutineleak fetch, debug=2 prints leaked goroutines with "(leaked)" and without
+  // ", N minutes" (FORMATS.md §6): their wait is unknown, not short.
+  const std::string dump =
+      "goroutine 7 [chan send, 30 minutes]:\nmain.a()\n\tm.go:1 +0x1\n\n"
+      "goroutine 8 [chan send (leaked)]:\nmain.a()\n\tm.go:1 +0x1\n\n"
+      "goroutine 9 [chan send (leaked)]:\nmain.a()\n\tm.go:1 +0x1\n\n";
+  Classifier c;
+  auto d2 = AnalyzeBody(dump, c, Limits(), "d2");
+  REQUIRE(d2.ok());
+  ProbeResult r = MakeResult(Snap({{"main.a", 3}}));
+  r.debug2 = std::make_shared<const Snapshot>(std::move(d2.value()));
+  bool seen = false;
+  for (const auto& family : ProbeMetricFamilies(r, ExposeOptions())) {
+    if (family.name != "goroutine_wait_age_seconds") continue;
+    for (const auto& m : family.metric) {
+      REQUIRE(m.label.size() == 1);
+      if (m.label[0].value != "chan_send") continue;
+      seen = true;
+      CHECK(m.histogram.sample_count == 1);
+      CHECK(m.histogram.sample_sum == 30 * 60.0);
+      CHECK(m.histogram.bucket.front().cumulative_count == 0);  // no 0-minute waits invented
+    }
+  }
+  CHECK(seen);
+}
+
+}  // namespace gx
