@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <set>
 
+#include "common/clock.h"
 #include "common/logger.h"
 #include "daemon/routes_internal.h"
 #include "expose/probe_metrics.h"
@@ -39,7 +40,9 @@ void HandleProbe(App* app, const std::chrono::milliseconds offset, const httplib
   if (!result->success) {
     Log().Warn("probe failed", {{"target", target}, {"module", module_name}, {"err", result->error}});
   }
-  auto families = ProbeMetricFamilies(*result, ExposeOptionsFor(*module));
+  ExposeOptions options = ExposeOptionsFor(*module);
+  options.now_ms = NowUnixMs();
+  auto families = ProbeMetricFamilies(*result, options);
   res.set_content(SerializeText(families), kTextFormat);
 }
 
@@ -48,10 +51,12 @@ void HandleMetrics(App* app, Watcher* watcher, httplib::Response& res) {
   AppendFamilies(&families, ProcessMetricFamilies());
   auto config = app->config();
   const std::string label = SanitizeLabelName(config->watch.target_label);
+  const int64_t now_ms = NowUnixMs();
   for (const WatchedResult& w : watcher->Latest()) {
     const Module* module = config->FindModule(w.target.module);
     if (!module) continue;
     ExposeOptions options = ExposeOptionsFor(*module);
+    options.now_ms = now_ms;
     options.target_labels.emplace_back(label, w.target.address);
     // Config rejects target labels that clash with the exporter's own; a target label named
     // like one of this module's pprof label keys is dropped here, as one name twice on a

@@ -196,7 +196,8 @@ std::vector<MetricFamily> ProbeMetricFamilies(const ProbeResult& r, const Expose
         skipped.Gauge(s, 1);
       }
       if (f.data_time_ms > 0) {
-        age.Gauge(l, std::max<int64_t>(0, r.time_ms - f.data_time_ms) / 1000.0);
+        const int64_t now_ms = o.now_ms > 0 ? o.now_ms : r.time_ms;
+        age.Gauge(l, std::max<int64_t>(0, now_ms - f.data_time_ms) / 1000.0);
       }
     }
     out.push_back(bytes.Take());

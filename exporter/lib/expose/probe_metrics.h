@@ -20,6 +20,10 @@ struct ExposeOptions {
   std::vector<std::string> label_keys;  // pprof label keys that split series
   int max_label_values = 20;            // distinct values per key; the rest become "other"
   std::vector<std::pair<std::string, std::string>> target_labels;  // watch mode: target=...
+  // When the series are rendered (unix ms), for data ages: a result served from the
+  // min_interval cache, or a watch-mode result scraped long after its poll, is that much
+  // older. 0: the probe's own start time.
+  int64_t now_ms = 0;
 };
 
 ExposeOptions ExposeOptionsFor(const Module& module);

@@ -250,3 +250,23 @@ TEST_CASE("goroutines marked leaked are left out of the wait ages, not counted a
 }
 
 }  // namespace gx
+
+namespace gx {
+
+TEST_CASE("data ages are taken at render time when it is given") {
+  ProbeResult r = MakeResult(Snap({{"main.a", 1}}));
+  r.time_ms = 1'000'000;
+  r.fetches[0].data_time_ms = 990'000;
+  auto age = [&](int64_t now_ms) {
+    ExposeOptions o;
+    o.now_ms = now_ms;
+    for (const auto& family : ProbeMetricFamilies(r, o)) {
+      if (family.name == "goroutine_fetch_age_seconds") return family.metric.at(0).gauge.value;
+    }
+    return -1.0;
+  };
+  CHECK(age(0) == 10);          // the probe's own start
+  CHECK(age(1'060'000) == 70);  // scraped a minute later (cache, late watch poll)
+}
+
+}  // namespace gx
