@@ -251,6 +251,17 @@ Snapshot HistoryStore::Rebuild(const Entry& e, const HistoryPoint& p) const {
 
 Result<SnapshotDiff> HistoryStore::Diff(const std::string& target, const std::string& module,
                                         int64_t from_ms, int64_t to_ms) const {
+  // Every probe records under mu_: only the two snapshots are rebuilt under it, the diff
+  // itself (sorting and matching every stack) runs after.
+  Snapshot before, after;
+  Status found = RebuildPair(target, module, from_ms, to_ms, &before, &after);
+  if (!found.ok()) return found;
+  return DiffSnapshots(before, after);
+}
+
+Status HistoryStore::RebuildPair(const std::string& target, const std::string& module,
+                                 int64_t from_ms, int64_t to_ms, Snapshot* before,
+                                 Snapshot* after) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = entries_.find(Key(target, module));
   if (it == entries_.end()) return Status::Error("unknown target");
@@ -272,7 +283,9 @@ Result<SnapshotDiff> HistoryStore::Diff(const std::string& target, const std::st
     if (pos == e.points.begin()) return Status::Error("no older point to compare with");
     from = &*std::prev(pos);
   }
-  return DiffSnapshots(Rebuild(e, *from), Rebuild(e, *to));
+  *before = Rebuild(e, *from);
+  *after = Rebuild(e, *to);
+  return Status::Ok();
 }
 
 }  // namespace gx

@@ -87,6 +87,9 @@ class HistoryStore {
   // Details of a stack for a diff row: from the last result or the vanished ones.
   static StackSummary Details(const Entry& e, uint64_t id);
   Snapshot Rebuild(const Entry& e, const HistoryPoint& p) const;
+  // The snapshots of the points Diff compares, rebuilt under mu_.
+  Status RebuildPair(const std::string& target, const std::string& module, int64_t from_ms,
+                     int64_t to_ms, Snapshot* before, Snapshot* after) const;
   void Trim(Entry* e, int64_t now_ms);
   // Renumbers the stacks still in some point and forgets the others.
   static void Compact(Entry* e);
