@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "common/clock.h"
+#include "fetch/deadline_watchdog.h"
 
 namespace gx {
 
@@ -161,6 +162,8 @@ FetchOutcome FetchUrl(const FetchRequest& request,
       c->set_connection_timeout(sec, usec);
       c->set_read_timeout(sec, usec);
       c->set_write_timeout(sec, usec);
+      // The timeouts above bound each read and write; this bounds the request.
+      auto watch = DeadlineWatchdog::Instance().Start(c, deadline);
       return c->Get(url->path_and_query, headers, on_response, on_data);
     };
     auto result = get(client.get());
@@ -180,6 +183,11 @@ FetchOutcome FetchUrl(const FetchRequest& request,
     }
     if (timed_out) return fail(FetchError::kTimeout, "deadline exceeded while reading the body");
     if (consumer_stopped) return fail(FetchError::kCanceled, "body rejected by the decoder");
+    if (!result && std::chrono::steady_clock::now() >= deadline) {
+      // Whatever the error says, the deadline came first (or the watchdog cut the request).
+      return fail(FetchError::kTimeout,
+                  "timed out after " + std::to_string(request.timeout.count()) + " ms");
+    }
     if (!result) {
       auto err = result.error();
       switch (err) {

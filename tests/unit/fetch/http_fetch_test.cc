@@ -195,3 +195,45 @@ TEST_CASE("a pooled connection the target dropped while idle is replaced") {
 }
 
 }  // namespace gx
+
+namespace gx {
+
+TEST_CASE("a target that drips its headers is cut off at the deadline") {
+  // Every read gets a byte before the read timeout, so only a whole-request deadline ends
+  // this: without it the request would last as long as the drip (here up to 20 s).
+  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  REQUIRE(::listen(listener, 1) == 0);
+  socklen_t len = sizeof(addr);
+  ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  const int port = ntohs(addr.sin_port);
+  std::thread dripper([listener] {
+    int conn = ::accept(listener, nullptr, nullptr);
+    if (conn < 0) return;
+    char buf[1024];
+    (void)::recv(conn, buf, sizeof(buf), 0);
+    const std::string status = "HTTP/1.1 200 OK\r\n";
+    bool open = ::send(conn, status.data(), status.size(), MSG_NOSIGNAL) > 0;
+    for (int i = 0; open && i < 200; ++i) {  // at most 20 s
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      open = ::send(conn, "X", 1, MSG_NOSIGNAL) > 0;
+    }
+    ::close(conn);
+  });
+  std::string body;
+  auto start = std::chrono::steady_clock::now();
+  auto r = Get("http://127.0.0.1:" + std::to_string(port) + "/", std::chrono::milliseconds(500),
+               1000, &body);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ::shutdown(listener, SHUT_RDWR);
+  dripper.join();
+  ::close(listener);
+  CHECK(r.error == FetchError::kTimeout);
+  CHECK(seconds < 5.0);
+}
+
+}  // namespace gx
