@@ -52,6 +52,14 @@ Status App::Reload() {
   history_.SetLimits(limits);
   {
     std::lock_guard<std::mutex> lock(mu_);
+    // The listener is built once: rotated files at the same paths are picked up at the next
+    // handshake (daemon/tls_reloader.h), other paths or TLS on/off only at a restart.
+    if (web_config_->tls_cert_file != web->tls_cert_file ||
+        web_config_->tls_key_file != web->tls_key_file ||
+        web_config_->tls_client_ca_file != web->tls_client_ca_file) {
+      Log().Warn("TLS settings of the web config changed; they take effect at the next restart",
+                 {{"file", flags_.web_config_file}});
+    }
     config_ = config;
     web_config_ = web;
   }

@@ -20,6 +20,7 @@
 #include "common/logger.h"
 #include "daemon/app.h"
 #include "daemon/http_server.h"
+#include "daemon/tls_reloader.h"
 #include "daemon/watcher.h"
 
 #ifndef GX_VERSION
@@ -159,6 +160,7 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   auto web = app.web_config();
+  std::unique_ptr<gx::TlsReloader> tls_reloader;  // outlives the server (declared first)
   std::unique_ptr<httplib::Server> server;
   if (web->tls_enabled()) {
     server = std::make_unique<httplib::SSLServer>(
@@ -168,6 +170,14 @@ int main(int argc, char** argv) {
       gx::Log().Error("cannot load TLS certificate or key", {{"cert", web->tls_cert_file}});
       return kExitFailure;
     }
+    // Rotated certificate files are served from the next handshake on.
+    tls_reloader = std::make_unique<gx::TlsReloader>(web->tls_cert_file, web->tls_key_file);
+    std::string tls_error;
+    if (!tls_reloader->Load(&tls_error)) {
+      gx::Log().Error("cannot load TLS certificate or key", {{"err", tls_error}});
+      return kExitFailure;
+    }
+    tls_reloader->Install(static_cast<httplib::SSLServer*>(server.get())->ssl_context());
   } else {
     server = std::make_unique<httplib::Server>();
   }

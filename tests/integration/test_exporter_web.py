@@ -95,6 +95,54 @@ class WebConfigTest(unittest.TestCase):
         finally:
             exporter.stop()
 
+    def test_rotated_tls_files_are_served_without_a_restart(self):
+        # cert-manager and the like replace the files in place; the exporter must present the
+        # new certificate from the next handshake on, and keep the last good one when the
+        # new files do not load.
+        if not h.have("openssl"):
+            self.skipTest("openssl not installed")
+        cert, key = os.path.join(self.tmp, "rot-c.pem"), os.path.join(self.tmp, "rot-k.pem")
+
+        def make(cn, cert_out, key_out):
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key_out,
+                            "-out", cert_out, "-days", "1", "-subj", "/CN=" + cn,
+                            "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=60)
+
+        def norm(pem):
+            return ssl.DER_cert_to_PEM_cert(ssl.PEM_cert_to_DER_cert(pem))
+
+        def served(address):
+            host, port = address.rsplit(":", 1)
+            return norm(ssl.get_server_certificate((host, int(port)), timeout=10))
+
+        make("first", cert, key)
+        web = self.write("web-rot.yml", f"tls_server_config:\n  cert_file: {cert}\n  key_file: {key}\n")
+        exporter = h.start_exporter(["--web.config.file", web])
+        try:
+            with open(cert) as f:
+                first = f.read()
+            self.assertEqual(served(exporter.address), norm(first))
+            # Rotate: new files written aside, then renamed over the old ones.
+            make("second", cert + ".new", key + ".new")
+            os.replace(key + ".new", key)
+            os.replace(cert + ".new", cert)
+            with open(cert) as f:
+                second = f.read()
+            self.assertNotEqual(first, second)
+            want = norm(second)
+            h.wait_until(lambda: served(exporter.address) == want, 10, what="the rotated certificate")
+            # A broken rotation: the previous (good) certificate stays in use.
+            with open(cert, "w") as f:
+                f.write("not a certificate\n")
+            self.assertEqual(served(exporter.address), want)
+            ctx = ssl.create_default_context(cadata=want)
+            with urllib.request.urlopen(f"https://{exporter.address}/-/healthy", context=ctx, timeout=10) as r:
+                self.assertEqual(r.status, 200)
+        finally:
+            exporter.stop()
+        self.assertIn("reloaded the TLS certificate", exporter.output())
+        self.assertIn("do not load", exporter.output())
+
     def test_bad_web_config_is_refused_at_start(self):
         web = self.write("web.yml", "basic_auth_users:\n  alice: not-a-bcrypt-hash\n")
         with self.assertRaises(RuntimeError):
