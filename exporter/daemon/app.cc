@@ -54,14 +54,16 @@ Status App::Reload() {
     std::lock_guard<std::mutex> lock(mu_);
     // The listener is built once: rotated files at the same paths are picked up at the next
     // handshake (daemon/tls_reloader.h), other paths or TLS on/off only at a restart.
-    if (web_config_->tls_cert_file != web->tls_cert_file ||
-        web_config_->tls_key_file != web->tls_key_file ||
-        web_config_->tls_client_ca_file != web->tls_client_ca_file) {
+    const bool tls_changed = web_config_->tls_cert_file != web->tls_cert_file ||
+                             web_config_->tls_key_file != web->tls_key_file ||
+                             web_config_->tls_client_ca_file != web->tls_client_ca_file;
+    if (loaded_once_ && tls_changed) {
       Log().Warn("TLS settings of the web config changed; they take effect at the next restart",
                  {{"file", flags_.web_config_file}});
     }
     config_ = config;
     web_config_ = web;
+    loaded_once_ = true;
   }
   metrics_.ReloadDone(true);
   Log().Info("loaded config", {{"file", flags_.config_file.empty() ? "(defaults)" : flags_.config_file},

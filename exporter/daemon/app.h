@@ -52,6 +52,7 @@ class App {
   mutable std::mutex mu_;
   std::shared_ptr<const Config> config_;      // GUARDED_BY(mu_)
   std::shared_ptr<const WebConfig> web_config_;  // GUARDED_BY(mu_)
+  bool loaded_once_ = false;                     // GUARDED_BY(mu_): the start-up load is done
   std::atomic<bool> ready_{false};
 };
 
