@@ -146,6 +146,19 @@ for c in "${cases[@]}"; do
   log "lint + template ok: $name"
 done
 
+# The mixin's rules and dashboards follow jobLabel and prometheusRule.runbookBaseURL
+# (full-values sets both): no selector of the default job and no default runbook link is left.
+full=$OUT/rendered/full-values.yaml
+if [[ -f $full ]]; then
+  if grep -q 'job!\?=\\\?"goroutine-exporter' "$full" || grep -q 'blob/main/docs/runbook.md' "$full" ||
+    ! grep -q 'job="go-goroutines"' "$full" || ! grep -q 'job=\\"go-goroutines\\"' "$full" ||
+    ! grep -q 'runbook_url: https://wiki.example.com/' "$full"; then
+    failed "full-values: the mixin files do not follow jobLabel and prometheusRule.runbookBaseURL"
+  else
+    log "mixin files follow jobLabel and runbookBaseURL (full-values)"
+  fi
+fi
+
 # NOTES.txt is only rendered by `helm install` (which needs a cluster): render it through a
 # copy of the chart where it is a named template, output as a ConfigMap value.
 notes_chart=$OUT/notes-chart

@@ -9,9 +9,9 @@
 //   - checks the chart's own conventions: names, namespaces and standard labels; the pod
 //     security settings (non-root 65532, read-only root, no privilege escalation, all
 //     capabilities dropped, RuntimeDefault seccomp) and health probes; Service and workload
-//     selectors that match the pod labels; the `job` label of every scrape object equals the
-//     job the monitoring mixin selects; PrometheusRule rules and dashboard ConfigMaps carry the
-//     mixin's files (files/ in the chart) unchanged.
+//     selectors that match the pod labels; every scrape object sets one `job` label; the
+//     PrometheusRule rules and dashboard ConfigMaps carry the mixin's files (files/ in the
+//     chart) unchanged but for that job (jobLabel) and the runbook links (runbookBaseURL).
 // With --extract DIR, writes the exporter config (config.yml) and web config (web-config.yml)
 // found in the ConfigMap/Secret of each file to DIR/<file basename>/ for --config.check.
 // Exits 1 on the first file with errors, after printing all of its errors.
@@ -53,6 +53,16 @@ const mixinJob = (() => {
   const m = text.match(/\bjob="([^"]+)"/);
   if (!m) throw new Error("files/rules.yaml: no job=\"...\" selector found");
   return m[1];
+})();
+// Where the mixin's runbook_url links point (before the '#anchor').
+const mixinRunbookBase = (() => {
+  for (const g of mixinAlerts.groups) {
+    for (const r of g.rules) {
+      const url = r.annotations?.runbook_url;
+      if (url) return url.split("#")[0];
+    }
+  }
+  throw new Error("files/alerts.yaml: no runbook_url found");
 })();
 const dashboardFiles = new Map();
 for (const f of fs.readdirSync(path.join(chartDir, "files/dashboards"))) {
@@ -157,9 +167,7 @@ function checkRules(where, spec, errors) {
   if (seen === 0) errors.push(`${where}: no rule of the mixin found`);
 }
 
-async function validateFile(file) {
-  const errors = [];
-  const text = fs.readFileSync(file, "utf8");
+function parseObjects(file, text, errors) {
   const objects = [];
   for (const doc of parseAllDocuments(text)) {
     if (doc.errors.length) {
@@ -170,6 +178,52 @@ async function validateFile(file) {
     if (obj == null) continue;
     objects.push(obj);
   }
+  return objects;
+}
+
+// The job the release's scrape objects set (jobLabel), and where its alerts' runbook links
+// point (prometheusRule.runbookBaseURL); the mixin's own when there are none.
+function releaseSettings(objects) {
+  let job = null;
+  let runbookBase = null;
+  for (const obj of objects) {
+    if (obj.kind === "Probe") job ??= obj.spec?.jobName;
+    if (obj.kind === "ScrapeConfig") {
+      job ??= (obj.spec?.relabelings ?? []).filter((r) => r.targetLabel === "job").pop()?.replacement;
+    }
+    if (obj.kind === "ServiceMonitor") {
+      for (const ep of obj.spec?.endpoints ?? []) {
+        job ??= (ep.relabelings ?? []).find((r) => r.targetLabel === "job")?.replacement;
+      }
+    }
+    if (obj.kind === "PrometheusRule") {
+      for (const g of obj.spec?.groups ?? []) {
+        for (const r of g.rules ?? []) {
+          const url = r.annotations?.runbook_url;
+          if (url && url.includes("#")) runbookBase ??= url.split("#")[0];
+        }
+      }
+    }
+  }
+  return { job: job ?? mixinJob, runbookBase: runbookBase ?? mixinRunbookBase };
+}
+
+async function validateFile(file) {
+  const errors = [];
+  let text = fs.readFileSync(file, "utf8");
+  let objects = parseObjects(file, text, errors);
+  // The chart puts jobLabel and runbookBaseURL into the mixin's files: map them back, so that
+  // the rules and dashboards compare with files/ (every other byte must be the same).
+  const release = releaseSettings(objects);
+  if (release.job !== mixinJob || release.runbookBase !== mixinRunbookBase) {
+    for (const op of ["=", "!="]) {
+      text = text.replaceAll(`job${op}"${release.job}"`, `job${op}"${mixinJob}"`);
+      text = text.replaceAll(`job${op}\\"${release.job}\\"`, `job${op}\\"${mixinJob}\\"`);
+    }
+    text = text.replaceAll(release.runbookBase + "#", mixinRunbookBase + "#");
+    objects = parseObjects(file, text, errors);
+  }
+  const expectedJob = release.job;
   const kinds = {};
   const workloads = [];
   const services = [];
@@ -217,17 +271,17 @@ async function validateFile(file) {
       case "ServiceMonitor":
         for (const ep of obj.spec?.endpoints ?? []) {
           const job = (ep.relabelings ?? []).find((r) => r.targetLabel === "job");
-          if (job?.replacement !== mixinJob) errors.push(`${id}: job label is not "${mixinJob}"`);
+          if (job?.replacement !== expectedJob) errors.push(`${id}: job label is not "${expectedJob}"`);
         }
         break;
       case "Probe":
-        if (obj.spec?.jobName !== mixinJob) errors.push(`${id}: jobName is not "${mixinJob}"`);
+        if (obj.spec?.jobName !== expectedJob) errors.push(`${id}: jobName is not "${expectedJob}"`);
         if (obj.spec?.prober?.path !== "/probe") errors.push(`${id}: prober path is not /probe`);
         break;
       case "ScrapeConfig": {
         const rl = obj.spec?.relabelings ?? [];
         const job = rl.filter((r) => r.targetLabel === "job").pop();
-        if (job?.replacement !== mixinJob) errors.push(`${id}: job label is not "${mixinJob}"`);
+        if (job?.replacement !== expectedJob) errors.push(`${id}: job label is not "${expectedJob}"`);
         for (const t of ["__param_target", "__address__", "instance"]) {
           if (!rl.some((r) => r.targetLabel === t)) errors.push(`${id}: no relabeling sets ${t}`);
         }

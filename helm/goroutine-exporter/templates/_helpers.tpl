@@ -343,3 +343,22 @@ instance/namespace/pod/job labels. Call with the root context.
 - targetLabel: job
   replacement: {{ .Values.jobLabel | quote }}
 {{- end }}
+
+{{/*
+A file of the monitoring mixin (files/) with this release's settings put in: the job the
+mixin selects (jobLabel; the files say job="goroutine-exporter", in YAML and in JSON-escaped
+form) and the runbook location (prometheusRule.runbookBaseURL). Call with
+(dict "root" $ "path" "files/alerts.yaml").
+*/}}
+{{- define "goroutine-exporter.mixinFile" -}}
+{{- $text := .root.Files.Get .path }}
+{{- $job := .root.Values.jobLabel }}
+{{- range $op := list "=" "!=" }}
+{{- $text = replace (printf "job%s\"goroutine-exporter\"" $op) (printf "job%s%q" $op $job) $text }}
+{{- $text = replace (printf "job%s\\\"goroutine-exporter\\\"" $op) (printf "job%s\\\"%s\\\"" $op $job) $text }}
+{{- end }}
+{{- with .root.Values.prometheusRule.runbookBaseURL }}
+{{- $text = replace "https://github.com/goroutine-exporter/goroutine-exporter/blob/main/docs/runbook.md" . $text }}
+{{- end }}
+{{- $text }}
+{{- end }}
