@@ -477,6 +477,7 @@ Snapshot Aggregator::Finalize(const DecodeInfo& info) {
   std::vector<uint32_t> kept;  // scratch: identity frames
   const std::vector<uint64_t> identity_hashes = IdentityHashes(&kept);
   int64_t hidden_in_debug1 = 0;
+  int64_t chan_op_without_start = 0;  // channel waits that may be on nil channels
 
   for (uint32_t bi = 0; bi < buckets_.size(); ++bi) {
     Bucket& b = buckets_[bi];
@@ -509,6 +510,9 @@ Snapshot Aggregator::Finalize(const DecodeInfo& info) {
       for (std::size_t i = 0; i < n; ++i) {
         if (functions_.traits(ids[i]).chan_op) {
           stack.nil_chan_frames = IsNilChanCall(details[i].line, details[i].start_line);
+          // Without the function's first line (Go <= 1.20 writes none) the call's offset in
+          // it, which tells nil channels apart, is unknown.
+          if (details[i].start_line <= 0 && b.state.empty()) chan_op_without_start += b.count;
           break;
         }
       }
@@ -608,6 +612,13 @@ Snapshot Aggregator::Finalize(const DecodeInfo& info) {
         std::to_string(hidden_in_debug1) +
         " goroutines are 'unknown' instead of guessed; fetch debug=0 (as cheap) or debug=2 "
         "for their category");
+  }
+  if (chan_op_without_start > 0 && info.format == ProfileFormat::kProto) {
+    snap.notes.push_back(
+        "this debug=0 profile has no function start lines (Go <= 1.20): " +
+        std::to_string(chan_op_without_start) +
+        " goroutines waiting in channel operations are chan_send or chan_receive, but some may "
+        "be on nil channels (nil_chan); fetch debug=2 to tell them apart");
   }
   if (info.truncated) {
     snap.notes.push_back("the capture is truncated: counts are a lower bound");
