@@ -89,6 +89,7 @@ void InstallReportPage(httplib::Server* server, App* app) {
     // Up to 512 frames a stack: fewer stacks with frames keep a page within a few MB.
     const int max_top = options.frames ? kMaxReportStacksWithFrames : kMaxReportStacks;
     options.top_k = std::max(1, std::min(TopParam(req, options.top_k), max_top));
+    options.more_hint = "?top=N lists up to " + std::to_string(max_top);
 
     const ProbeResult& r = *view->latest;
     std::string text = "target " + target + ", module " + module + ", last probe " +

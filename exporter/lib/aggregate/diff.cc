@@ -4,6 +4,15 @@
 #include <unordered_map>
 
 namespace gx {
+namespace {
+
+// When a capture was taken (unix ms): its fetch time, else the profile's own; 0 if unknown.
+int64_t TimeMs(const Snapshot& s) {
+  if (s.captured_unix_ms > 0) return s.captured_unix_ms;
+  return s.info.time_nanos > 0 ? s.info.time_nanos / 1000000 : 0;
+}
+
+}  // namespace
 
 SnapshotDiff DiffSnapshots(const Snapshot& before, const Snapshot& after) {
   SnapshotDiff diff;
@@ -49,6 +58,21 @@ SnapshotDiff DiffSnapshots(const Snapshot& before, const Snapshot& after) {
       row.stack.created_at = s.created_at;
     }
   }
+  // debug=1 hides the blocking primitive: across formats, each side's category table would
+  // move goroutines between "unknown" and their category although nothing changed. Count
+  // both sides by the rows' (better-informed) categories; what no row holds (overflow) stays
+  // where its snapshot put it.
+  if (before.info.format != after.info.format) {
+    std::array<int64_t, kCategoryCount> rows_before{}, rows_after{};
+    for (const DiffRow& row : diff.rows) {
+      rows_before[static_cast<int>(row.stack.category)] += row.before;
+      rows_after[static_cast<int>(row.stack.category)] += row.after;
+    }
+    rows_before[static_cast<int>(Category::kUnknown)] += before.overflow_goroutines;
+    rows_after[static_cast<int>(Category::kUnknown)] += after.overflow_goroutines;
+    diff.category_before = rows_before;
+    diff.category_after = rows_after;
+  }
   std::stable_sort(diff.rows.begin(), diff.rows.end(), [](const DiffRow& a, const DiffRow& b) {
     if (a.delta() != b.delta()) return a.delta() > b.delta();
     if (a.after != b.after) return a.after > b.after;
@@ -64,9 +88,29 @@ SnapshotDiff DiffSnapshots(const Snapshot& before, const Snapshot& after) {
                          " stacks take their category from the older capture, whose format "
                          "shows the blocking primitive");
   }
-  if (after.total < before.total && after.info.time_nanos > 0 && before.info.time_nanos > 0) {
+  const bool same_kind = before.info.kind == after.info.kind;
+  if (!same_kind) {
+    diff.notes.push_back(std::string("comparing a ") + KindName(before.info.kind) +
+                         " profile with a " + KindName(after.info.kind) +
+                         " profile: a goroutineleak profile holds only the goroutines the GC "
+                         "proved leaked, so counts and growth do not compare");
+  }
+  const int64_t t_before = TimeMs(before), t_after = TimeMs(after);
+  const bool reversed = t_before > 0 && t_after > 0 && t_after < t_before;
+  if (reversed) {
+    diff.notes.push_back("the newer capture was given first (" +
+                         std::to_string((t_before - t_after) / 1000) +
+                         " s apart): growth reads backwards; swap the arguments");
+  }
+  if (same_kind && !reversed && after.total < before.total && t_before > 0 && t_after > 0) {
     diff.notes.push_back("the total went down: the target may have restarted or drained");
   }
+  // What either capture says about itself (truncated, partial, unreadable parts) holds for
+  // the comparison too: a cut capture makes its side a lower bound.
+  for (const std::string& n : before.notes) diff.notes.push_back("before: " + n);
+  for (const std::string& n : after.notes) diff.notes.push_back("after: " + n);
+  diff.before_truncated = before.info.truncated;
+  diff.after_truncated = after.info.truncated;
   return diff;
 }
 

@@ -25,7 +25,9 @@ struct SnapshotDiff {
   std::array<int64_t, kCategoryCount> category_before{};
   std::array<int64_t, kCategoryCount> category_after{};
   std::vector<DiffRow> rows;  // largest growth first, then largest count
-  std::vector<std::string> notes;
+  std::vector<std::string> notes;  // the comparison's, then each capture's own
+  bool before_truncated = false;  // a cut capture: its counts are a lower bound
+  bool after_truncated = false;
 };
 
 SnapshotDiff DiffSnapshots(const Snapshot& before, const Snapshot& after);

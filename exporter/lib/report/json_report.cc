@@ -112,6 +112,9 @@ nlohmann::json DiffToJson(const SnapshotDiff& diff, int top_k, bool with_frames)
     rows.push_back(std::move(r));
   }
   out["stacks"] = std::move(rows);
+  out["distinct_stacks"] = diff.rows.size();
+  out["before_truncated"] = diff.before_truncated;
+  out["after_truncated"] = diff.after_truncated;
   out["notes"] = diff.notes;
   return out;
 }

@@ -66,9 +66,11 @@ void RenderStackDetails(std::ostringstream& out, const StackSummary& s,
 std::string RenderSnapshotText(const Snapshot& snap, const TextReportOptions& options) {
   std::ostringstream out;
   out << snap.source << ": " << FormatName(snap.info.format) << " " << KindName(snap.info.kind)
-      << " profile, " << snap.total << " goroutines";
+      << " profile, " << (snap.info.truncated ? "at least " : "") << snap.total << " goroutines";
   if (snap.self_excluded > 0) out << " (" << snap.self_excluded << " serving the request)";
-  out << ", " << snap.stacks.size() << " distinct stacks\n\n";
+  out << ", " << snap.stacks.size() << " distinct stacks\n";
+  if (snap.info.truncated) out << "TRUNCATED CAPTURE: every count is a lower bound (see NOTES)\n";
+  out << "\n";
 
   out << "CATEGORY           GOROUTINES   SHARE\n";
   int64_t counted = 0;
@@ -84,14 +86,19 @@ std::string RenderSnapshotText(const Snapshot& snap, const TextReportOptions& op
 
   out << "\nTOP STACKS (by goroutines" << (options.show_benign ? "" : ", benign hidden")
       << ")\n";
-  int shown = 0;
+  int shown = 0, more = 0;
   for (const StackSummary& s : snap.stacks) {
     if (!options.show_benign && IsBenign(s.category)) continue;
-    if (shown++ >= options.top_k) break;
+    if (shown >= options.top_k) {
+      ++more;
+      continue;
+    }
+    ++shown;
     out << Format("%7lld  %-16s %s\n", static_cast<long long>(s.count),
                   std::string(CategoryName(s.category)).c_str(), s.id.c_str());
     RenderStackDetails(out, s, options);
   }
+  if (more > 0) out << "  ... " << more << " more stacks (" << options.more_hint << ")\n";
   if (!snap.notes.empty()) {
     out << "\nNOTES\n";
     for (const std::string& n : snap.notes) out << "  - " << n << "\n";
@@ -104,8 +111,16 @@ std::string RenderDiffText(const SnapshotDiff& diff, const std::string& before_n
   std::ostringstream out;
   out << "WHAT GREW: " << before_name << " -> " << after_name;
   if (diff.interval_seconds > 0) out << Format(" (%.0f s apart)", diff.interval_seconds);
-  out << "\n  goroutines " << diff.total_before << " -> " << diff.total_after << " ("
-      << Format("%+lld", static_cast<long long>(diff.total_after - diff.total_before)) << ")\n\n";
+  out << "\n  goroutines " << (diff.before_truncated ? "at least " : "") << diff.total_before
+      << " -> " << (diff.after_truncated ? "at least " : "") << diff.total_after << " ("
+      << Format("%+lld", static_cast<long long>(diff.total_after - diff.total_before)) << ")\n";
+  if (diff.before_truncated || diff.after_truncated) {
+    out << "TRUNCATED CAPTURE (" << (diff.before_truncated ? "before" : "")
+        << (diff.before_truncated && diff.after_truncated ? " and " : "")
+        << (diff.after_truncated ? "after" : "")
+        << "): its counts are lower bounds, so the growth below is not to be trusted\n";
+  }
+  out << "\n";
 
   out << "CATEGORY           BEFORE    AFTER    DELTA\n";
   for (int i = 0; i < kCategoryCount; ++i) {
@@ -118,16 +133,21 @@ std::string RenderDiffText(const SnapshotDiff& diff, const std::string& before_n
   }
 
   out << "\nGROWING STACKS (largest growth first)\n";
-  int shown = 0;
+  int shown = 0, more = 0;
   for (const DiffRow& row : diff.rows) {
     if (row.delta() <= 0) break;
     if (!options.show_benign && IsBenign(row.stack.category)) continue;
-    if (shown++ >= options.top_k) break;
+    if (shown >= options.top_k) {
+      ++more;
+      continue;
+    }
+    ++shown;
     out << Format("%+7lld  %5lld -> %-5lld %-16s %s\n", static_cast<long long>(row.delta()),
                   static_cast<long long>(row.before), static_cast<long long>(row.after),
                   std::string(CategoryName(row.stack.category)).c_str(), row.stack.id.c_str());
     RenderStackDetails(out, row.stack, options);
   }
+  if (more > 0) out << "  ... " << more << " more growing stacks (" << options.more_hint << ")\n";
   if (shown == 0) out << "  nothing grew\n";
   if (!diff.notes.empty()) {
     out << "\nNOTES\n";

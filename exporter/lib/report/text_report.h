@@ -13,6 +13,8 @@ struct TextReportOptions {
   int top_k = 10;
   bool frames = false;     // print every frame of each listed stack
   bool show_benign = false;  // list benign stacks among the top ones
+  // How to see the stacks beyond top_k, said after the list when some are left out.
+  std::string more_hint = "--top 0 lists all";
 };
 
 std::string RenderSnapshotText(const Snapshot& snapshot, const TextReportOptions& options);

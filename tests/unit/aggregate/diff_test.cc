@@ -35,6 +35,45 @@ TEST_CASE("diff ranks by growth and matches stacks across formats") {
   CHECK(d.total_before == 15);
   CHECK(d.total_after == 45);
   CHECK(d.notes.size() >= 2);
+  // The category table counts both sides by the same categories: the 40 chan sends of the
+  // debug=1 side are no "unknown" growth and no chan_send drop.
+  const int send = static_cast<int>(Category::kChanSend);
+  const int unknown = static_cast<int>(Category::kUnknown);
+  CHECK(d.category_before[send] == 5);
+  CHECK(d.category_after[send] == 40);
+  CHECK(d.category_after[unknown] == 0);
+}
+
+TEST_CASE("diff notes: cut captures, mixed profile kinds, captures given newest first") {
+  Classifier classifier;
+  const std::string dump =
+      "goroutine 1 [chan send]:\nmain.push()\n\tm.go:1 +0x1\n\n"
+      "goroutine 2 [chan send]:\nmain.push()\n\tm.go:1 +0x1\n\n"
+      "goroutine 3 [chan send]:\nmain.push()\n\tm.go";  // cut in the middle of a frame
+  auto full = AnalyzeBody(dump.substr(0, dump.rfind("goroutine 3")), classifier, Limits(), "a");
+  auto cut = AnalyzeBody(dump, classifier, Limits(), "b");
+  REQUIRE(full.ok());
+  REQUIRE(cut.ok());
+  REQUIRE(cut->info.truncated);
+  SnapshotDiff d = DiffSnapshots(full.value(), cut.value());
+  CHECK_FALSE(d.before_truncated);
+  CHECK(d.after_truncated);
+  auto has = [&](const SnapshotDiff& diff, const std::string& text) {
+    for (const std::string& n : diff.notes) {
+      if (n.find(text) != std::string::npos) return true;
+    }
+    return false;
+  };
+  CHECK(has(d, "after: the capture is truncated"));
+
+  Snapshot older = full.value(), newer = full.value();
+  older.captured_unix_ms = 1'000'000;
+  newer.captured_unix_ms = 1'600'000;
+  CHECK(has(DiffSnapshots(newer, older), "newer capture was given first (600 s apart)"));
+  CHECK_FALSE(has(DiffSnapshots(older, newer), "given first"));
+  Snapshot leak = newer;
+  leak.info.kind = ProfileKind::kGoroutineLeak;
+  CHECK(has(DiffSnapshots(older, leak), "comparing a goroutine profile with a goroutineleak"));
 }
 
 }  // namespace gx
