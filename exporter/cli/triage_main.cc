@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -56,6 +57,10 @@ bool MakeSetup(const CommonFlags& f, Setup* setup) {
   auto timeout = gx::ParseDuration(f.timeout);
   if (!timeout) {
     std::cerr << "goroutine_triage: bad --timeout '" << f.timeout << "'\n";
+    return false;
+  }
+  if (timeout->count() <= 0) {
+    std::cerr << "goroutine_triage: --timeout must be more than 0\n";
     return false;
   }
   setup->options.timeout = *timeout;
@@ -131,29 +136,60 @@ int Diff(const std::string& before_source, const std::string& after_source,
   return PrintDiff(before->snapshot, after->snapshot, f);
 }
 
-int Watch(const std::string& url, const std::string& interval_text, const CommonFlags& f) {
+// Writes a capture's body to DIR/goroutine-<unix time>.<format extension>; the path, or ""
+// (with the reason on stderr) when it cannot.
+std::string SaveCapture(const gx::Capture& capture, const std::string& dir) {
+  if (capture.raw.empty()) return "";
+  const bool gzip = capture.raw.size() >= 2 && static_cast<unsigned char>(capture.raw[0]) == 0x1f &&
+                    static_cast<unsigned char>(capture.raw[1]) == 0x8b;
+  const char* ext = capture.snapshot.info.format == gx::ProfileFormat::kProto ? ".pb" : ".txt";
+  const std::string path = dir + "/goroutine-" +
+                           std::to_string(capture.snapshot.captured_unix_ms / 1000) + ext +
+                           (gzip ? ".gz" : "");
+  std::ofstream out(path, std::ios::binary);
+  out.write(capture.raw.data(), static_cast<std::streamsize>(capture.raw.size()));
+  out.close();
+  if (!out) {
+    std::cerr << "goroutine_triage: cannot save the first capture to " << path << "\n";
+    return "";
+  }
+  return path;
+}
+
+int Watch(const std::string& url, const std::string& interval_text, const std::string& save_dir,
+          const CommonFlags& f) {
   Setup setup;
   if (!MakeSetup(f, &setup)) return kExitUsage;
   auto interval = gx::ParseDuration(interval_text);
-  if (!interval) {
-    std::cerr << "goroutine_triage: bad --interval '" << interval_text << "'\n";
+  if (!interval || interval->count() <= 0) {
+    std::cerr << "goroutine_triage: bad --interval '" << interval_text
+              << "' (a duration such as 10m, more than 0)\n";
     return kExitUsage;
   }
   if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
     std::cerr << "goroutine_triage: watch needs an http(s):// URL\n";
     return kExitUsage;
   }
+  // The first capture is saved: if the second fails or the wait is cut short, it still
+  // serves a later `diff` instead of costing another interval.
+  setup.options.keep_raw_bytes = setup.options.limits.max_text_bytes;
   auto before = gx::CaptureUrl(url, setup.classifier, setup.options);
   if (!before.ok()) {
-    std::cerr << "goroutine_triage: " << before.status().message() << "\n";
+    std::cerr << "goroutine_triage: first capture failed: " << before.status().message() << "\n";
     return kExitFailure;
   }
-  std::cerr << "goroutine_triage: first capture: " << before->snapshot.total
-            << " goroutines; next in " << interval_text << "\n";
+  const std::string saved = SaveCapture(before.value(), save_dir);
+  std::cerr << "goroutine_triage: first capture: " << before->snapshot.total << " goroutines"
+            << (saved.empty() ? "" : ", saved to " + saved) << "; next in " << interval_text
+            << "\n";
   std::this_thread::sleep_for(*interval);
   auto after = gx::CaptureUrl(url, setup.classifier, setup.options);
   if (!after.ok()) {
-    std::cerr << "goroutine_triage: " << after.status().message() << "\n";
+    std::cerr << "goroutine_triage: second capture failed: " << after.status().message() << "\n";
+    if (!saved.empty()) {
+      std::cerr << "goroutine_triage: compare later with: goroutine_triage diff " << saved << " "
+                << url << "\n";
+    }
     return kExitFailure;
   }
   return PrintDiff(before->snapshot, after->snapshot, f);
@@ -185,6 +221,11 @@ int main(int argc, char** argv) {
   watch->add_option("url", watch_url, "Target URL")->required();
   watch->add_option("--interval", interval, "Time between the two captures")
       ->capture_default_str();
+  std::error_code tmp_error;
+  std::string save_dir = std::filesystem::temp_directory_path(tmp_error).string();
+  if (tmp_error) save_dir = "/tmp";
+  watch->add_option("--save-dir", save_dir, "Where the first capture is saved")
+      ->capture_default_str();
   AddCommonFlags(watch, &watch_flags);
 
   app.add_subcommand("rules", "Print the built-in classification rules");
@@ -197,7 +238,7 @@ int main(int argc, char** argv) {
   }
   if (*analyze) return Analyze(analyze_source, analyze_flags);
   if (*diff) return Diff(before, after, diff_flags);
-  if (*watch) return Watch(watch_url, interval, watch_flags);
+  if (*watch) return Watch(watch_url, interval, save_dir, watch_flags);
   std::cout << gx::BuiltinRulesYaml();
   return kExitOk;
 }

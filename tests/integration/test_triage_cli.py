@@ -1,7 +1,11 @@
 """The goroutine_triage CLI as users run it: files, stdin, URLs, diff, watch, exit codes."""
+import http.server
 import json
 import os
+import shutil
 import subprocess
+import tempfile
+import threading
 import unittest
 
 import harness as h
@@ -57,10 +61,61 @@ class TriageCliTest(unittest.TestCase):
         finally:
             leaky.stop()
 
+    def test_watch_saves_the_first_capture_when_the_second_fails(self):
+        # A second fetch that fails must not cost the first capture (and another interval).
+        with open(os.path.join(FIXTURES, "t1.goroutine.debug0.pb.gz"), "rb") as f:
+            body = f.read()
+        served = []
+
+        class OnceHandler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                served.append(self.path)
+                if len(served) == 1:
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                else:
+                    self.send_response(500)
+                    self.send_header("Content-Length", "4")
+                    self.end_headers()
+                    self.wfile.write(b"boom")
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), OnceHandler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        save_dir = tempfile.mkdtemp(prefix="gx-watch-")
+        try:
+            url = f"http://127.0.0.1:{server.server_address[1]}"
+            out = triage("watch", url, "--interval", "1s", "--save-dir", save_dir)
+        finally:
+            server.shutdown()
+            server.server_close()
+        self.addCleanup(shutil.rmtree, save_dir, True)
+        self.assertEqual(out.returncode, 1, out.stderr)
+        saved = [os.path.join(save_dir, n) for n in os.listdir(save_dir)]
+        self.assertEqual(len(saved), 1)
+        self.assertTrue(saved[0].endswith(".pb.gz"), saved[0])
+        with open(saved[0], "rb") as f:
+            self.assertEqual(f.read(), body)
+        err = out.stderr.decode()
+        self.assertIn("second capture failed", err)
+        self.assertIn(f"goroutine_triage diff {saved[0]} {url}", err)
+        # The saved capture is a capture: analyze reads it.
+        self.assertEqual(triage("analyze", saved[0]).returncode, 0)
+
     def test_exit_codes_and_messages(self):
         missing = triage("analyze", "/nonexistent/capture.pb.gz")
         self.assertEqual(missing.returncode, 1)
-        self.assertIn(b"cannot open", missing.stderr)
+        self.assertIn(b"cannot open: No such file or directory", missing.stderr)
+        host_port = triage("analyze", "127.0.0.1:6060")
+        self.assertEqual(host_port.returncode, 1)
+        self.assertIn(b"use http://127.0.0.1:6060", host_port.stderr)
+        self.assertIn(b"is a directory", triage("analyze", FIXTURES).stderr)
+        self.assertEqual(triage("analyze", "x", "--timeout", "0s").returncode, 2)
+        self.assertEqual(triage("watch", "http://127.0.0.1:1", "--interval", "0s").returncode, 2)
         garbage = triage("analyze", "-", stdin=b"<html>not a profile</html>\n")
         self.assertEqual(garbage.returncode, 1)
         self.assertIn(b"not a goroutine profile", garbage.stderr)

@@ -1,8 +1,11 @@
 #include "common/clock.h"
 #include "pipeline/capture.h"
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -101,8 +104,23 @@ Result<Capture> CaptureSource(const std::string& source, const Classifier& class
     return CaptureUrl(source, classifier, options);
   }
   if (source == "-") return CaptureStream(std::cin, "stdin", classifier, options);
+  std::error_code ec;
+  if (std::filesystem::is_directory(source, ec)) {
+    return Status::Error(source + ": is a directory, not a capture");
+  }
   std::ifstream file(source, std::ios::binary);
-  if (!file) return Status::Error(source + ": cannot open");
+  if (!file) {
+    const int err = errno;
+    std::string message = source + ": cannot open: " + std::strerror(err);
+    // "host:port" is how scrape configs name targets; as a file name it is a typo.
+    if (err == ENOENT && source.find("://") == std::string::npos &&
+        source.find(':') != std::string::npos) {
+      message += " (for a live target, use http://" + source + ")";
+    } else if (err == ENOENT && source.find("://") != std::string::npos) {
+      message += " (only http:// and https:// URLs are fetched)";
+    }
+    return Status::Error(message);
+  }
   return CaptureStream(file, source, classifier, options);
 }
 
