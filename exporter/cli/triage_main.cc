@@ -41,7 +41,8 @@ void AddCommonFlags(CLI::App* cmd, CommonFlags* f) {
       ->check(CLI::Range(0, 100000))
       ->capture_default_str();
   cmd->add_flag("--frames", f->frames, "Print every frame of the listed stacks");
-  cmd->add_flag("--all", f->all, "Also list benign stacks (idle servers, runtime, ignored)");
+  cmd->add_flag("--all", f->all,
+                "Also list benign stacks (idle servers, runtime, ignored), in text and JSON");
   cmd->add_option("--rules", f->rules_file,
                   "YAML file with extra classification rules and ignore-lists");
   cmd->add_option("--timeout", f->timeout, "Deadline for fetching a URL")->capture_default_str();
@@ -99,7 +100,7 @@ int Analyze(const std::string& source, const CommonFlags& f) {
     return kExitFailure;
   }
   if (f.output == "json") {
-    std::cout << gx::SnapshotToJson(capture->snapshot, f.top, f.frames).dump(2) << "\n";
+    std::cout << gx::SnapshotToJson(capture->snapshot, f.top, f.frames, f.all).dump(2) << "\n";
   } else {
     std::cout << gx::RenderSnapshotText(capture->snapshot, TextOptions(f));
   }
@@ -109,7 +110,7 @@ int Analyze(const std::string& source, const CommonFlags& f) {
 int PrintDiff(const gx::Snapshot& before, const gx::Snapshot& after, const CommonFlags& f) {
   gx::SnapshotDiff diff = gx::DiffSnapshots(before, after);
   if (f.output == "json") {
-    nlohmann::json out = gx::DiffToJson(diff, f.top, f.frames);
+    nlohmann::json out = gx::DiffToJson(diff, f.top, f.frames, f.all);
     out["before"] = before.source;
     out["after"] = after.source;
     std::cout << out.dump(2) << "\n";

@@ -302,8 +302,12 @@ Status ProfileDecoder::Detect(bool at_end) {
   } else if (head.empty()) {
     return Status::Ok();
   } else {
-    return Status::Error("not a goroutine profile: first line is '" +
-                         Bounded(first.substr(0, 80), 80) + "'");
+    // The quote goes to terminals and logs: bytes that are not printable ASCII show as '?'.
+    std::string quoted = Bounded(first.substr(0, 80), 80);
+    for (char& c : quoted) {
+      if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
+    }
+    return Status::Error("not a goroutine profile: first line is '" + quoted + "'");
   }
   return Status::Ok();
 }

@@ -69,7 +69,8 @@ nlohmann::json StackToJson(const StackSummary& s, bool with_frames) {
   return out;
 }
 
-nlohmann::json SnapshotToJson(const Snapshot& snap, int top_k, bool with_frames) {
+nlohmann::json SnapshotToJson(const Snapshot& snap, int top_k, bool with_frames,
+                              bool include_benign) {
   nlohmann::json out;
   out["source"] = snap.source;
   out["format"] = FormatName(snap.info.format);
@@ -85,6 +86,7 @@ nlohmann::json SnapshotToJson(const Snapshot& snap, int top_k, bool with_frames)
   nlohmann::json stacks = nlohmann::json::array();
   int shown = 0;
   for (const StackSummary& s : snap.stacks) {
+    if (!include_benign && IsBenign(s.category)) continue;
     if (top_k > 0 && shown++ >= top_k) break;
     stacks.push_back(StackToJson(s, with_frames));
   }
@@ -93,7 +95,8 @@ nlohmann::json SnapshotToJson(const Snapshot& snap, int top_k, bool with_frames)
   return out;
 }
 
-nlohmann::json DiffToJson(const SnapshotDiff& diff, int top_k, bool with_frames) {
+nlohmann::json DiffToJson(const SnapshotDiff& diff, int top_k, bool with_frames,
+                          bool include_benign) {
   nlohmann::json out;
   out["total_before"] = diff.total_before;
   out["total_after"] = diff.total_after;
@@ -103,6 +106,7 @@ nlohmann::json DiffToJson(const SnapshotDiff& diff, int top_k, bool with_frames)
   nlohmann::json rows = nlohmann::json::array();
   int shown = 0;
   for (const DiffRow& row : diff.rows) {
+    if (!include_benign && IsBenign(row.stack.category)) continue;
     if (top_k > 0 && shown++ >= top_k) break;
     nlohmann::json r = StackToJson(row.stack, with_frames);
     r["before"] = row.before;

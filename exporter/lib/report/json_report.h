@@ -10,8 +10,11 @@
 namespace gx {
 
 nlohmann::json StackToJson(const StackSummary& stack, bool with_frames);
-// top_k <= 0 means all stacks.
-nlohmann::json SnapshotToJson(const Snapshot& snapshot, int top_k, bool with_frames);
-nlohmann::json DiffToJson(const SnapshotDiff& diff, int top_k, bool with_frames);
+// top_k <= 0 means all stacks; without include_benign, benign stacks are left out before
+// counting top_k (as the text report does without --all).
+nlohmann::json SnapshotToJson(const Snapshot& snapshot, int top_k, bool with_frames,
+                              bool include_benign = true);
+nlohmann::json DiffToJson(const SnapshotDiff& diff, int top_k, bool with_frames,
+                          bool include_benign = true);
 
 }  // namespace gx

@@ -43,7 +43,8 @@ void RenderStackDetails(std::ostringstream& out, const StackSummary& s,
   }
   if (!s.state.empty()) out << "        state " << s.state;
   if (s.wait.max_minutes >= 0) {
-    out << (s.state.empty() ? "        " : ", ") << "waiting up to " << s.wait.max_minutes
+    // Go prints whole minutes waited, so the longest wait is at least that.
+    out << (s.state.empty() ? "        " : ", ") << "longest wait >= " << s.wait.max_minutes
         << " min (" << s.wait.with_minutes << " with a wait time)";
   }
   if (!s.state.empty() || s.wait.max_minutes >= 0) out << "\n";
