@@ -125,9 +125,11 @@ FetchOutcome FetchUrl(const FetchRequest& request,
     bool too_large = false, timed_out = false, consumer_stopped = false;
     int status = 0;
     std::string content_type;
+    std::string content_length;
     auto on_response = [&](const httplib::Response& r) {
       status = r.status;
       content_type = r.get_header_value("Content-Type");
+      content_length = r.get_header_value("Content-Length");
       return true;
     };
     auto on_data = [&](const char* data, size_t len) {
@@ -198,6 +200,12 @@ FetchOutcome FetchUrl(const FetchRequest& request,
           if (std::chrono::steady_clock::now() >= deadline - std::chrono::milliseconds(50)) {
             return fail(FetchError::kTimeout, "timed out after " +
                                                   std::to_string(request.timeout.count()) + " ms");
+          }
+          if (status != 0) {
+            return fail(FetchError::kOther,
+                        "the target closed the connection after " +
+                            std::to_string(outcome.response.bytes) + " bytes of the body" +
+                            (content_length.empty() ? "" : " (of " + content_length + ")"));
           }
           return fail(FetchError::kOther, "connection error: " + httplib::to_string(err));
         case httplib::Error::SSLConnection:

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <functional>
 #include <thread>
 
 namespace gx {
@@ -198,42 +199,71 @@ TEST_CASE("a pooled connection the target dropped while idle is replaced") {
 
 namespace gx {
 
+// A loopback server that answers one connection with `serve` (given the connected socket,
+// after the request was read); for misbehaving targets cpp-httplib cannot play.
+class RawServer {
+ public:
+  explicit RawServer(std::function<void(int)> serve) {
+    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+    REQUIRE(::listen(listener_, 1) == 0);
+    socklen_t len = sizeof(addr);
+    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this, serve] {
+      int conn = ::accept(listener_, nullptr, nullptr);
+      if (conn < 0) return;
+      char buf[1024];
+      (void)::recv(conn, buf, sizeof(buf), 0);
+      serve(conn);
+      ::close(conn);
+    });
+  }
+  ~RawServer() {
+    ::shutdown(listener_, SHUT_RDWR);
+    thread_.join();
+    ::close(listener_);
+  }
+  std::string Url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/"; }
+
+ private:
+  int listener_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+bool Send(int fd, const std::string& s) { return ::send(fd, s.data(), s.size(), MSG_NOSIGNAL) > 0; }
+
 TEST_CASE("a target that drips its headers is cut off at the deadline") {
   // Every read gets a byte before the read timeout, so only a whole-request deadline ends
   // this: without it the request would last as long as the drip (here up to 20 s).
-  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  REQUIRE(::listen(listener, 1) == 0);
-  socklen_t len = sizeof(addr);
-  ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
-  const int port = ntohs(addr.sin_port);
-  std::thread dripper([listener] {
-    int conn = ::accept(listener, nullptr, nullptr);
-    if (conn < 0) return;
-    char buf[1024];
-    (void)::recv(conn, buf, sizeof(buf), 0);
-    const std::string status = "HTTP/1.1 200 OK\r\n";
-    bool open = ::send(conn, status.data(), status.size(), MSG_NOSIGNAL) > 0;
+  RawServer dripper([](int conn) {
+    bool open = Send(conn, "HTTP/1.1 200 OK\r\n");
     for (int i = 0; open && i < 200; ++i) {  // at most 20 s
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      open = ::send(conn, "X", 1, MSG_NOSIGNAL) > 0;
+      open = Send(conn, "X");
     }
-    ::close(conn);
   });
   std::string body;
   auto start = std::chrono::steady_clock::now();
-  auto r = Get("http://127.0.0.1:" + std::to_string(port) + "/", std::chrono::milliseconds(500),
-               1000, &body);
+  auto r = Get(dripper.Url(), std::chrono::milliseconds(500), 1000, &body);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  ::shutdown(listener, SHUT_RDWR);
-  dripper.join();
-  ::close(listener);
   CHECK(r.error == FetchError::kTimeout);
   CHECK(seconds < 5.0);
+}
+
+TEST_CASE("a body cut short says how much of it arrived") {
+  RawServer cutter([](int conn) {
+    Send(conn, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789");
+  });
+  std::string body;
+  auto r = Get(cutter.Url(), std::chrono::seconds(5), 1000, &body);
+  CHECK_FALSE(r.status.ok());
+  CHECK(r.status.message() == "the target closed the connection after 10 bytes of the body (of 100)");
 }
 
 }  // namespace gx
