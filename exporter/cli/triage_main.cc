@@ -202,7 +202,7 @@ int main(int argc, char** argv) {
   CLI::App app{
       "goroutine_triage: find what is accumulating in a Go service's goroutines.\n"
       "Reads goroutine profiles (debug=0/1/2, goroutine or goroutineleak) from files, stdin\n"
-      "(-) or http(s):// URLs; a URL without a path gets /debug/pprof/goroutine?debug=0."};
+      "(-) or http(s):// URLs; a URL without a path (or with just /) gets\n/debug/pprof/goroutine?debug=0."};
   app.require_subcommand(1);
   std::string print_rules_flag;
 

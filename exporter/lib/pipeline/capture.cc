@@ -50,9 +50,11 @@ Result<Capture> CaptureStream(std::istream& in, const std::string& name,
 }  // namespace
 
 std::string ProfileUrlFor(const std::string& url) {
+  // "http://host:port" and "http://host:port/" both mean the target, not its root page.
   auto parsed = ParseUrl(url);
-  if (parsed.ok() && parsed->path_and_query == "/" && !EndsWith(url, "/")) {
-    return url + "/debug/pprof/goroutine?debug=0";
+  if (parsed.ok() && parsed->path_and_query == "/") {
+    return (EndsWith(url, "/") ? url.substr(0, url.size() - 1) : url) +
+           "/debug/pprof/goroutine?debug=0";
   }
   return url;
 }
