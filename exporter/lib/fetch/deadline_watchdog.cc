@@ -21,7 +21,9 @@ DeadlineWatchdog::Watch DeadlineWatchdog::Start(httplib::Client* client,
   std::lock_guard<std::mutex> lock(mu_);
   const uint64_t id = next_id_++;
   entries_.emplace(id, Entry{deadline, client});
-  cv_.notify_one();
+  // Wake the thread only when it sleeps past this deadline: most requests end well before
+  // theirs, and a wake-up per probe would cost a context switch each.
+  if (deadline < wake_at_) cv_.notify_one();
   return Watch(this, id);
 }
 
@@ -46,11 +48,13 @@ void DeadlineWatchdog::Loop() {
         ++it;
       }
     }
+    wake_at_ = earliest;
     if (earliest == Clock::time_point::max()) {
       cv_.wait(lock);
     } else {
       cv_.wait_until(lock, earliest);
     }
+    wake_at_ = Clock::time_point::min();  // awake: Start() need not notify
   }
 }
 

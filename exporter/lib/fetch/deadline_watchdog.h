@@ -58,6 +58,8 @@ class DeadlineWatchdog {
   std::condition_variable cv_;
   std::map<uint64_t, Entry> entries_;  // GUARDED_BY(mu_), by id
   uint64_t next_id_ = 1;               // GUARDED_BY(mu_)
+  // When the thread wakes next: max() while it waits for the first entry, min() while awake.
+  Clock::time_point wake_at_ = Clock::time_point::min();  // GUARDED_BY(mu_)
 };
 
 }  // namespace gx
