@@ -57,6 +57,13 @@ TEST_CASE("debug=0 frame signatures map to categories (FORMATS.md 5.2)") {
       {test::Frames({"runtime.gopark", "runtime.goparkunlock", "runtime.semacquire1",
                      "sync.runtime_SemacquireRWMutexR", "sync.(*RWMutex).RLock", "main.f"}),
        Category::kMutex},
+      // Go >= 1.24 standard library code that locks internal/sync directly (sync.Map).
+      {test::Frames({"runtime.gopark", "runtime.goparkunlock", "runtime.semacquire1",
+                     "internal/sync.runtime_SemacquireMutex", "internal/sync.(*Mutex).lockSlow",
+                     "internal/sync.(*Mutex).Lock",
+                     "internal/sync.(*HashTrieMap[...]).LoadOrStore", "sync.(*Map).LoadOrStore",
+                     "main.f"}),
+       Category::kMutex},
       {test::Frames({"runtime.gopark", "runtime.goparkunlock", "sync.runtime_notifyListWait",
                      "sync.(*Cond).Wait", "main.f"}),
        Category::kCond},
