@@ -231,6 +231,14 @@ int main(int argc, char** argv) {
 
   app.add_subcommand("rules", "Print the built-in classification rules");
 
+  // CLI11 answers an unknown command with "A subcommand is required"; name it instead.
+  const std::string first = argc > 1 ? argv[1] : "";
+  if (!first.empty() && first[0] != '-' && first != "analyze" && first != "diff" &&
+      first != "watch" && first != "rules") {
+    std::cerr << "goroutine_triage: unknown command '" << argv[1]
+              << "' (analyze, diff, watch or rules; --help for more)\n";
+    return kExitUsage;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
