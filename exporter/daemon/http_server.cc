@@ -15,6 +15,38 @@ namespace {
 
 constexpr const char* kTextFormat = "text/plain; version=0.0.4; charset=utf-8";
 
+// How long the connection a worker serves waited in the queue for it, and how many requests
+// the worker has read from that connection (set by QueueTimingPool and the pre-routing
+// handler; only the first request of a connection waited in the queue).
+thread_local std::chrono::milliseconds t_queue_wait{0};
+thread_local int t_requests_on_connection = 0;
+
+// cpp-httplib's thread pool, timing how long each connection waits for a worker: a probe
+// that waited past its scrape timeout is answered at once instead of fetching a profile
+// for a scrape Prometheus already gave up on.
+class QueueTimingPool : public httplib::TaskQueue {
+ public:
+  explicit QueueTimingPool(int threads) : pool_(static_cast<size_t>(threads)) {}
+  void enqueue(std::function<void()> fn) override {
+    const auto queued = std::chrono::steady_clock::now();
+    pool_.enqueue([fn = std::move(fn), queued] {
+      t_queue_wait = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::steady_clock::now() - queued);
+      t_requests_on_connection = 0;
+      fn();
+    });
+  }
+  void shutdown() override { pool_.shutdown(); }
+
+ private:
+  httplib::ThreadPool pool_;
+};
+
+// The time this request waited for a worker (0 after the first request of a connection).
+std::chrono::milliseconds QueueWait() {
+  return t_requests_on_connection <= 1 ? t_queue_wait : std::chrono::milliseconds(0);
+}
+
 void BadRequest(httplib::Response& res, const std::string& message) {
   res.status = 400;
   res.set_content(message + "\n", "text/plain; charset=utf-8");
@@ -36,7 +68,21 @@ void HandleProbe(App* app, const std::chrono::milliseconds offset, const httplib
     res.set_content("Target is not in probe.allowed_targets\n", "text/plain; charset=utf-8");
     return;
   }
-  auto result = app->RunProbe(target, *module, ProbeBudget(req, *module, offset));
+  const auto waited = QueueWait();
+  const auto budget = ProbeBudget(req, *module, offset) - waited;
+  if (budget < kMinProbeBudget) {
+    // The scrape has (nearly) timed out in the queue: fetching now would only load the target.
+    Log().Warn("probe waited for a worker past its deadline; not run",
+               {{"target", target}, {"waited_ms", std::to_string(waited.count())}});
+    app->metrics().ProbeDone(false, false);
+    res.status = 503;
+    res.set_content("probe waited " + std::to_string(waited.count()) +
+                        " ms for a worker, past its deadline; raise --web.max-requests or add "
+                        "replicas\n",
+                    "text/plain; charset=utf-8");
+    return;
+  }
+  auto result = app->RunProbe(target, *module, budget);
   if (!result->success) {
     Log().Warn("probe failed", {{"target", target}, {"module", module_name}, {"err", result->error}});
   }
@@ -89,12 +135,12 @@ std::chrono::milliseconds ProbeBudget(const httplib::Request& req, const Module&
       budget = std::min(budget, scrape);
     }
   }
-  return std::max(budget, std::chrono::milliseconds(100));
+  return std::max(budget, kMinProbeBudget);
 }
 
 void InstallRoutes(httplib::Server* server, App* app, Watcher* watcher, const ServerOptions& options) {
   const int threads = std::max(1, options.max_requests);
-  server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server->new_task_queue = [threads] { return new QueueTimingPool(threads); };
   server->set_payload_max_length(64 * 1024);
   // Headers and body go out in two writes; without TCP_NODELAY, Nagle plus delayed ACKs add
   // ~40 ms to every response on a kept-alive connection (the way Prometheus scrapes).
@@ -103,6 +149,7 @@ void InstallRoutes(httplib::Server* server, App* app, Watcher* watcher, const Se
   server->set_write_timeout(30, 0);
 
   server->set_pre_routing_handler([app](const httplib::Request& req, httplib::Response& res) {
+    ++t_requests_on_connection;
     auto web = app->web_config();
     if (web->basic_auth_users.empty()) return httplib::Server::HandlerResponse::Unhandled;
     if (web->Authorize(req.get_header_value("Authorization"))) {

@@ -21,8 +21,11 @@ struct ServerOptions {
 void InstallRoutes(httplib::Server* server, App* app, Watcher* watcher,
                    const ServerOptions& options);
 
+// The least time a probe is given: below it a fetch could only time out.
+inline constexpr std::chrono::milliseconds kMinProbeBudget{100};
+
 // The scrape deadline: Prometheus' X-Prometheus-Scrape-Timeout-Seconds minus the offset,
-// clamped to the module timeout (at least 100 ms).
+// clamped to the module timeout (at least kMinProbeBudget).
 std::chrono::milliseconds ProbeBudget(const httplib::Request& req, const Module& module,
                                       std::chrono::milliseconds offset);
 

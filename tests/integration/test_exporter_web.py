@@ -7,8 +7,10 @@ import os
 import ssl
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
+import urllib.parse
 import urllib.request
 
 import harness as h
@@ -166,7 +168,6 @@ class TargetAuthTest(unittest.TestCase):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(cert, key)
         server.socket = ctx.wrap_socket(server.socket, server_side=True)
-        import threading
         threading.Thread(target=server.serve_forever, daemon=True).start()
         token = os.path.join(tmp, "token")
         with open(token, "w") as f:
@@ -206,6 +207,63 @@ class TargetAuthTest(unittest.TestCase):
             server.shutdown()
         for secret in ("tok-123", "pw-456"):
             self.assertNotIn(secret, exporter.output())
+
+
+class QueueTest(unittest.TestCase):
+    def test_a_probe_that_waited_past_its_scrape_timeout_does_not_fetch(self):
+        # One worker, busy with a probe of a slow target: a probe queued behind it whose
+        # scrape timeout passes in the queue must not load its target any more.
+        hits = {"slow": 0, "fast": 0}
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                port = self.server.server_address[1]
+                if port == slow.server_address[1]:
+                    hits["slow"] += 1
+                    time.sleep(3)
+                    self.send_response(500)
+                    self.end_headers()
+                    return
+                hits["fast"] += 1
+                with open(os.path.join(CAPTURES, "t2.goroutine.debug0.pb.gz"), "rb") as f:
+                    body = f.read()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        slow = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        fast = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        for srv in (slow, fast):
+            threading.Thread(target=srv.serve_forever, daemon=True).start()
+        exporter = h.start_exporter(["--web.max-requests", "1"])
+        try:
+            def probe(port, timeout_header=None):
+                headers = {"X-Prometheus-Scrape-Timeout-Seconds": timeout_header} if timeout_header else None
+                q = urllib.parse.urlencode({"target": f"127.0.0.1:{port}"})
+                return h.http_get(f"{exporter.url}/probe?{q}", headers=headers, timeout=20)
+
+            busy = threading.Thread(target=probe, args=(slow.server_address[1],))
+            busy.start()
+            h.wait_until(lambda: hits["slow"] > 0, 10, what="the slow probe to start")
+            status, _, body = probe(fast.server_address[1], "1")
+            busy.join()
+            self.assertEqual(status, 503, body)
+            self.assertIn(b"waited", body)
+            self.assertEqual(hits["fast"], 0)
+            # Not queued: the same probe runs.
+            status, _, body = probe(fast.server_address[1], "1")
+            self.assertEqual(status, 200, body)
+            self.assertGreaterEqual(hits["fast"], 1)  # debug=0, then the expensive ones
+        finally:
+            exporter.stop()
+            for srv in (slow, fast):
+                srv.shutdown()
+                srv.server_close()
+        self.assertIn("past its deadline", exporter.output())
 
 
 class ExampleConfigTest(unittest.TestCase):
