@@ -384,6 +384,18 @@ class ConfigParser {
                                  "' conflicts with watch target_label");
       }
     }
+    // Watched series carry the target label next to their module's pprof label keys.
+    if (!w->static_configs.empty() || !w->file_sd_configs.empty()) {
+      for (const auto& [name, module] : config.modules) {
+        for (const std::string& lk : module.label_keys) {
+          if (SanitizeLabelName(lk) == w->target_label) {
+            return y_.Error(key, "label key '" + lk + "' of module '" + name +
+                                     "' gives the label name of watch target_label '" +
+                                     w->target_label + "'");
+          }
+        }
+      }
+    }
     return Status::Ok();
   }
 

@@ -252,6 +252,10 @@ TEST_CASE("bad configs are rejected with the file and line") {
        "modules:\n  default:\n    label_keys: [category]\n",
        "bad.yml:3: label key 'category' gives the label name 'category', which the exporter's "
        "series already carry"},
+      {"label key named like the watch target label",
+       "modules:\n  default:\n    label_keys: [target]\n"
+       "watch:\n  static_configs:\n    - targets: [a:1]\n",
+       "label key 'target' of module 'default' gives the label name of watch target_label"},
       {"target_label named like an exporter label", "watch:\n  target_label: stack_id\n",
        "bad.yml:2: invalid target_label"},
       {"static label named like an exporter label",
