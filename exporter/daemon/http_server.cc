@@ -69,8 +69,8 @@ void HandleProbe(App* app, const std::chrono::milliseconds offset, const httplib
     return;
   }
   const auto waited = QueueWait();
-  const auto budget = ProbeBudget(req, *module, offset) - waited;
-  if (budget < kMinProbeBudget) {
+  const auto budget = ProbeBudget(req, *module, offset, waited);
+  if (budget.count() == 0) {
     // The scrape has (nearly) timed out in the queue: fetching now would only load the target.
     Log().Warn("probe waited for a worker past its deadline; not run",
                {{"target", target}, {"waited_ms", std::to_string(waited.count())}});
@@ -122,7 +122,8 @@ void HandleMetrics(App* app, Watcher* watcher, httplib::Response& res) {
 }  // namespace
 
 std::chrono::milliseconds ProbeBudget(const httplib::Request& req, const Module& module,
-                                      std::chrono::milliseconds offset) {
+                                      std::chrono::milliseconds offset,
+                                      std::chrono::milliseconds waited) {
   std::chrono::milliseconds budget = module.timeout;
   std::string header = req.get_header_value("X-Prometheus-Scrape-Timeout-Seconds");
   if (!header.empty()) {
@@ -132,7 +133,10 @@ std::chrono::milliseconds ProbeBudget(const httplib::Request& req, const Module&
       // A day bounds the cast (the header is outside input; 1e300 must not overflow it).
       seconds = std::min(seconds, 86400.0);
       auto scrape = std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000)) - offset;
-      budget = std::min(budget, scrape);
+      if (waited.count() > 0 && scrape - waited < kMinProbeBudget) {
+        return std::chrono::milliseconds(0);
+      }
+      budget = std::min(budget, scrape - waited);
     }
   }
   return std::max(budget, kMinProbeBudget);

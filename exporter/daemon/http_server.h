@@ -24,9 +24,12 @@ void InstallRoutes(httplib::Server* server, App* app, Watcher* watcher,
 // The least time a probe is given: below it a fetch could only time out.
 inline constexpr std::chrono::milliseconds kMinProbeBudget{100};
 
-// The scrape deadline: Prometheus' X-Prometheus-Scrape-Timeout-Seconds minus the offset,
-// clamped to the module timeout (at least kMinProbeBudget).
+// The probe's deadline: Prometheus' X-Prometheus-Scrape-Timeout-Seconds minus the offset and
+// minus `waited` (time the request spent queued for a worker), clamped to the module timeout,
+// at least kMinProbeBudget. 0 when the request waited so long that less than kMinProbeBudget
+// of the scrape's own deadline is left: the scrape is lost, the probe is not worth running.
 std::chrono::milliseconds ProbeBudget(const httplib::Request& req, const Module& module,
-                                      std::chrono::milliseconds offset);
+                                      std::chrono::milliseconds offset,
+                                      std::chrono::milliseconds waited);
 
 }  // namespace gx

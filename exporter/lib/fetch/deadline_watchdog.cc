@@ -3,6 +3,8 @@
 #include <httplib.h>
 
 #include <thread>
+#include <utility>
+#include <vector>
 
 namespace gx {
 
@@ -28,25 +30,41 @@ DeadlineWatchdog::Watch DeadlineWatchdog::Start(httplib::Client* client,
 }
 
 void DeadlineWatchdog::Forget(uint64_t id) {
-  // Waits for a stop() in progress on this client: it runs under mu_.
-  std::lock_guard<std::mutex> lock(mu_);
+  // A stop() in progress on this client must return before the client may be destroyed.
+  std::unique_lock<std::mutex> lock(mu_);
+  stopped_.wait(lock, [&] {
+    auto it = entries_.find(id);
+    return it == entries_.end() || !it->second.stopping;
+  });
   entries_.erase(id);
 }
 
 void DeadlineWatchdog::Loop() {
   std::unique_lock<std::mutex> lock(mu_);
+  std::vector<std::pair<uint64_t, httplib::Client*>> due;
   while (true) {
     // A few requests at a time are in flight (probe threads): a linear scan is enough.
     Clock::time_point earliest = Clock::time_point::max();
     const Clock::time_point now = Clock::now();
-    for (auto it = entries_.begin(); it != entries_.end();) {
-      if (it->second.deadline <= now) {
-        it->second.client->stop();
-        it = entries_.erase(it);
+    due.clear();
+    for (auto& [id, entry] : entries_) {
+      if (entry.stopping) continue;
+      if (entry.deadline <= now) {
+        entry.stopping = true;
+        due.emplace_back(id, entry.client);
       } else {
-        earliest = std::min(earliest, it->second.deadline);
-        ++it;
+        earliest = std::min(earliest, entry.deadline);
       }
+    }
+    if (!due.empty()) {
+      // stop() waits for the client's socket lock, which the request holds while it resolves,
+      // connects and shakes hands: never with mu_ held, or every other fetch would wait too.
+      lock.unlock();
+      for (const auto& [id, client] : due) client->stop();
+      lock.lock();
+      for (const auto& [id, client] : due) entries_.erase(id);
+      stopped_.notify_all();
+      continue;
     }
     wake_at_ = earliest;
     if (earliest == Clock::time_point::max()) {

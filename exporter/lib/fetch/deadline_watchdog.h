@@ -53,9 +53,11 @@ class DeadlineWatchdog {
   struct Entry {
     Clock::time_point deadline;
     httplib::Client* client;
+    bool stopping = false;  // stop() runs on it now, without mu_ held
   };
   std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable cv_;       // wakes the thread: an earlier deadline
+  std::condition_variable stopped_;  // wakes Forget(): the stop() of its entry returned
   std::map<uint64_t, Entry> entries_;  // GUARDED_BY(mu_), by id
   uint64_t next_id_ = 1;               // GUARDED_BY(mu_)
   // When the thread wakes next: max() while it waits for the first entry, min() while awake.
