@@ -24,8 +24,9 @@
 
   // Adds the created_by label to the series of `expr` (which carry `by` and stack_id) from
   // goroutine_stack_creator_info, keeping the series whose creator is not known unchanged.
+  // One creator per stack (topk): two exporters' debug=2 captures may name different ones.
   withCreator(expr, by, sel)::
-    '(%(e)s) * on (%(by)s, stack_id) group_left (created_by) max by (%(by)s, stack_id, created_by) (goroutine_stack_creator_info{%(sel)s}) or on (%(by)s, stack_id) (%(e)s)'
+    '(%(e)s) * on (%(by)s, stack_id) group_left (created_by) topk by (%(by)s, stack_id) (1, goroutine_stack_creator_info{%(sel)s}) or on (%(by)s, stack_id) (%(e)s)'
     % { e: expr, by: by, sel: sel },
 
   // Removes the common leading indentation of a multi-line PromQL string and trailing

@@ -122,6 +122,17 @@ std::shared_ptr<const TlsReloader::KeyPair> TlsReloader::Current() {
     changed = StatFiles(&ids) && !(ids == loaded_ids_) && !(ids == failed_ids_);
     if (!changed) return current_;
   }
+  // One reload at a time: handshakes that arrive meanwhile keep the current pair.
+  std::unique_lock<std::mutex> reloading(reload_mu_, std::try_to_lock);
+  if (!reloading.owns_lock()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return current_;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    FileIds now;
+    if (StatFiles(&now) && now == loaded_ids_) return current_;  // another handshake reloaded
+  }
   std::string error;
   if (Load(&error)) {
     Log().Info("reloaded the TLS certificate and key", {{"cert", cert_file_}});
@@ -138,7 +149,10 @@ std::shared_ptr<const TlsReloader::KeyPair> TlsReloader::Current() {
 int TlsReloader::OnHandshake(SSL* ssl, void* self) {
   auto pair = static_cast<TlsReloader*>(self)->Current();
   if (!pair) return 1;  // keep what the context was built with
-  // SSL_use_* take their own references; the chain is copied by SSL_set1_chain.
+  // Cleared first: a new key of another type (RSA to ECDSA) would otherwise leave the old
+  // certificate selectable in its slot. SSL_use_* take their own references; the chain is
+  // copied by SSL_set1_chain.
+  SSL_certs_clear(ssl);
   if (SSL_use_certificate(ssl, pair->leaf) != 1 || SSL_use_PrivateKey(ssl, pair->key) != 1 ||
       SSL_set1_chain(ssl, pair->chain) != 1) {
     ERR_clear_error();

@@ -45,6 +45,7 @@ class TlsReloader {
 
   const std::string cert_file_;
   const std::string key_file_;
+  std::mutex reload_mu_;  // held by the one handshake reloading the files
   mutable std::mutex mu_;
   std::shared_ptr<const KeyPair> current_;  // GUARDED_BY(mu_)
   FileIds loaded_ids_;                      // GUARDED_BY(mu_): the files current_ came from

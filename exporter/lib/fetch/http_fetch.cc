@@ -129,7 +129,8 @@ FetchOutcome FetchUrl(const FetchRequest& request,
     auto on_response = [&](const httplib::Response& r) {
       status = r.status;
       content_type = r.get_header_value("Content-Type");
-      content_length = r.get_header_value("Content-Length");
+      // On the wire: compared with bytes counted after decompression only when there is none.
+      if (!r.has_header("Content-Encoding")) content_length = r.get_header_value("Content-Length");
       return true;
     };
     auto on_data = [&](const char* data, size_t len) {
