@@ -32,6 +32,7 @@ done
 if ((setup)); then
   echo "demo: installing Debian packages (scripts/setup.sh)" >&2
   GX_SETUP_NEEDS_NODE=0 "$ROOT/scripts/setup.sh"
+  source "$ROOT/scripts/toolchains.sh"  # the Go setup.sh may have installed
   echo "demo: building goroutine_exporter and goroutine_triage in $BUILD_DIR" >&2
   if [[ -f "$BUILD_DIR/CMakeCache.txt" ]]; then
     cmake -S "$ROOT" -B "$BUILD_DIR" >/dev/null

@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 
 ./scripts/setup.sh
+source scripts/toolchains.sh  # the Go and Node.js setup.sh may have installed
 
 BUILD_DIR=${BUILD_DIR:-build}
 JOBS=${JOBS:-$(nproc)}
