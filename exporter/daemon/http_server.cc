@@ -104,15 +104,14 @@ void HandleMetrics(App* app, Watcher* watcher, httplib::Response& res) {
     ExposeOptions options = ExposeOptionsFor(*module);
     options.now_ms = now_ms;
     options.target_labels.emplace_back(label, w.target.address);
-    // Config rejects target labels that clash with the exporter's own; a target label named
-    // like one of this module's pprof label keys is dropped here, as one name twice on a
-    // series would fail the whole scrape.
+    // Target labels are valid names, none of the exporter's own (checked at load, file_sd
+    // included); one named like the target label or like a pprof label key of this module
+    // (file_sd labels change at run time) is dropped here, as one name twice on a series
+    // would fail the whole scrape.
     std::set<std::string> taken = {label};
     for (const std::string& key : module->label_keys) taken.insert(SanitizeLabelName(key));
-    for (const auto& [k, v] : w.target.labels) {
-      std::string name = SanitizeLabelName(k);
-      if (name.rfind("__", 0) == 0 || IsExporterLabelName(name)) continue;
-      if (taken.insert(name).second) options.target_labels.emplace_back(name, v);
+    for (const auto& [name, value] : w.target.labels) {
+      if (taken.insert(name).second) options.target_labels.emplace_back(name, value);
     }
     AppendFamilies(&families, ProbeMetricFamilies(*w.latest, options));
   }

@@ -51,6 +51,14 @@ def http_get(url, timeout=10, headers=None, method="GET", data=None):
         return e.code, dict(e.headers), e.read()
 
 
+def reply(handler, status, body=b""):
+    """Answers a BaseHTTPRequestHandler request with `status` and `body` (Content-Length set)."""
+    handler.send_response(status)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 def get_json(url, timeout=10):
     status, _, body = http_get(url, timeout)
     return status, json.loads(body)

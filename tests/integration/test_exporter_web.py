@@ -38,11 +38,7 @@ class CaptureHandler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(b"Unknown profile\n")
             return
         with open(os.path.join(CAPTURES, name), "rb") as f:
-            body = f.read()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+            h.reply(self, 200, f.read())
 
     def log_message(self, *args):
         pass
@@ -226,11 +222,7 @@ class QueueTest(unittest.TestCase):
                     return
                 hits["fast"] += 1
                 with open(os.path.join(CAPTURES, "t2.goroutine.debug0.pb.gz"), "rb") as f:
-                    body = f.read()
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                    h.reply(self, 200, f.read())
 
             def log_message(self, *args):
                 pass

@@ -70,16 +70,7 @@ class TriageCliTest(unittest.TestCase):
         class OnceHandler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
                 served.append(self.path)
-                if len(served) == 1:
-                    self.send_response(200)
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                else:
-                    self.send_response(500)
-                    self.send_header("Content-Length", "4")
-                    self.end_headers()
-                    self.wfile.write(b"boom")
+                h.reply(self, *((200, body) if len(served) == 1 else (500, b"boom")))
 
             def log_message(self, *args):
                 pass

@@ -14,14 +14,28 @@ bool IsExporterLabelName(std::string_view name) {
   return false;
 }
 
+namespace {
+
+bool IsLabelNameChar(char c, std::size_t position) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+         (position > 0 && c >= '0' && c <= '9');
+}
+
+}  // namespace
+
+bool IsLabelName(std::string_view name) {
+  if (name.empty()) return false;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    if (!IsLabelNameChar(name[i], i)) return false;
+  }
+  return true;
+}
+
 std::string SanitizeLabelName(std::string_view name) {
   if (name.empty()) return "_";
   std::string out(name);
   for (std::size_t i = 0; i < out.size(); ++i) {
-    char c = out[i];
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-              (i > 0 && c >= '0' && c <= '9');
-    if (!ok) out[i] = '_';
+    if (!IsLabelNameChar(out[i], i)) out[i] = '_';
   }
   return out;
 }

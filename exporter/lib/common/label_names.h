@@ -13,7 +13,9 @@ namespace gx {
 // (expose/probe_metrics.cc), plus the histogram and summary labels "le" and "quantile".
 bool IsExporterLabelName(std::string_view name);
 
-// Prometheus label names: [a-zA-Z_][a-zA-Z0-9_]*; other characters become '_'.
+// A Prometheus label name: [a-zA-Z_][a-zA-Z0-9_]*.
+bool IsLabelName(std::string_view name);
+// The same rule applied: other characters become '_'.
 std::string SanitizeLabelName(std::string_view name);
 
 }  // namespace gx

@@ -8,17 +8,6 @@
 
 namespace gx {
 
-bool IsLabelName(const std::string& s) {
-  if (s.empty()) return false;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-    bool digit = c >= '0' && c <= '9';
-    if (!(alpha || (i > 0 && digit))) return false;
-  }
-  return true;
-}
-
 bool IsModuleName(const std::string& s) {
   if (s.empty() || s.size() > kMaxModuleNameBytes) return false;
   for (char c : s) {

@@ -10,7 +10,6 @@
 
 namespace gx {
 
-bool IsLabelName(const std::string& s);   // a Prometheus label name
 bool IsModuleName(const std::string& s);  // letters, digits, '_', '-', '.'; bounded
 bool IsHeaderName(const std::string& s);
 bool IsHeaderValue(const std::string& s);
