@@ -8,4 +8,9 @@ for gx_dir in "$GX_TOOLCHAINS/go/bin" "$GX_TOOLCHAINS/node/bin"; do
   if [[ -d $gx_dir && ":$PATH:" != *":$gx_dir:"* ]]; then PATH=$gx_dir:$PATH; fi
 done
 unset gx_dir
+# The Node.js build above trusts only its own CA list; the system's (which has the site's own
+# CAs, proxies included) is added when it exists.
+if [[ -d $GX_TOOLCHAINS/node/bin && -z ${NODE_EXTRA_CA_CERTS:-} && -f /etc/ssl/certs/ca-certificates.crt ]]; then
+  export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+fi
 export PATH GX_TOOLCHAINS
