@@ -76,12 +76,6 @@ command -v go >/dev/null 2>&1 || skip "no Go toolchain on PATH to build the test
 HAVE_PROMTOOL=1
 command -v promtool >/dev/null 2>&1 || HAVE_PROMTOOL=0
 
-# Inside an unprivileged container neither debootstrap (device nodes) nor podman can run.
-if ! mknod "$WORK/dev-null-test" c 1 3 2>/dev/null; then
-  skip "cannot create device nodes here (inside an unprivileged container?): debootstrap and podman cannot run"
-fi
-rm -f "$WORK/dev-null-test"
-
 # ---- 2. base images ------------------------------------------------------------------------
 mkdir -p "$CACHE"
 TARBALL=$CACHE/debian-bookworm-minbase.tar
@@ -91,6 +85,11 @@ for tag in docker.io/library/debian:bookworm docker.io/library/debian:bookworm-s
     continue
   fi
   if [[ ! -s $TARBALL ]]; then
+    # Inside an unprivileged container debootstrap cannot make device nodes (nor podman run).
+    if ! mknod "$WORK/dev-null-test" c 1 3 2>/dev/null; then
+      skip "cannot create device nodes here (inside an unprivileged container?): debootstrap and podman cannot run"
+    fi
+    rm -f "$WORK/dev-null-test"
     log "debootstrap --variant=minbase bookworm (about a minute; cached in $TARBALL)"
     rootfs=$WORK/rootfs
     timeout 900 debootstrap --variant=minbase bookworm "$rootfs" http://deb.debian.org/debian \
