@@ -33,12 +33,6 @@ Aggregator::Aggregator(const Classifier* classifier, const Limits& limits,
 
 // Buckets are found by a hash of the record's function ids, state, creator and labels, and
 // confirmed by comparing those in full.
-//
-// The legacy index: buckets used to be keyed by one string, the function names joined with
-// '\n' and the other parts with '\x1e' and '\x1f'. A name, state or label containing one of
-// those bytes could make two different records share that string, and so a bucket. To keep
-// exactly that behaviour, the first record containing such a byte switches this capture to
-// the old string keys (never happens with real Go profiles).
 uint64_t Aggregator::KeyHash(const RecordView& r) const {
   uint64_t h = ids_.size();
   for (uint32_t id : ids_) h = HashMix(h, id);
@@ -103,55 +97,8 @@ void Aggregator::AddBucket(const RecordView& record) {
   if (record.leaked) b.leaked = record.count;
   if (record.locked_to_thread) b.locked = record.count;
   AddWait(record, &b.wait);
-  if (legacy_keys_) {
-    legacy_index_.emplace(key_, index);
-  } else {
-    b.hash = KeyHash(record);
-    IndexBucket(index);
-  }
-}
-
-void Aggregator::AppendLegacyKey(const RecordView& record) {
-  for (const FrameView& f : record.frames) {
-    key_ += f.function;
-    key_ += '\n';
-  }
-  key_ += '\x1e';
-  key_ += record.state;
-  key_ += '\x1e';
-  key_ += record.created_by;
-  for (const auto& [k, v] : LabelsOf(record)) {
-    key_ += '\x1e';
-    key_ += k;
-    key_ += '\x1f';
-    key_ += v;
-  }
-}
-
-void Aggregator::AppendLegacyKey(const Bucket& b) {
-  for (uint32_t i = 0; i < b.frame_count; ++i) {
-    key_ += functions_.name(frame_functions_[b.frames_begin + i]);
-    key_ += '\n';
-  }
-  key_ += '\x1e';
-  key_ += b.state;
-  key_ += '\x1e';
-  key_ += b.created_by;
-  for (const auto& [k, v] : b.labels) {
-    key_ += '\x1e';
-    key_ += k;
-    key_ += '\x1f';
-    key_ += v;
-  }
-}
-
-void Aggregator::SwitchToLegacyKeys() {
-  legacy_keys_ = true;
-  for (std::size_t i = 0; i < buckets_.size(); ++i) {
-    key_.clear();
-    AppendLegacyKey(buckets_[i]);
-    legacy_index_.emplace(key_, i);
-  }
+  b.hash = KeyHash(record);
+  IndexBucket(index);
 }
 
 void Aggregator::OnRecord(RawRecord&& record) {
@@ -187,7 +134,6 @@ bool Aggregator::OnRecordView(const RecordView& record) {
   ids_.resize(n);
   bool all_known = true;
   bool self = false;
-  bool delimiter = false;
   for (std::size_t i = 0; i < n; ++i) {
     const FrameView& f = record.frames[i];
     const uint32_t key = f.function_key;
@@ -205,11 +151,8 @@ bool Aggregator::OnRecordView(const RecordView& record) {
     if (id == FunctionTable::kNone) {
       all_known = false;
       self = self || FunctionTable::IsSelfSampleFunction(f.function);
-      delimiter = delimiter || FunctionTable::HasKeyDelimiter(f.function);
     } else {
-      const FunctionTable::Traits& t = functions_.traits(id);
-      self = self || t.self_sample;
-      delimiter = delimiter || t.key_delimiter;
+      self = self || functions_.traits(id).self_sample;
     }
   }
   // The goroutine that serves the profile request is always in it (FORMATS.md §1).
@@ -218,32 +161,14 @@ bool Aggregator::OnRecordView(const RecordView& record) {
     return true;
   }
   Bucket* bucket = nullptr;
-  if (!legacy_keys_ && all_known) {
+  if (all_known) {
     // Goroutines of one stack often come one after another in a dump: try the last bucket
-    // before hashing.
+    // before hashing. (A record naming a function not yet in the table has no bucket.)
     if (last_bucket_ < buckets_.size() && SameKey(buckets_[last_bucket_], record)) {
       bucket = &buckets_[last_bucket_];
     } else {
       bucket = FindBucket(KeyHash(record), record);
     }
-  }
-  // A record equal to a bucket has its strings, and buckets made before the switch to
-  // legacy keys have no separator bytes; so only a record that found no bucket can be the
-  // first to need the switch.
-  if (!legacy_keys_ && !bucket) {
-    delimiter = delimiter || FunctionTable::HasKeyDelimiter(record.state) ||
-                FunctionTable::HasKeyDelimiter(record.created_by);
-    for (const auto& [k, v] : LabelsOf(record)) {
-      delimiter = delimiter || FunctionTable::HasKeyDelimiter(k) ||
-                  FunctionTable::HasKeyDelimiter(v);
-    }
-    if (delimiter) SwitchToLegacyKeys();
-  }
-  if (legacy_keys_) {
-    key_.clear();
-    AppendLegacyKey(record);
-    auto it = legacy_index_.find(key_);
-    if (it != legacy_index_.end()) bucket = &buckets_[it->second];
   }
   if (!bucket) {
     if (buckets_.size() >= limits_.max_buckets) {

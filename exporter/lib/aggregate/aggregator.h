@@ -4,7 +4,6 @@
 #pragma once
 
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "aggregate/function_table.h"
@@ -63,10 +62,6 @@ class Aggregator : public RecordSink {
   Bucket* FindBucket(uint64_t hash, const RecordView& record);
   void AddBucket(const RecordView& record);
   void IndexBucket(uint32_t index);
-  // The legacy index (see aggregator.cc).
-  void AppendLegacyKey(const RecordView& record);
-  void AppendLegacyKey(const Bucket& bucket);
-  void SwitchToLegacyKeys();
   // The bucket's frames, names and first application frame: the cached shape when one
   // matches, else a new one (added to the cache).
   std::shared_ptr<const StackShape> ShapeOf(const Bucket& b, std::vector<uint32_t>* kept) const;
@@ -91,9 +86,6 @@ class Aggregator : public RecordSink {
   std::vector<uint32_t> recent_names_ = std::vector<uint32_t>(kRecentNames, FunctionTable::kNone);
   std::size_t last_bucket_ = SIZE_MAX;    // the bucket of the last record that found one
   std::vector<FrameView> frame_views_;  // scratch: RawRecord frames as views
-  bool legacy_keys_ = false;
-  std::unordered_map<std::string, std::size_t> legacy_index_;
-  std::string key_;  // reused scratch buffer for legacy keys
   int64_t self_excluded_ = 0;
   int64_t overflow_ = 0;
 };

@@ -22,7 +22,6 @@ class FunctionTable {
     FunctionTraits identity;
     bool self_sample = false;    // a frame of the goroutine serving the profile request
     bool chan_op = false;        // runtime.chansend or runtime.chanrecv (nil-channel check)
-    bool key_delimiter = false;  // contains a byte the legacy bucket key used as separator
   };
 
   uint32_t Find(std::string_view name) const { return names_.Find(name); }
@@ -34,8 +33,6 @@ class FunctionTable {
 
   // The frames that mark the goroutine serving the profile request (FORMATS.md §1).
   static bool IsSelfSampleFunction(std::string_view name);
-  // Bytes that the legacy string key of a bucket used to separate its parts.
-  static bool HasKeyDelimiter(std::string_view s);
 
  private:
   InternTable names_;

@@ -53,10 +53,12 @@ TEST_CASE("aggregator: records group by functions, state, creator and labels") {
   CHECK(s.stacks[0].frames()[1].file == "m.go");
 }
 
-TEST_CASE("aggregator: names with separator bytes group as the old string keys did") {
+TEST_CASE("aggregator: a name holding a newline is its own bucket, merged by stack id") {
   Classifier c;
   Aggregator agg(&c, Limits());
-  // {"a\nb"} and {"a", "b"} made the same key "a\nb\n\x1e..." and so one bucket.
+  // {"a\nb"} and {"a", "b"} are different records, so different buckets; the stable id is
+  // the names each followed by '\n' (normalize/stack_identity.h), so they share a stack,
+  // whose frames are those of its biggest bucket. A state with a control byte is just a state.
   agg.OnRecord(Record({"main.a", "main.b"}, "", 2));
   agg.OnRecord(Record({"main.a\nmain.b"}, "", 3));
   agg.OnRecord(Record({"main.a", "main.b"}, "", 4));
@@ -64,7 +66,8 @@ TEST_CASE("aggregator: names with separator bytes group as the old string keys d
   Snapshot s = agg.Finalize(Info());
   REQUIRE(s.stacks.size() == 2);
   CHECK(s.stacks[0].count == 9);
-  CHECK(s.stacks[0].frames().size() == 2);  // the first record's frames
+  CHECK(s.stacks[0].frames().size() == 2);  // the {"main.a", "main.b"} buckets: 6 of 9
+  CHECK(s.stacks[1].state == "x\x1e");
 }
 
 TEST_CASE("record emitter: reuses the record a sink leaves, hands views to sinks that take them") {
