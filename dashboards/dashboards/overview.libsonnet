@@ -130,10 +130,13 @@ local u = import '../lib/util.libsonnet';
               panels: [
                 [24, g.table(
                   'Top growing stacks',
-                  'Stacks ranked by growth over the last hour (goroutines per hour), benign categories and the folded "other" series left out, with the category\'s first-fix hint. Click a stack id for its drill-down.',
+                  'Stacks growing over the last hour, ranked by growth (goroutines per hour), benign categories and the folded "other" series left out, with the category\'s first-fix hint. Click a stack id for its drill-down.',
+                  // B, the current counts, only for A's rows: the merge transform makes a
+                  // union, and every other exported stack would show up with empty growth.
+                  local growing = 'topk(%d, (sum by (%s, stack_id, category, function) (deriv(goroutine_stack_goroutines{%s, stack_id!="other", %s}[1h])) * 3600 > 0) %s)' % [c.topStacks, by, catSel, nonBenign, hintJoin];
                   [
-                    g.target(u.withCreator('topk(%d, sum by (%s, stack_id, category, function) (deriv(goroutine_stack_goroutines{%s, stack_id!="other", %s}[1h])) * 3600 %s)' % [c.topStacks, by, catSel, nonBenign, hintJoin], by, sel), '', instant=true, format='table'),
-                    g.target('sum by (%s, stack_id, category, function) (goroutine_stack_goroutines{%s, stack_id!="other", %s})' % [by, catSel, nonBenign], '', instant=true, format='table'),
+                    g.target(u.withCreator(growing, by, sel), '', instant=true, format='table'),
+                    g.target('sum by (%s, stack_id, category, function) (goroutine_stack_goroutines{%s, stack_id!="other", %s}) and on (%s, stack_id) (%s)' % [by, catSel, nonBenign, by, growing], '', instant=true, format='table'),
                   ],
                   transformations=g.mergeAndOrganize(
                     exclude=['Time'],

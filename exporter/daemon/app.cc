@@ -24,12 +24,19 @@ std::shared_ptr<const WebConfig> App::web_config() const {
 }
 
 Status App::Reload() {
+  bool reloading;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    reloading = loaded_once_;
+  }
+  // At start (and under --config.check) there is no previous configuration to keep.
+  const char* kept = reloading ? ", keeping the previous one" : "";
   std::shared_ptr<const Config> config = DefaultConfig();
   if (!flags_.config_file.empty()) {
     auto loaded = LoadConfigFile(flags_.config_file);
     if (!loaded.ok()) {
       metrics_.ReloadDone(false);
-      Log().Error("error loading config, keeping the previous one",
+      Log().Error(std::string("error loading config") + kept,
                   {{"file", flags_.config_file}, {"err", loaded.status().message()}});
       return loaded.status();
     }
@@ -40,7 +47,7 @@ Status App::Reload() {
     auto loaded = LoadWebConfigFile(flags_.web_config_file);
     if (!loaded.ok()) {
       metrics_.ReloadDone(false);
-      Log().Error("error loading web config, keeping the previous one",
+      Log().Error(std::string("error loading web config") + kept,
                   {{"file", flags_.web_config_file}, {"err", loaded.status().message()}});
       return loaded.status();
     }

@@ -109,7 +109,7 @@ void HandleMetrics(App* app, Watcher* watcher, httplib::Response& res) {
     // (file_sd labels change at run time) is dropped here, as one name twice on a series
     // would fail the whole scrape.
     std::set<std::string> taken = {label};
-    for (const std::string& key : module->label_keys) taken.insert(SanitizeLabelName(key));
+    for (const std::string& key : module->label_keys) taken.insert(LabelNameOfKey(key));
     for (const auto& [name, value] : w.target.labels) {
       if (taken.insert(name).second) options.target_labels.emplace_back(name, value);
     }

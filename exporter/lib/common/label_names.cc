@@ -40,4 +40,10 @@ std::string SanitizeLabelName(std::string_view name) {
   return out;
 }
 
+std::string LabelNameOfKey(std::string_view key) {
+  std::string name = SanitizeLabelName(key);
+  if (name == "job" || name == "instance") name.insert(0, "pprof_");
+  return name;
+}
+
 }  // namespace gx

@@ -17,5 +17,9 @@ bool IsExporterLabelName(std::string_view name);
 bool IsLabelName(std::string_view name);
 // The same rule applied: other characters become '_'.
 std::string SanitizeLabelName(std::string_view name);
+// The label name a pprof label key becomes: SanitizeLabelName, and "job" and "instance"
+// (pprof labels that real services set) prefixed "pprof_": under honor_labels they would
+// replace the scrape's own job and instance, and without it Prometheus renames them.
+std::string LabelNameOfKey(std::string_view key);
 
 }  // namespace gx

@@ -185,7 +185,7 @@ class ConfigParser {
                 return y_.Error(k, "label key '" + lk + "' must be 1 to " +
                                        std::to_string(kMaxLabelKeyBytes) + " bytes");
               }
-              const std::string name = SanitizeLabelName(lk);
+              const std::string name = LabelNameOfKey(lk);
               if (!seen.insert(name).second) {
                 return y_.Error(k, "label key '" + lk + "' gives the label name '" + name +
                                        "' of another key");
@@ -320,6 +320,7 @@ class ConfigParser {
                                                 "static_configs", "file_sd_configs"};
     std::size_t static_targets = 0;
     YAML::Node timeout_key;
+    bool timeout_set = false;  // (a default-constructed Node is "defined": a null node)
     Status st = y_.ForEachEntry(
         node, key, "watch", kKeys,
         [&](const std::string& name, const YAML::Node& k, const YAML::Node& v) -> Status {
@@ -328,6 +329,7 @@ class ConfigParser {
                                 y_.Duration(k, v, std::chrono::seconds(1), kMaxInterval));
           } else if (name == "timeout") {
             timeout_key = k;
+            timeout_set = true;
             GX_ASSIGN_OR_RETURN(w->timeout, y_.Duration(k, v, milliseconds(0), kMaxProbeTimeout, true));
           } else if (name == "concurrency") {
             GX_ASSIGN_OR_RETURN(w->concurrency, y_.Int(k, v, 1, 256));
@@ -374,9 +376,13 @@ class ConfigParser {
         });
     if (!st.ok()) return st;
     if (w->timeout > w->interval) {
-      return y_.Error(timeout_key.IsDefined() ? timeout_key : key,
-                      "watch timeout " + FormatDuration(w->timeout) + " exceeds the interval " +
-                          FormatDuration(w->interval));
+      // The default timeout follows a shorter interval; one set by hand must fit in it.
+      if (!timeout_set) {
+        w->timeout = w->interval;
+      } else {
+        return y_.Error(timeout_key, "watch timeout " + FormatDuration(w->timeout) +
+                                         " exceeds the interval " + FormatDuration(w->interval));
+      }
     }
     for (const auto& group : w->static_configs) {
       if (group.labels.count(w->target_label)) {
@@ -388,7 +394,7 @@ class ConfigParser {
     if (!w->static_configs.empty() || !w->file_sd_configs.empty()) {
       for (const auto& [name, module] : config.modules) {
         for (const std::string& lk : module.label_keys) {
-          if (SanitizeLabelName(lk) == w->target_label) {
+          if (LabelNameOfKey(lk) == w->target_label) {
             return y_.Error(key, "label key '" + lk + "' of module '" + name +
                                      "' gives the label name of watch target_label '" +
                                      w->target_label + "'");

@@ -85,7 +85,7 @@ class LabelValueCap {
 Labels WithKeys(Labels labels, const std::vector<std::string>& keys,
                 const std::vector<std::string>& values) {
   for (std::size_t i = 0; i < keys.size(); ++i) {
-    labels.emplace_back(SanitizeLabelName(keys[i]), values[i]);
+    labels.emplace_back(LabelNameOfKey(keys[i]), values[i]);
   }
   return labels;
 }

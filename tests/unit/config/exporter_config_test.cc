@@ -184,6 +184,15 @@ TEST_CASE("defaults: DefaultConfig and empty documents") {
   }
 }
 
+TEST_CASE("the default watch timeout follows an interval shorter than it") {
+  auto parsed = ParseConfig("watch:\n  interval: 5s\n", "w.yml");
+  REQUIRE_MESSAGE(parsed.ok(), parsed.status().message());
+  CHECK(parsed.value()->watch.timeout == std::chrono::seconds(5));
+  parsed = ParseConfig("watch:\n  interval: 5s\n  timeout: 3s\n", "w.yml");
+  REQUIRE_MESSAGE(parsed.ok(), parsed.status().message());
+  CHECK(parsed.value()->watch.timeout == std::chrono::seconds(3));
+}
+
 TEST_CASE("an explicit default module replaces the built-in one") {
   auto parsed = ParseConfig("modules:\n  default:\n    top_k: 3\n  other: {}\n", "m.yml");
   REQUIRE_MESSAGE(parsed.ok(), parsed.status().message());
@@ -248,6 +257,9 @@ TEST_CASE("bad configs are rejected with the file and line") {
        "bad.yml:3: label key 'route' gives the label name 'route' of another key"},
       {"label_keys alike once sanitized", "modules:\n  default:\n    label_keys: [a-b, a.b]\n",
        "bad.yml:3: label key 'a.b' gives the label name 'a_b' of another key"},
+      {"label key job becomes pprof_job, like the key pprof_job",
+       "modules:\n  default:\n    label_keys: [job, pprof_job]\n",
+       "bad.yml:3: label key 'pprof_job' gives the label name 'pprof_job' of another key"},
       {"label key named like an exporter label",
        "modules:\n  default:\n    label_keys: [category]\n",
        "bad.yml:3: label key 'category' gives the label name 'category', which the exporter's "

@@ -117,6 +117,21 @@ TEST_CASE("label values are valid UTF-8 and bounded") {
   CHECK(SanitizeLabelValue(std::string(1000, 'x'), 10).size() == 10);
   CHECK(SanitizeLabelName("my-key.1") == "my_key_1");
   CHECK(SanitizeLabelName("1abc") == "_abc");
+  CHECK(LabelNameOfKey("route") == "route");
+  CHECK(LabelNameOfKey("job") == "pprof_job");
+  CHECK(LabelNameOfKey("instance") == "pprof_instance");
+  CHECK(LabelNameOfKey("jobs") == "jobs");
+}
+
+TEST_CASE("pprof labels named job or instance are exposed as pprof_job and pprof_instance") {
+  auto now = Snap({{"main.a", 5}}, {{"job", "nightly"}, {"instance", "w1"}});
+  ExposeOptions o;
+  o.label_keys = {"job", "instance"};
+  std::string text = SerializeText(ProbeMetricFamilies(MakeResult(now), o));
+  CHECK(text.find("pprof_job=\"nightly\"") != std::string::npos);
+  CHECK(text.find("pprof_instance=\"w1\"") != std::string::npos);
+  CHECK(text.find(",job=") == std::string::npos);
+  CHECK(text.find("{job=") == std::string::npos);
 }
 
 TEST_CASE("rendered probe output passes promtool check metrics") {
