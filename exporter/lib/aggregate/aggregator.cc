@@ -545,6 +545,15 @@ Snapshot Aggregator::Finalize(const DecodeInfo& info) {
         " goroutines waiting in channel operations are chan_send or chan_receive, but some may "
         "be on nil channels (nil_chan); fetch debug=2 to tell them apart");
   }
+  if (info.format != ProfileFormat::kDebug2 && !classifier_->debug2_only_user_rules().empty()) {
+    const auto& rules = classifier_->debug2_only_user_rules();
+    std::string names;
+    for (std::size_t i = 0; i < rules.size() && i < 3; ++i) names += (i ? ", " : "") + rules[i];
+    if (rules.size() > 3) names += ", ...";
+    snap.notes.push_back("rules on state or created_by (" + names +
+                         ") decide only with debug=2 dumps, which carry wait reasons and "
+                         "creators; this capture has neither");
+  }
   if (info.truncated) {
     snap.notes.push_back("the capture is truncated: counts are a lower bound");
   }

@@ -58,9 +58,11 @@ struct Classifier::RuleSet {
       c.state = add(state, r.state);
       c.created_by = add(created_by, r.created_by);
       compiled.push_back(std::move(c));
+      if (r.state || r.created_by) debug2_only.push_back(r.name);
     }
   }
   std::vector<Rule> rules;
+  std::vector<std::string> debug2_only;  // names of rules matching on state or created_by
   std::vector<CompiledRule> compiled;  // points into rules
   PatternMatcher function, state, created_by;
 };
@@ -111,6 +113,10 @@ std::size_t Classifier::state_words() const {
 }
 std::size_t Classifier::created_by_words() const {
   return user_->created_by.words() + Builtin().created_by.words();
+}
+
+const std::vector<std::string>& Classifier::debug2_only_user_rules() const {
+  return user_->debug2_only;
 }
 
 void Classifier::MatchFunction(std::string_view function, uint64_t* bits) const {

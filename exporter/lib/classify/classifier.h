@@ -81,6 +81,10 @@ class Classifier {
   std::size_t created_by_words() const;
   void MatchCreatedBy(std::string_view created_by, uint64_t* bits) const;
 
+  // Names of the user rules and ignore-list entries that match on `state` or `created_by`:
+  // only debug=2 dumps carry those, so on other formats these rules never decide.
+  const std::vector<std::string>& debug2_only_user_rules() const;
+
  private:
   struct RuleSet;  // rules compiled to pattern indexes; classifier.cc
   static const RuleSet& Builtin();

@@ -295,6 +295,11 @@ std::shared_ptr<ProbeResult> Prober::Run(const std::string& target, const Module
       if (c.ok()) {
         rec.bytes = c->snapshot.info.input_bytes;
         *plan.kept = std::make_shared<const Snapshot>(std::move(c->snapshot));
+        if (plan.debug == 2) {
+          updated->debug2_categories = std::make_shared<const Debug2Categories>(
+              Debug2Categories::From(**plan.kept, *classifier));
+          updated->categories_by = classifier;
+        }
       } else {
         rec.failed = true;
         rec.error = c.status().message();
@@ -315,6 +320,14 @@ std::shared_ptr<ProbeResult> Prober::Run(const std::string& target, const Module
   }
   result->debug2 = updated->debug2;
   result->leak = updated->leak;
+
+  // 3. What only the last debug=2 dump could tell, applied to this debug=0 result (also
+  // between dumps, so that those stacks keep their category).
+  if (updated->debug2_categories && updated->categories_by.lock() == classifier) {
+    if (auto patched = updated->debug2_categories->ApplyTo(*result->snapshot)) {
+      result->snapshot = std::move(patched);
+    }
+  }
   return finish();
 }
 

@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "aggregate/debug2_categories.h"
 #include "aggregate/snapshot.h"
 #include "aggregate/stack_shape_cache.h"
 #include "common/limits.h"
@@ -79,6 +80,10 @@ class Prober {
     ExpensiveFetchState leak_state;
     std::shared_ptr<const Snapshot> debug2;
     std::shared_ptr<const Snapshot> leak;
+    // From the last debug=2 dump, kept until the next one (and dropped when the module's
+    // rules change: categories_by is the classifier they were worked out with).
+    std::shared_ptr<const Debug2Categories> debug2_categories;
+    std::weak_ptr<const Classifier> categories_by;
     std::shared_ptr<const ProbeResult> last;
     std::shared_future<std::shared_ptr<const ProbeResult>> inflight;
     int64_t last_used_ms = 0;

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "../proto_builder.h"
+#include "classify/rules.h"
 
 namespace gx {
 namespace {
@@ -171,6 +172,40 @@ TEST_CASE("a kept expensive result is reused for two min_intervals at most") {
   CHECK(Find(*r3, "goroutine", 2)->skipped == SkipReason::kOverCap);
   CHECK(r3->debug2 == nullptr);
   CHECK(Find(*r3, "goroutine", 2)->data_time_ms == -1);
+  CHECK(target.debug2_ == 1);
+}
+
+TEST_CASE("a creator rule decided on the debug=2 dump applies to debug=0 results until the next") {
+  FakeTarget target(50);
+  Prober prober{Limits()};
+  Module m = TestModule();
+  m.goroutineleak.enabled = false;
+  m.debug2.min_interval = std::chrono::milliseconds(300);
+  auto rules = ParseRulesDocument("ignore:\n  - name: started-by-start\n    created_by: '^main\\.start$'\n",
+                                  "rules.yaml");
+  REQUIRE(rules.ok());
+  m.rules = rules.value();
+  m.classifier = std::make_shared<const Classifier>(m.rules);
+  auto r = prober.Probe(target.address(), m, std::chrono::seconds(5));
+  REQUIRE(r->success);
+  REQUIRE(r->debug2);
+  REQUIRE(r->snapshot->stacks.size() == 1);
+  CHECK(r->debug2->stacks[0].category == Category::kIgnored);
+  CHECK(r->snapshot->stacks[0].category == Category::kIgnored);
+  CHECK(r->snapshot->stacks[0].rule == "started-by-start");
+  CHECK(r->snapshot->by_category[static_cast<int>(Category::kIgnored)] == 50);
+  CHECK(r->snapshot->by_category[static_cast<int>(Category::kChanSend)] == 0);
+  // Long after the dump stopped being reused (the target is over the cap now), the stack keeps
+  // the category the dump gave it rather than flipping back to chan_send.
+  m.debug2.max_goroutines = 10;
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  auto r2 = prober.Probe(target.address(), m, std::chrono::seconds(5));
+  CHECK(r2->debug2 == nullptr);
+  CHECK(r2->snapshot->stacks[0].category == Category::kIgnored);
+  // New rules (a reload builds a new classifier): what the old ones said is dropped.
+  m.classifier = std::make_shared<const Classifier>(m.rules);
+  auto r3 = prober.Probe(target.address(), m, std::chrono::seconds(5));
+  CHECK(r3->snapshot->stacks[0].category == Category::kChanSend);
   CHECK(target.debug2_ == 1);
 }
 

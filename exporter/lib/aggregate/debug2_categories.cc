@@ -1,0 +1,56 @@
+#include "aggregate/debug2_categories.h"
+
+#include <algorithm>
+
+#include "normalize/stack_identity.h"
+
+namespace gx {
+
+Debug2Categories Debug2Categories::From(const Snapshot& debug2, const Classifier& classifier) {
+  const std::vector<std::string>& debug2_only = classifier.debug2_only_user_rules();
+  Debug2Categories out;
+  for (const StackSummary& s : debug2.stacks) {
+    const bool user_rule =
+        std::find(debug2_only.begin(), debug2_only.end(), s.rule) != debug2_only.end();
+    if (!user_rule && s.category != Category::kNilChan) continue;
+    const uint64_t id = IdToHash(s.id);
+    if (id == 0) continue;  // not an id this exporter wrote
+    out.entries_.push_back({id, s.category, s.rule});
+  }
+  std::sort(out.entries_.begin(), out.entries_.end(),
+            [](const Entry& a, const Entry& b) { return a.id < b.id; });
+  return out;
+}
+
+std::shared_ptr<const Snapshot> Debug2Categories::ApplyTo(const Snapshot& snapshot) const {
+  if (entries_.empty()) return nullptr;
+  std::shared_ptr<Snapshot> patched;
+  int changed = 0;
+  for (std::size_t i = 0; i < snapshot.stacks.size(); ++i) {
+    const StackSummary& s = snapshot.stacks[i];
+    const uint64_t id = IdToHash(s.id);
+    auto it = std::lower_bound(entries_.begin(), entries_.end(), id,
+                               [](const Entry& e, uint64_t key) { return e.id < key; });
+    if (it == entries_.end() || it->id != id) continue;
+    if (it->category == s.category && it->rule == s.rule) continue;
+    if (!patched) patched = std::make_shared<Snapshot>(snapshot);
+    StackSummary& p = patched->stacks[i];
+    // The per-category counts were summed per bucket, and the buckets of one stack nearly
+    // always share its category: move the stack's goroutines, never below zero.
+    int64_t& from = patched->by_category[static_cast<int>(p.category)];
+    const int64_t moved = std::min(from, p.count);
+    from -= moved;
+    patched->by_category[static_cast<int>(it->category)] += moved;
+    p.category = it->category;
+    p.rule = it->rule;
+    ++changed;
+  }
+  if (!patched) return nullptr;
+  patched->notes.push_back(std::to_string(changed) +
+                           (changed == 1 ? " stack takes its" : " stacks take their") +
+                           " category from the last debug=2 dump (rules on state or creator, "
+                           "nil channels), which debug=0 cannot tell");
+  return patched;
+}
+
+}  // namespace gx

@@ -1,0 +1,108 @@
+#include "aggregate/debug2_categories.h"
+
+#include <doctest/doctest.h>
+
+#include "../proto_builder.h"
+#include "aggregate/aggregator.h"
+#include "classify/rules.h"
+
+namespace gx {
+namespace {
+
+// 7 goroutines blocked in a receive that a Go <= 1.20 debug=0 profile (no start lines) shows as
+// chan_receive, and 3 in a send; the debug=2 dump of the same moment tells the receive is on a
+// nil channel, and names the creators.
+Snapshot Debug0(const Classifier& c) {
+  test::ProtoBuilder b;
+  b.Sample(7, {{"runtime.gopark"}, {"runtime.chanrecv", 12}, {"runtime.chanrecv1"}, {"main.wait"}});
+  b.Sample(3, {{"runtime.gopark"}, {"runtime.chansend", 200}, {"runtime.chansend1"}, {"main.push"}});
+  auto s = AnalyzeBody(b.Gzipped(), c, Limits(), "debug0");
+  REQUIRE(s.ok());
+  return std::move(s.value());
+}
+
+Snapshot Debug2(const Classifier& c) {
+  std::string dump;
+  for (int i = 0; i < 7; ++i) {
+    dump += "goroutine " + std::to_string(10 + i) +
+            " [chan receive (nil chan)]:\nmain.wait()\n\tm.go:5 +0x1\ncreated by main.serve in "
+            "goroutine 1\n\tm.go:9 +0x1\n\n";
+  }
+  for (int i = 0; i < 3; ++i) {
+    dump += "goroutine " + std::to_string(20 + i) +
+            " [chan send]:\nmain.push()\n\tm.go:7 +0x1\ncreated by main.batch in goroutine 1\n"
+            "\tm.go:11 +0x1\n\n";
+  }
+  auto s = AnalyzeBody(dump, c, Limits(), "debug2");
+  REQUIRE(s.ok());
+  return std::move(s.value());
+}
+
+const StackSummary& ByFunction(const Snapshot& s, std::string_view function) {
+  for (const StackSummary& st : s.stacks) {
+    if (st.function() == function) return st;
+  }
+  FAIL("no stack of " << function);
+  return s.stacks.front();
+}
+
+int64_t In(const Snapshot& s, Category c) { return s.by_category[static_cast<int>(c)]; }
+
+}  // namespace
+
+TEST_CASE("debug=2 categories: nil channels and creator rules carry over to debug=0 by stack id") {
+  auto rules = ParseRulesDocument(
+      "ignore:\n  - name: batch-workers\n    created_by: '^main\\.batch$'\n", "rules.yaml");
+  REQUIRE(rules.ok());
+  Classifier c(rules.value());
+  Snapshot d0 = Debug0(c);
+  REQUIRE(ByFunction(d0, "main.wait").category == Category::kChanReceive);
+  REQUIRE(ByFunction(d0, "main.push").category == Category::kChanSend);
+
+  Debug2Categories learned = Debug2Categories::From(Debug2(c), c);
+  CHECK(learned.size() == 2);
+  auto patched = learned.ApplyTo(d0);
+  REQUIRE(patched);
+  CHECK(ByFunction(*patched, "main.wait").category == Category::kNilChan);
+  CHECK(ByFunction(*patched, "main.push").category == Category::kIgnored);
+  CHECK(ByFunction(*patched, "main.push").rule == "batch-workers");
+  CHECK(In(*patched, Category::kNilChan) == 7);
+  CHECK(In(*patched, Category::kIgnored) == 3);
+  CHECK(In(*patched, Category::kChanReceive) == 0);
+  CHECK(In(*patched, Category::kChanSend) == 0);
+  CHECK(patched->total == d0.total);
+  CHECK(patched->notes.back().find("2 stacks take their category from the last debug=2") == 0);
+  // The original is left as it was (results are shared read-only).
+  CHECK(ByFunction(d0, "main.wait").category == Category::kChanReceive);
+
+  // Applied again to a result that already has those categories: nothing to change.
+  CHECK(learned.ApplyTo(*patched) == nullptr);
+}
+
+TEST_CASE("debug=2 categories: built-in rules that debug=0 decides as well are not carried") {
+  Classifier c;  // no user rules: only the nil channel is debug=2's to tell
+  Debug2Categories learned = Debug2Categories::From(Debug2(c), c);
+  CHECK(learned.size() == 1);
+  Snapshot d0 = Debug0(c);
+  auto patched = learned.ApplyTo(d0);
+  REQUIRE(patched);
+  CHECK(ByFunction(*patched, "main.push").category == Category::kChanSend);
+  CHECK(In(*patched, Category::kChanSend) == 3);
+  CHECK(Debug2Categories().ApplyTo(d0) == nullptr);
+}
+
+TEST_CASE("a user rule on created_by is named in a note on captures without creators") {
+  auto rules = ParseRulesDocument(
+      "rules:\n  - name: batch\n    category: chan_send\n    created_by: '^main\\.batch$'\n",
+      "rules.yaml");
+  REQUIRE(rules.ok());
+  Classifier c(rules.value());
+  Snapshot d0 = Debug0(c);
+  bool noted = false;
+  for (const std::string& n : d0.notes) noted = noted || n.find("(batch) decide only with debug=2") != std::string::npos;
+  CHECK(noted);
+  Snapshot d2 = Debug2(c);
+  for (const std::string& n : d2.notes) CHECK(n.find("decide only with debug=2") == std::string::npos);
+}
+
+}  // namespace gx
