@@ -48,6 +48,12 @@
     // which a burst that rises and then drains, or a single step, does not do. Must be a
     // multiple of 4. Longer windows catch slower leaks in noisier targets, later.
     leakWindowMinutes: 60,
+    // The same signature over a longer window, for leaks that step up repeatedly with quiet
+    // stretches in between (a cron job, a batch that leaks per run): four blocks of 15
+    // minutes need growth in nearly every half hour, four blocks of 90 minutes only in every
+    // three hours. Either window raising the signature fires the alert. Must be a multiple
+    // of 4 and longer than leakWindowMinutes; 0 turns it off.
+    leakStepWindowMinutes: 360,
     // Minimum slope (least-squares, deriv()) over the window, in goroutines per hour.
     leakMinGrowthPerHour: 60,
     // Per-stack minimum slope, goroutines per hour.
@@ -68,6 +74,8 @@
     // Restarts hide leaks without fixing them, so keep this short; the dashboards annotate
     // restarts so that a saw-tooth of restarts stays visible.
     restartGraceMinutes: self.leakWindowMinutes + self.leakForMinutes,
+    // The same for the step window: its warm-up after a restart lasts as long as that window.
+    restartGraceStepMinutes: self.leakStepWindowMinutes + self.leakForMinutes,
 
     // --- other alerts --------------------------------------------------------------------
     // GoroutineGCProvenLeak: goroutine_gc_leaked_goroutines > 0 for this long. The GC's proof

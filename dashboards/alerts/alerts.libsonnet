@@ -9,21 +9,24 @@ local u = import '../lib/util.libsonnet';
   local sel = c.goroutineSelector,
   local nonBenign = 'category!~"%s"' % u.alternation(c.benignCategories),
 
-  // Window arithmetic: the growth window W is cut into four blocks of E minutes.
+  // Window arithmetic: a growth window of W minutes is cut into four blocks of W/4 minutes.
   assert c.leakWindowMinutes % 4 == 0 : 'leakWindowMinutes must be a multiple of 4',
-  local W = c.leakWindowMinutes,
-  local E = W / 4,
-  local window = u.minutes(W),
-  local block = u.minutes(E),
+  assert c.leakStepWindowMinutes == 0 || (c.leakStepWindowMinutes % 4 == 0 && c.leakStepWindowMinutes > c.leakWindowMinutes) :
+         'leakStepWindowMinutes must be 0, or a multiple of 4 longer than leakWindowMinutes',
+  local window = u.minutes(c.leakWindowMinutes),
+  local stepWindow = u.minutes(c.leakStepWindowMinutes),
 
-  // avg_over_time of block i (0 = the latest E minutes, 3 = the oldest).
-  local blockAvg(series, i) =
-    'avg_over_time(%s[%s]%s)' % [series, block, if i == 0 then '' else ' offset %s' % u.minutes(i * E)],
+  // avg_over_time of block i (0 = the latest W/4 minutes, 3 = the oldest).
+  local blockAvg(series, W, i) =
+    local E = W / 4;
+    'avg_over_time(%s[%s]%s)' % [series, u.minutes(E), if i == 0 then '' else ' offset %s' % u.minutes(i * E)],
 
-  // The leak signature on one gauge: a least-squares slope over the whole window above the
-  // threshold, AND block averages that rise block after block. A burst that drains, or a single
-  // step up, fails the second part: its blocks do not rise three times in a row for long.
-  local growthSignature(series, minPerHour) = u.dedent(|||
+  // The leak signature on one gauge over W minutes: a least-squares slope over the window above
+  // the threshold, AND block averages that rise block after block. A burst that drains, or a
+  // single step up, fails the second part: its blocks do not rise three times in a row. (For a
+  // count that never falls, a block's average exceeds the one before it exactly when the count
+  // grew somewhere in the two blocks: so steps up to two blocks apart pass.)
+  local growthSignature(series, minPerHour, W) = u.dedent(|||
     (
       deriv(%(s)s[%(window)s]) * 3600 > %(min)s
       and %(b0)s > %(b1)s
@@ -32,49 +35,58 @@ local u = import '../lib/util.libsonnet';
     )
   ||| % {
     s: series,
-    window: window,
+    window: u.minutes(W),
     min: minPerHour,
-    b0: blockAvg(series, 0),
-    b1: blockAvg(series, 1),
-    b2: blockAvg(series, 2),
-    b3: blockAvg(series, 3),
+    b0: blockAvg(series, W, 0),
+    b1: blockAvg(series, W, 1),
+    b2: blockAvg(series, W, 2),
+    b3: blockAvg(series, W, 3),
   }),
 
-  // Traffic that grew more than the tolerance between the first and the last block: growth in
-  // goroutines then follows load. Targets without the traffic metric are not in this set.
-  local trafficGrew = u.dedent(|||
+  // Traffic that grew more than the tolerance between the first and the last block of W
+  // minutes (`op` '>'), or did not (`op` '<='): growth in goroutines then follows load.
+  // Targets without the traffic metric are in neither set.
+  local trafficCompare(op, W) = u.dedent(|||
     sum by (%(by)s) (rate(%(m)s{%(ts)s}[%(block)s]))
-      > %(factor)s * sum by (%(by)s) (rate(%(m)s{%(ts)s}[%(block)s] offset %(off)s))
+      %(op)s %(factor)s * sum by (%(by)s) (rate(%(m)s{%(ts)s}[%(block)s] offset %(off)s))
   ||| % {
     by: by,
     m: c.trafficMetric,
     ts: c.trafficSelector,
-    block: block,
+    block: u.minutes(W / 4),
+    op: op,
     factor: 1 + c.trafficGrowthTolerance,
-    off: u.minutes(W - E),
-  }),
-  local trafficFlat = u.dedent(|||
-    sum by (%(by)s) (rate(%(m)s{%(ts)s}[%(block)s]))
-      <= %(factor)s * sum by (%(by)s) (rate(%(m)s{%(ts)s}[%(block)s] offset %(off)s))
-  ||| % {
-    by: by,
-    m: c.trafficMetric,
-    ts: c.trafficSelector,
-    block: block,
-    factor: 1 + c.trafficGrowthTolerance,
-    off: u.minutes(W - E),
+    off: u.minutes(W - W / 4),
   }),
   local indent(s) = std.join('\n', ['  ' + l for l in std.split(s, '\n')]),
-  local trafficClause =
+  local trafficClause(W) =
     if c.leakRequireTraffic then
-      'and on (%s)\n(\n%s\n)' % [by, indent(trafficFlat)]
+      'and on (%s)\n(\n%s\n)' % [by, indent(trafficCompare('<=', W))]
     else
-      'unless on (%s)\n(\n%s\n)' % [by, indent(trafficGrew)],
+      'unless on (%s)\n(\n%s\n)' % [by, indent(trafficCompare('>', W))],
 
   // A restart resets the count; warm-up growth after it is not a leak.
-  local restartClause =
+  local restartClause(graceMinutes) =
     'unless on (%s)\n(\n  changes(process_start_time_seconds{%s}[%s]) > 0\n)'
-    % [by, c.processSelector, u.minutes(c.restartGraceMinutes)],
+    % [by, c.processSelector, u.minutes(graceMinutes)],
+
+  // The whole growth condition: the signature over the growth window, or over the step window.
+  local growing(series, minPerHour) =
+    local over(W, grace) = std.join('\n', [
+      growthSignature(series, minPerHour, W),
+      trafficClause(W),
+      restartClause(grace),
+    ]);
+    if c.leakStepWindowMinutes == 0 then
+      over(c.leakWindowMinutes, c.restartGraceMinutes)
+    else
+      '(\n%s\n)\nor\n(\n%s\n)' % [
+        indent(over(c.leakWindowMinutes, c.restartGraceMinutes)),
+        indent(over(c.leakStepWindowMinutes, c.restartGraceStepMinutes)),
+      ],
+  // "over the last 60m" or "over the last 60m (or 6h, for growth in steps)".
+  local windows =
+    if c.leakStepWindowMinutes == 0 then window else '%s (or %s, for growth in steps)' % [window, u.humanMinutes(c.leakStepWindowMinutes)],
 
   // Go-template snippets for descriptions. Annotation templates may run PromQL (`query`);
   // the matchers for the alert's own target come from $labels.
@@ -89,11 +101,18 @@ local u = import '../lib/util.libsonnet';
     '{{ with printf `max by (created_by) (goroutine_stack_creator_info{%s, %s, stack_id=%%q})` %s %s | query }}'
     % [sel, tm, ta, id]
     + '{{ with first . }}, created by {{ .Labels.created_by }}{{ end }}{{ end }}',
-  local topGrowingStack =
+  // The stack growing fastest over the growth window, else (growth in steps, flat right now)
+  // over the step window.
+  local topGrowingQuery(w, human) =
     '{{ with printf `topk(1, (deriv(goroutine_stack_goroutines{%s, stack_id!="other", %s, %s}[%s]) * 3600 > 0) %s)` %s | query }}'
-    % [sel, nonBenign, tm, window, hintJoin, ta]
-    + '{{ with first . }}Top growing stack: {{ .Labels.function }} (category {{ .Labels.category }}%s, stack_id {{ .Labels.stack_id }}) at +{{ .Value | humanize }}/h. First fix: {{ .Labels.hint }}{{ end }}' % creatorOf('.Labels.stack_id')
-    + '{{ else }}No single exported stack stands out; the growth may be spread over the stacks folded into stack_id="other".{{ end }}',
+    % [sel, nonBenign, tm, w, hintJoin, ta]
+    + '{{ with first . }}Top growing stack: {{ .Labels.function }} (category {{ .Labels.category }}%s, stack_id {{ .Labels.stack_id }}) at +{{ .Value | humanize }}/h over %s. First fix: {{ .Labels.hint }}{{ end }}' % [creatorOf('.Labels.stack_id'), human],
+  local noTopStack = 'No single exported stack stands out; the growth may be spread over the stacks folded into stack_id="other".',
+  local topGrowingStack =
+    if c.leakStepWindowMinutes == 0 then
+      topGrowingQuery(window, window) + '{{ else }}' + noTopStack + '{{ end }}'
+    else
+      topGrowingQuery(window, window) + '{{ else }}' + topGrowingQuery(stepWindow, u.humanMinutes(c.leakStepWindowMinutes)) + '{{ else }}' + noTopStack + '{{ end }}{{ end }}',
   local topLeakedStack =
     '{{ with printf `topk(1, goroutine_gc_leaked_stack_goroutines{%s, %s} %s)` %s | query }}'
     % [sel, tm, hintJoin, ta]
@@ -117,17 +136,13 @@ local u = import '../lib/util.libsonnet';
         rules: [
           {
             alert: 'GoroutineLeakSuspected',
-            expr: std.join('\n', [
-              growthSignature('goroutine_goroutines{%s}' % sel, c.leakMinGrowthPerHour),
-              trafficClause,
-              restartClause,
-            ]),
+            expr: growing('goroutine_goroutines{%s}' % sel, c.leakMinGrowthPerHour),
             'for': u.minutes(c.leakForMinutes),
             labels: { severity: c.leakSeverity },
             annotations: fill({
               summary: 'Goroutines on {{ $labels.@TARGET@ }} keep growing while traffic is flat.',
               description: std.join('\n', [
-                'The goroutine count of {{ $labels.@TARGET@ }} (job {{ $labels.job }}) rose at {{ $value | humanize }}/h over the last %s, block after block, while its request rate (where exported) grew by less than %d%% and the process did not restart: the leak signature, not load.' % [window, std.floor(c.trafficGrowthTolerance * 100 + 0.5)],
+                'The goroutine count of {{ $labels.@TARGET@ }} (job {{ $labels.job }}) rose at {{ $value | humanize }}/h over the last %s, block after block, while its request rate (where exported) grew by less than %d%% and the process did not restart: the leak signature, not load.' % [windows, std.floor(c.trafficGrowthTolerance * 100 + 0.5)],
                 topGrowingStack,
                 'Confirm with two captures 10-15 minutes apart: goroutine_triage watch, or /api/v1/diff?target={{ $labels.@TARGET@ }} on the exporter.',
               ]),
@@ -135,20 +150,16 @@ local u = import '../lib/util.libsonnet';
           },
           {
             alert: 'GoroutineStackGrowing',
-            expr: std.join('\n', [
-              growthSignature(
-                'goroutine_stack_goroutines{%s, stack_id!="other", %s}' % [sel, nonBenign],
-                c.stackMinGrowthPerHour
-              ),
-              trafficClause,
-              restartClause,
-            ]),
+            expr: growing(
+              'goroutine_stack_goroutines{%s, stack_id!="other", %s}' % [sel, nonBenign],
+              c.stackMinGrowthPerHour
+            ),
             'for': u.minutes(c.leakForMinutes),
             labels: { severity: c.stackSeverity },
             annotations: fill({
               summary: 'Goroutine stack {{ $labels.function }} ({{ $labels.category }}) keeps growing on {{ $labels.@TARGET@ }}.',
               description: std.join('\n', [
-                'Stack {{ $labels.stack_id }} (category {{ $labels.category }}, function {{ $labels.function }}%s) on {{ $labels.@TARGET@ }} grew at {{ $value | humanize }}/h over the last %s, block after block, under flat traffic.' % [creatorOf('$labels.stack_id'), window],
+                'Stack {{ $labels.stack_id }} (category {{ $labels.category }}, function {{ $labels.function }}%s) on {{ $labels.@TARGET@ }} grew at {{ $value | humanize }}/h over the last %s, block after block, under flat traffic.' % [creatorOf('$labels.stack_id'), windows],
                 stackHint,
               ]),
             }),

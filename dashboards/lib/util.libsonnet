@@ -2,6 +2,8 @@
 {
   // '15m' from 15.
   minutes(n):: '%dm' % n,
+  // The same for people: '6h' rather than '360m'.
+  humanMinutes(n):: if n % 60 == 0 && n >= 120 then '%dh' % (n / 60) else '%dm' % n,
 
   // 'instance, cluster' from ['instance', 'cluster'].
   by(labels):: std.join(', ', labels),
