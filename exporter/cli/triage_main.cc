@@ -100,7 +100,7 @@ int Analyze(const std::string& source, const CommonFlags& f) {
     return kExitFailure;
   }
   if (f.output == "json") {
-    std::cout << gx::SnapshotToJson(capture->snapshot, f.top, f.frames, f.all).dump(2) << "\n";
+    std::cout << gx::JsonText(gx::SnapshotToJson(capture->snapshot, f.top, f.frames, f.all), 2) << "\n";
   } else {
     std::cout << gx::RenderSnapshotText(capture->snapshot, TextOptions(f));
   }
@@ -113,7 +113,7 @@ int PrintDiff(const gx::Snapshot& before, const gx::Snapshot& after, const Commo
     nlohmann::json out = gx::DiffToJson(diff, f.top, f.frames, f.all);
     out["before"] = before.source;
     out["after"] = after.source;
-    std::cout << out.dump(2) << "\n";
+    std::cout << gx::JsonText(out, 2) << "\n";
   } else {
     std::cout << gx::RenderDiffText(diff, before.source, after.source, TextOptions(f));
   }

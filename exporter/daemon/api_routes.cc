@@ -100,16 +100,14 @@ int ListingTop(const httplib::Request& req, int fallback, int max) {
 
 void ReplyJson(httplib::Response& res, const nlohmann::json& data) {
   nlohmann::json body = {{"status", "success"}, {"data", data}};
-  res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                  "application/json");
+  res.set_content(JsonText(body), "application/json");
 }
 
 void ReplyJsonError(httplib::Response& res, int status, const std::string& type,
                     const std::string& message) {
   res.status = status;
   nlohmann::json body = {{"status", "error"}, {"errorType", type}, {"error", message}};
-  res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                  "application/json");
+  res.set_content(JsonText(body), "application/json");
 }
 
 void InstallApiRoutes(httplib::Server* server, App* app, Watcher* watcher) {
@@ -216,7 +214,7 @@ void InstallApiRoutes(httplib::Server* server, App* app, Watcher* watcher) {
                           {"probe_allowed_cidrs", config->allowlist.cidrs},
                           {"watch_interval_ms", config->watch.interval.count()},
                           {"watch_target_label", config->watch.target_label}};
-    res.set_content(out.dump(2), "application/json");
+    res.set_content(JsonText(out, 2), "application/json");
   });
   (void)watcher;
 }

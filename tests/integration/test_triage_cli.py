@@ -120,6 +120,15 @@ class TriageCliTest(unittest.TestCase):
         self.assertIn(b"cannot connect", refused.stderr)
         self.assertEqual(triage("--help").returncode, 0)
 
+    def test_json_output_survives_names_that_are_not_utf8(self):
+        # Profiles carry whatever bytes the target's symbols hold; JSON must not abort on them.
+        dump = (b"goroutine 1 [chan receive]:\nmain.bad\xff\xfe()\n\t/src/m.go:5 +0x1\n"
+                b"created by main.start in goroutine 1\n\t/src/m.go:9 +0x1\n\n")
+        out = triage("analyze", "-", "-o", "json", "--frames", stdin=dump)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        stacks = json.loads(out.stdout)["stacks"]
+        self.assertEqual(stacks[0]["function"], "main.bad\ufffd\ufffd")
+
 
 if __name__ == "__main__":
     unittest.main()

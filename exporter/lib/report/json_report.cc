@@ -123,4 +123,8 @@ nlohmann::json DiffToJson(const SnapshotDiff& diff, int top_k, bool with_frames,
   return out;
 }
 
+std::string JsonText(const nlohmann::json& value, int indent) {
+  return value.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 }  // namespace gx

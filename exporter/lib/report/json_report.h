@@ -17,4 +17,8 @@ nlohmann::json SnapshotToJson(const Snapshot& snapshot, int top_k, bool with_fra
 nlohmann::json DiffToJson(const SnapshotDiff& diff, int top_k, bool with_frames,
                           bool include_benign = true);
 
+// The JSON text of `value`; `indent` < 0 for one line. Strings from profiles can hold any
+// bytes: invalid UTF-8 becomes U+FFFD instead of the exception nlohmann::json throws.
+std::string JsonText(const nlohmann::json& value, int indent = -1);
+
 }  // namespace gx
