@@ -50,6 +50,8 @@ class ProtoBuilder {
     }
     return *this;
   }
+  // For shapes Sample cannot make (locations without lines, odd values).
+  perftools::profiles::Profile& profile() { return profile_; }
   std::string Serialize() const { return profile_.SerializeAsString(); }
   std::string Gzipped() const { return Gzip(Serialize()); }
 

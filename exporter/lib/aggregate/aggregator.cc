@@ -321,7 +321,9 @@ bool Aggregator::SameShape(const Bucket& b, const StackShape& shape) const {
 }
 
 std::shared_ptr<const StackShape> Aggregator::ShapeOf(const Bucket& b,
-                                                      std::vector<uint32_t>* kept) const {
+                                                      std::vector<uint32_t>* kept,
+                                                      bool* brief) {
+  *brief = false;
   const uint32_t* ids = frame_functions_.data() + b.frames_begin;
   const FrameDetail* details = frame_details_.data() + b.frames_begin;
   const std::size_t n = b.frame_count;
@@ -348,6 +350,23 @@ std::shared_ptr<const StackShape> Aggregator::ShapeOf(const Bucket& b,
   for (std::size_t i = 0; i < n; ++i) {
     text_bytes += functions_.name(ids[i]).size() + files_[details[i].file].size();
   }
+  if (text_bytes > shape_text_left_) {
+    // Hostile or absurd profiles (thousands of stacks of hundreds of long names each) would
+    // hold gigabytes: the rest keep the one frame the metrics and reports name. Not cached.
+    *brief = true;
+    const int app = FirstApplicationFrameOf(n, traits);
+    if (app >= 0) {
+      const std::string_view name = functions_.name(ids[app]);
+      shape->text.assign(name);
+      shape->function = shape->text;
+      const std::string_view file = files_[details[app].file];
+      if (!file.empty()) {
+        shape->location.append(file).append(":").append(std::to_string(details[app].line));
+      }
+    }
+    return shape;
+  }
+  shape_text_left_ -= text_bytes;
   std::string& text = shape->text;
   text.reserve(text_bytes);
   auto append = [&text](std::string_view s) {
@@ -402,6 +421,8 @@ Snapshot Aggregator::Finalize(const DecodeInfo& info) {
   std::vector<uint32_t> kept;  // scratch: identity frames
   const std::vector<uint64_t> identity_hashes = IdentityHashes(&kept);
   int64_t hidden_in_debug1 = 0;
+  int64_t brief_shapes = 0;
+  shape_text_left_ = limits_.max_shape_text_bytes;
   int64_t chan_op_without_start = 0;  // channel waits that may be on nil channels
 
   for (uint32_t bi = 0; bi < buckets_.size(); ++bi) {
@@ -508,8 +529,10 @@ Snapshot Aggregator::Finalize(const DecodeInfo& info) {
     StackSummary& s = snap.stacks[pos];
     const Bucket& first = buckets_[m.first_bucket];
     s.id = HashToId(m.hash);
-    s.shape = ShapeOf(first, &kept);
-    s.frames_elided = m.frames_elided;
+    bool brief = false;
+    s.shape = ShapeOf(first, &kept, &brief);
+    s.frames_elided = m.frames_elided || brief;
+    brief_shapes += brief;
     s.category = m.classification.category;
     s.rule = std::string(m.classification.rule);
     s.count = m.count;
@@ -556,6 +579,11 @@ Snapshot Aggregator::Finalize(const DecodeInfo& info) {
   }
   if (info.truncated) {
     snap.notes.push_back("the capture is truncated: counts are a lower bound");
+  }
+  if (brief_shapes > 0) {
+    snap.notes.push_back(std::to_string(brief_shapes) + " stacks keep only their first " +
+                         "application frame: the frames of the stacks before them took the " +
+                         std::to_string(limits_.max_shape_text_bytes >> 20) + " MiB allowed");
   }
   if (overflow_ > 0) {
     snap.notes.push_back(std::to_string(overflow_) + " goroutines beyond the cap of " +

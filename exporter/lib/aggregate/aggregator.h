@@ -63,8 +63,10 @@ class Aggregator : public RecordSink {
   void AddBucket(const RecordView& record);
   void IndexBucket(uint32_t index);
   // The bucket's frames, names and first application frame: the cached shape when one
-  // matches, else a new one (added to the cache).
-  std::shared_ptr<const StackShape> ShapeOf(const Bucket& b, std::vector<uint32_t>* kept) const;
+  // matches, else a new one (added to the cache). Past the snapshot's text budget
+  // (shape_text_left_), a new shape holds only the first application frame (*brief is set).
+  std::shared_ptr<const StackShape> ShapeOf(const Bucket& b, std::vector<uint32_t>* kept,
+                                            bool* brief);
   bool SameShape(const Bucket& b, const StackShape& shape) const;
   // Every bucket's identity hash (normalize/stack_identity.h), by bucket index.
   std::vector<uint64_t> IdentityHashes(std::vector<uint32_t>* scratch) const;
@@ -86,6 +88,7 @@ class Aggregator : public RecordSink {
   std::vector<uint32_t> recent_names_ = std::vector<uint32_t>(kRecentNames, FunctionTable::kNone);
   std::size_t last_bucket_ = SIZE_MAX;    // the bucket of the last record that found one
   std::vector<FrameView> frame_views_;  // scratch: RawRecord frames as views
+  std::size_t shape_text_left_ = 0;  // Limits::max_shape_text_bytes, less what Finalize used
   int64_t self_excluded_ = 0;
   int64_t overflow_ = 0;
 };

@@ -24,6 +24,11 @@ struct Limits {
   // recursion limit, which the hand-written decoder keeps so that it accepts and rejects
   // exactly the bodies libprotobuf did (and hostile nesting stays cheap).
   int max_proto_nesting = 100;
+  // Samples, locations, functions and strings of one debug=0 profile. Each costs up to about
+  // 100 bytes of tables for as little as 2 bytes of wire, so a 64 MiB proto could need GBs;
+  // real profiles are far below this (a service: a few hundred; the 10,000-stack benchmark
+  // profile: about 90,000).
+  std::size_t max_profile_entries = 1u << 19;
   // A frame's file-path line or a header with labels; longer lines are counted and skipped.
   std::size_t max_line_bytes = 64u << 10;
   // Go prints at most 100 frames (debug=2) or 128 PCs (debug=0/1); inlining can expand them.
@@ -38,6 +43,11 @@ struct Limits {
   std::size_t max_label_bytes = 128;
   // Function names and file paths are cut beyond this length.
   std::size_t max_symbol_bytes = 1024;
+  // Function names and files of every frame of every stack of one snapshot, together (a
+  // snapshot is kept per target). Real profiles need well under a MiB; 512 frames of
+  // 1 KiB names and paths in each of 20,000 stacks would need 20 GB. Stacks past it keep
+  // only their first application frame, most goroutines first.
+  std::size_t max_shape_text_bytes = 64u << 20;
   // Distinct creators remembered per stack (the most frequent one is reported).
   std::size_t max_creators_per_stack = 8;
   // Frames of a stack that make up its identity (innermost first). Go <=1.22 keeps only 32
@@ -49,6 +59,14 @@ struct Limits {
   // bounds the index itself (a flood of never-repeating stacks just stops being cached).
   std::size_t max_cached_shapes = 200000;
 };
+
+// A record's goroutine count and a goroutine's wait in minutes, as a profile states them: far
+// above anything real (2^32 goroutines would need terabytes of stacks; 2^24 minutes is 32
+// years), and low enough that sums over every record of the largest body accepted cannot
+// overflow int64 (2^32 goroutines x 2^26 records; 2^24 minutes x 2^32 goroutines). Larger
+// values are clamped and the capture carries a warning.
+inline constexpr int64_t kMaxRecordCount = int64_t{1} << 32;
+inline constexpr int64_t kMaxWaitMinutes = int64_t{1} << 24;
 
 // Idle keep-alive connections to targets (fetch/connection_pool.h): one per target of a large
 // watch list, at a few KB each; beyond this the longest idle is closed. Five minutes idle, the

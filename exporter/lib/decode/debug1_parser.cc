@@ -100,6 +100,13 @@ void Debug1Parser::OnLine(std::string_view line, bool terminated) {
       Unknown("record line not understood");
       return;
     }
+    if (count < 0 || count > kMaxRecordCount) {
+      count = count < 0 ? 0 : kMaxRecordCount;
+      if (info_->warnings.size() < 8) {
+        info_->warnings.push_back("debug=1: implausible goroutine count clamped to " +
+                                  std::to_string(count));
+      }
+    }
     EmitRecord();
     current_.count = count;
     current_.leaked = info_->kind == ProfileKind::kGoroutineLeak;

@@ -136,7 +136,7 @@ bool ParseGoroutineHeader(std::string_view line, const Limits& limits, RawRecord
                                                         : next - comma - 2);
     int64_t minutes = 0;
     if (EndsWith(mod, " minutes") && ParseInt64(mod.substr(0, mod.size() - 8), &minutes)) {
-      out->wait_minutes = minutes;
+      out->wait_minutes = std::min(minutes, kMaxWaitMinutes);
     } else if (mod == "locked to thread") {
       out->locked_to_thread = true;
     }

@@ -88,7 +88,13 @@ Status DecodePprofProto(std::string_view message, const Limits& limits, RecordSi
                         DecodeInfo* info) {
   PprofProfile profile;
   if (message.size() > static_cast<std::size_t>(INT32_MAX) ||
-      !ReadPprofProfile(message, limits.max_proto_nesting, &profile)) {
+      !ReadPprofProfile(message, limits.max_proto_nesting, &profile, limits.max_profile_entries,
+                        limits.max_frames_per_stack)) {
+    if (profile.entries > limits.max_profile_entries) {
+      return Status::Error("pprof profile too large: " + std::to_string(profile.entries) +
+                           " samples, locations, functions and strings (at most " +
+                           std::to_string(limits.max_profile_entries) + ")");
+    }
     return Status::Error("not a valid pprof protobuf message");
   }
   StringTable strings(profile.strings);
@@ -133,6 +139,7 @@ Status DecodePprofProto(std::string_view message, const Limits& limits, RecordSi
 
   int64_t total = 0;
   int64_t missing_refs = 0;
+  int64_t implausible_counts = 0;
   // The frames and labels of one sample at a time, reused; strings are views into the
   // message and the resolved functions.
   std::vector<FrameView> frames;
@@ -141,10 +148,14 @@ Status DecodePprofProto(std::string_view message, const Limits& limits, RecordSi
   RecordEmitter emitter(sink);
   const bool leaked = info->kind == ProfileKind::kGoroutineLeak;
   for (const PprofProfile::Sample& sample_bytes : profile.samples) {
-    ReadPprofSample(sample_bytes, &sample);
+    ReadPprofSample(sample_bytes, &sample, limits.max_frames_per_stack);
     frames.clear();
-    bool frames_elided = false;
+    bool frames_elided = sample.location_ids_cut;
     for (uint64_t location_id : sample.location_ids) {
+      if (frames.size() >= limits.max_frames_per_stack) {
+        frames_elided = true;
+        break;
+      }
       uint32_t loc_index = location_index.Find(location_id);
       if (loc_index == IdIndex::kAbsent) {
         ++missing_refs;
@@ -183,7 +194,8 @@ Status DecodePprofProto(std::string_view message, const Limits& limits, RecordSi
     // Go <= 1.23 writes labels in map order: sort them for a stable identity.
     std::sort(labels.begin(), labels.end());
     RecordView record;
-    record.count = sample.first_value;
+    record.count = std::clamp<int64_t>(sample.first_value, 0, kMaxRecordCount);
+    if (record.count != sample.first_value) ++implausible_counts;
     record.frames = frames;
     record.labels = &labels;
     record.leaked = leaked;
@@ -193,6 +205,10 @@ Status DecodePprofProto(std::string_view message, const Limits& limits, RecordSi
     emitter.Emit(record);
   }
   info->stated_total = total;
+  if (implausible_counts > 0) {
+    info->warnings.push_back("pprof: " + std::to_string(implausible_counts) +
+                             " samples with a negative or implausible goroutine count, clamped");
+  }
   if (missing_refs > 0 || strings.bad() > 0) {
     info->warnings.push_back("pprof: " + std::to_string(missing_refs + strings.bad()) +
                              " dangling location, function or string references");

@@ -109,8 +109,9 @@ bool ReadLabel(ProtoReader r, PprofProfile::Label* label) {
   return r.ok();
 }
 
-bool ReadSample(ProtoReader r, PprofProfile::SampleContents* out) {
+bool ReadSample(ProtoReader r, PprofProfile::SampleContents* out, std::size_t max_location_ids) {
   out->location_ids.clear();
+  out->location_ids_cut = false;
   out->labels.clear();
   out->first_value = 0;
   bool has_value = false;
@@ -119,7 +120,13 @@ bool ReadSample(ProtoReader r, PprofProfile::SampleContents* out) {
   while (r.NextField(&field, &type)) {
     bool scalar = type == WireType::kVarint || type == WireType::kLengthDelimited;
     if (field == 1 && scalar) {
-      r.ReadRepeatedVarint(type, [out](uint64_t id) { out->location_ids.push_back(id); });
+      r.ReadRepeatedVarint(type, [out, max_location_ids](uint64_t id) {
+        if (out->location_ids.size() < max_location_ids) {
+          out->location_ids.push_back(id);
+        } else {
+          out->location_ids_cut = true;
+        }
+      });
     } else if (field == 2 && scalar) {
       r.ReadRepeatedVarint(type, [&](uint64_t v) {
         if (!has_value) out->first_value = static_cast<int64_t>(v);
@@ -136,8 +143,10 @@ bool ReadSample(ProtoReader r, PprofProfile::SampleContents* out) {
   return r.ok();
 }
 
-// Counts the top-level repeated fields so that the tables are allocated once.
-void Reserve(std::string_view message, int max_nesting, PprofProfile* out) {
+// Counts the top-level repeated fields so that the tables are allocated once; false (having
+// allocated nothing) when they are more than max_entries.
+bool Reserve(std::string_view message, int max_nesting, std::size_t max_entries,
+             PprofProfile* out) {
   namespace f = profile_field;
   std::size_t samples = 0, locations = 0, functions = 0, strings = 0;
   ProtoReader r(message, max_nesting);
@@ -150,18 +159,22 @@ void Reserve(std::string_view message, int max_nesting, PprofProfile* out) {
     strings += field == f::kStringTable;
     r.Skip(field, type);
   }
+  out->entries = samples + locations + functions + strings;
+  if (out->entries > max_entries) return false;
   out->samples.reserve(samples);
   out->locations.reserve(locations);
   out->lines.reserve(locations + locations / 8);  // a location has one line unless inlined
   out->functions.reserve(functions);
   out->strings.reserve(strings);
+  return true;
 }
 
 }  // namespace
 
-bool ReadPprofProfile(std::string_view message, int max_nesting, PprofProfile* out) {
+bool ReadPprofProfile(std::string_view message, int max_nesting, PprofProfile* out,
+                      std::size_t max_entries, std::size_t max_location_ids) {
   namespace f = profile_field;
-  Reserve(message, max_nesting, out);
+  if (!Reserve(message, max_nesting, max_entries, out)) return false;
   PprofProfile::SampleContents scratch;
   ProtoReader r(message, max_nesting);
   uint32_t field;
@@ -171,7 +184,7 @@ bool ReadPprofProfile(std::string_view message, int max_nesting, PprofProfile* o
     if (field == f::kSample && bytes) {
       ProtoReader sample = r.ReadMessage();
       std::string_view payload = sample.remaining();
-      if (!ReadSample(sample, &scratch)) return false;
+      if (!ReadSample(sample, &scratch, max_location_ids)) return false;
       out->samples.push_back({payload});
     } else if (field == f::kLocation && bytes) {
       if (!ReadLocation(r.ReadMessage(), out)) return false;
@@ -201,9 +214,10 @@ bool ReadPprofProfile(std::string_view message, int max_nesting, PprofProfile* o
   return r.ok();
 }
 
-void ReadPprofSample(const PprofProfile::Sample& sample, PprofProfile::SampleContents* out) {
+void ReadPprofSample(const PprofProfile::Sample& sample, PprofProfile::SampleContents* out,
+                     std::size_t max_location_ids) {
   // Already validated, nesting included: read it with any budget.
-  ReadSample(ProtoReader(sample.message, INT32_MAX), out);
+  ReadSample(ProtoReader(sample.message, INT32_MAX), out, max_location_ids);
 }
 
 }  // namespace gx

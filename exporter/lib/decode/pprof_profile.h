@@ -6,6 +6,7 @@
 // Plain data; thread-compatible.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 #include <vector>
@@ -41,6 +42,7 @@ struct PprofProfile {
   struct SampleContents {
     int64_t first_value = 0;  // value[0], or 0 when the sample has no value
     std::vector<uint64_t> location_ids;  // leaf first
+    bool location_ids_cut = false;       // more than the reader's cap: the outermost dropped
     std::vector<Label> labels;
   };
 
@@ -53,14 +55,22 @@ struct PprofProfile {
   std::vector<Location> locations;  // in message order
   std::vector<Line> lines;
   std::vector<Sample> samples;  // in message order
+  // Samples, locations, functions and strings in the message, counted before any table is
+  // allocated (each costs 16 to 100 bytes of tables for as little as 2 bytes of wire).
+  std::size_t entries = 0;
 };
 
-// Reads `message` into `out`. False if it is not a valid Profile message. `max_nesting` is
-// how deep messages and groups may nest below the top level (Limits::max_proto_nesting).
-bool ReadPprofProfile(std::string_view message, int max_nesting, PprofProfile* out);
+// Reads `message` into `out`. False if it is not a valid Profile message, or if it has more
+// than `max_entries` entries (out->entries says how many; nothing big is allocated then).
+// `max_nesting` is how deep messages and groups may nest below the top level
+// (Limits::max_proto_nesting); `max_location_ids` caps the ids kept per sample.
+bool ReadPprofProfile(std::string_view message, int max_nesting, PprofProfile* out,
+                      std::size_t max_entries = SIZE_MAX,
+                      std::size_t max_location_ids = SIZE_MAX);
 
 // Reads one sample of a profile that ReadPprofProfile accepted into `out` (its vectors are
-// cleared first and keep their capacity).
-void ReadPprofSample(const PprofProfile::Sample& sample, PprofProfile::SampleContents* out);
+// cleared first and keep their capacity), keeping at most `max_location_ids` ids.
+void ReadPprofSample(const PprofProfile::Sample& sample, PprofProfile::SampleContents* out,
+                     std::size_t max_location_ids = SIZE_MAX);
 
 }  // namespace gx

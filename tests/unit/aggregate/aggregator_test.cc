@@ -106,3 +106,40 @@ TEST_CASE("a snapshot finds its stacks by id, indexed or not") {
 }
 
 }  // namespace gx
+
+namespace gx {
+
+TEST_CASE("aggregation: past the snapshot's frame-text budget, stacks keep one frame") {
+  // Each stack: 3 frames, 14- to 16-byte names in the 4-byte file "x.go": 58 bytes of text.
+  test::ProtoBuilder b;
+  for (int i = 0; i < 6; ++i) {
+    const std::string n = std::to_string(i);
+    b.Sample(10 - i, {{"runtime.gopark"}, {"runtime.selectgo"}, {"main.worker" + n + "loop"}});
+  }
+  Limits limits;
+  limits.max_shape_text_bytes = 200;  // room for three stacks
+  Classifier classifier;
+  StackShapeCache shapes(100);
+  auto snap = AnalyzeBody(b.Gzipped(), classifier, limits, "mem", &shapes);
+  REQUIRE(snap.ok());
+  REQUIRE(snap->stacks.size() == 6);
+  // Most goroutines first: the first ones got their frames.
+  CHECK(snap->stacks[0].frames().size() == 3);
+  CHECK_FALSE(snap->stacks[0].frames_elided);
+  const StackSummary& last = snap->stacks[5];
+  CHECK(last.frames().empty());
+  CHECK(last.frames_elided);
+  CHECK(last.function() == "main.worker5loop");
+  CHECK(last.location() == "x.go:1");
+  CHECK(last.category == Category::kSelect);
+  CHECK(last.count == 5);
+  bool noted = false;
+  for (const std::string& n : snap->notes) noted = noted || n.find("keep only their first application frame") != std::string::npos;
+  CHECK(noted);
+  // Brief shapes are not cached: with room, the same profile gets every frame.
+  auto full = AnalyzeBody(b.Gzipped(), classifier, Limits(), "mem", &shapes);
+  REQUIRE(full.ok());
+  CHECK(full->stacks[5].frames().size() == 3);
+}
+
+}  // namespace gx

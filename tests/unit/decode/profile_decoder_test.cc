@@ -138,6 +138,70 @@ TEST_CASE("a gzip trailer that lies about the size is an error, however much it 
   }
 }
 
+TEST_CASE("what a small hostile debug=0 body makes the decoder build is capped") {
+  SUBCASE("more samples, locations, functions and strings than the cap: refused") {
+    test::ProtoBuilder b;
+    for (int i = 0; i < 10; ++i) b.Sample(1, {{"main.f" + std::to_string(i)}});
+    Limits limits;
+    limits.max_profile_entries = 20;
+    test::CollectingSink sink;
+    auto info = Decode(b.Gzipped(), &sink, 0, limits);
+    REQUIRE_FALSE(info.ok());
+    CHECK(info.status().message().find("pprof profile too large: ") == 0);
+    CHECK(sink.records.empty());
+  }
+  SUBCASE("locations without lines and long id lists stop at the frame cap") {
+    test::ProtoBuilder b;
+    b.Sample(1, {{"main.f"}});
+    auto& p = b.profile();
+    auto* bare = p.add_location();
+    bare->set_id(100);  // no line: an address-only frame
+    auto* s = p.add_sample();
+    s->add_value(3);
+    for (int i = 0; i < 5000; ++i) s->add_location_id(100);
+    Limits limits;
+    limits.max_frames_per_stack = 16;
+    test::CollectingSink sink;
+    auto info = Decode(b.Gzipped(), &sink, 0, limits);
+    REQUIRE(info.ok());
+    REQUIRE(sink.records.size() == 2);
+    CHECK(sink.records[1].frames.size() == 16);
+    CHECK(sink.records[1].frames_elided);
+    CHECK(sink.records[1].count == 3);
+  }
+  SUBCASE("negative and absurd goroutine counts are clamped, with a warning") {
+    test::ProtoBuilder b;
+    b.Sample(1, {{"main.f"}});
+    b.Sample(1, {{"main.g"}});
+    auto& p = b.profile();
+    p.mutable_sample(0)->set_value(0, -5);
+    p.mutable_sample(1)->set_value(0, int64_t{1} << 62);
+    test::CollectingSink sink;
+    auto info = Decode(b.Gzipped(), &sink);
+    REQUIRE(info.ok());
+    REQUIRE(sink.records.size() == 2);
+    CHECK(sink.records[0].count == 0);
+    CHECK(sink.records[1].count == kMaxRecordCount);
+    CHECK(info->stated_total == kMaxRecordCount);
+    REQUIRE(!info->warnings.empty());
+    CHECK(info->warnings.back().find("2 samples with a negative or implausible") != std::string::npos);
+  }
+  SUBCASE("debug=1 counts too") {
+    test::CollectingSink sink;
+    auto info = Decode("goroutine profile: total 3\n9223372036854775807 @ 0x1\n#\t0x1\tmain.a+0x1\t/m.go:1\n\n", &sink);
+    REQUIRE(info.ok());
+    REQUIRE(sink.records.size() == 1);
+    CHECK(sink.records[0].count == kMaxRecordCount);
+  }
+  SUBCASE("debug=2 wait minutes too") {
+    test::CollectingSink sink;
+    auto info = Decode("goroutine 1 [select, 9223372036854775807 minutes]:\nmain.f()\n\tm.go:1 +0x1\n", &sink);
+    REQUIRE(info.ok());
+    REQUIRE(sink.records.size() == 1);
+    CHECK(sink.records[0].wait_minutes == kMaxWaitMinutes);
+  }
+}
+
 TEST_CASE("mutated real profiles never crash the decoder") {
   test::ProtoBuilder b;
   for (int i = 0; i < 20; ++i) {
