@@ -180,7 +180,9 @@ void InstallApiRoutes(httplib::Server* server, App* app, Watcher* watcher) {
     if (!view) return;
     const auto& r = view->latest;
     if (!r || !r->raw || r->raw->empty()) {
-      return ReplyJsonError(res, 404, "not_found", "no stored capture for this target");
+      return ReplyJsonError(res, 404, "not_found", "no stored capture for this target (bodies over " +
+                                                    std::to_string(kMaxKeptRawBytes >> 20) +
+                                                    " MiB are not kept)");
     }
     std::string name = "goroutine-" + std::to_string(r->time_ms / 1000) + ".pb.gz";
     res.set_header("Content-Disposition", "attachment; filename=\"" + name + "\"");

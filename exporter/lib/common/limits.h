@@ -68,6 +68,12 @@ struct Limits {
 inline constexpr int64_t kMaxRecordCount = int64_t{1} << 32;
 inline constexpr int64_t kMaxWaitMinutes = int64_t{1} << 24;
 
+// The raw debug=0 body kept per target for /api/v1/capture (`go tool pprof` on what the
+// exporter saw): real ones are a few KB (FORMATS.md §4: 3.8 KB at 1M goroutines), the
+// 10,000-stack benchmark profile 0.9 MB. Larger ones are not kept: with up to
+// kMaxTrackedTargets targets, 16 MiB each would be 160 GB.
+inline constexpr std::size_t kMaxKeptRawBytes = 1u << 20;
+
 // Idle keep-alive connections to targets (fetch/connection_pool.h): one per target of a large
 // watch list, at a few KB each; beyond this the longest idle is closed. Five minutes idle, the
 // Prometheus default, covers any sensible probe or watch interval.

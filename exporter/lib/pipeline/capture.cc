@@ -16,11 +16,24 @@
 namespace gx {
 namespace {
 
+// Appends a chunk of the body to *raw while the whole body fits in `max`; the first chunk that
+// does not fit drops it all (a body with a chunk missing would be a corrupt capture).
+void KeepRaw(std::string_view chunk, std::size_t max, std::string* raw, bool* too_big) {
+  if (*too_big) return;
+  if (raw->size() + chunk.size() > max) {
+    *too_big = true;
+    std::string().swap(*raw);
+    return;
+  }
+  raw->append(chunk);
+}
+
 Result<Capture> CaptureStream(std::istream& in, const std::string& name,
                               const Classifier& classifier, const CaptureOptions& options) {
   Aggregator aggregator(&classifier, options.limits, options.shapes);
   ProfileDecoder decoder(&aggregator, options.limits);
   Capture capture;
+  bool raw_too_big = false;
   std::vector<char> buf(256 * 1024);
   std::size_t total = 0;
   while (in) {
@@ -32,7 +45,7 @@ Result<Capture> CaptureStream(std::istream& in, const std::string& name,
       return Status::Error(name + ": larger than " +
                            std::to_string(options.limits.max_text_bytes) + " bytes");
     }
-    if (capture.raw.size() + n <= options.keep_raw_bytes) capture.raw.append(buf.data(), n);
+    KeepRaw(std::string_view(buf.data(), n), options.keep_raw_bytes, &capture.raw, &raw_too_big);
     Status st = decoder.Feed(std::string_view(buf.data(), n));
     if (!st.ok()) return st.WithContext(name);
   }
@@ -68,6 +81,7 @@ Result<Capture> CaptureUrl(const std::string& source_url, const Classifier& clas
   Aggregator aggregator(&classifier, options.limits, options.shapes);
   ProfileDecoder decoder(&aggregator, options.limits);
   Capture capture;
+  bool raw_too_big = false;
   Status decode_error;
   FetchRequest request;
   request.url = url;
@@ -77,7 +91,7 @@ Result<Capture> CaptureUrl(const std::string& source_url, const Classifier& clas
   request.headers = options.headers;
   request.tls = options.tls;
   FetchOutcome outcome = FetchUrl(request, [&](std::string_view chunk) {
-    if (capture.raw.size() + chunk.size() <= options.keep_raw_bytes) capture.raw.append(chunk);
+    KeepRaw(chunk, options.keep_raw_bytes, &capture.raw, &raw_too_big);
     decode_error = decoder.Feed(chunk);
     return decode_error.ok();
   });

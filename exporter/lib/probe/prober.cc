@@ -115,7 +115,9 @@ void Prober::EvictIfFull() {
 
 std::shared_ptr<const ProbeResult> Prober::Probe(const std::string& target, const Module& module,
                                                  std::chrono::milliseconds budget) {
-  const std::string key = module.name + "\x1f" + target;
+  // One state per address, however it is spelled ("h:6060", "h:06060", "http://h:6060").
+  const auto address = ResolveTarget(target, module);
+  const std::string key = module.name + "\x1f" + (address.ok() ? address->base_url : target);
   const int64_t now_ms = NowUnixMs();
   std::promise<std::shared_ptr<const ProbeResult>> promise;
   TargetState snapshot_of_state;
@@ -232,7 +234,8 @@ std::shared_ptr<ProbeResult> Prober::Run(const std::string& target, const Module
     result->error_kind = FetchError::kOther;
     return finish();
   }
-  options->keep_raw_bytes = module.max_response_bytes;
+  // For /api/v1/capture; one is kept per tracked target.
+  options->keep_raw_bytes = std::min(module.max_response_bytes, kMaxKeptRawBytes);
   auto t0 = Clock::now();
   FetchError cheap_error = FetchError::kNone;
   auto capture = CaptureUrl(address->base_url + module.path + "?debug=0", *classifier,

@@ -1,6 +1,12 @@
 #include "pipeline/capture.h"
 
 #include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "classify/classifier.h"
 
 namespace gx {
 
@@ -13,6 +19,32 @@ TEST_CASE("a target URL without a path means its goroutine profile") {
         "http://svc:6060/debug/pprof/goroutine?debug=2");
   CHECK(ProfileUrlFor("http://svc:6060/custom") == "http://svc:6060/custom");
   CHECK(ProfileUrlFor("http://svc:6060/?debug=1") == "http://svc:6060/?debug=1");
+}
+
+TEST_CASE("the raw body is kept whole or not at all") {
+  // A debug=2 dump read in 64 KiB chunks: over the cap, nothing is kept (not the chunks
+  // that happened to fit, which would make a corrupt capture).
+  std::string dump;
+  for (int i = 0; dump.size() < 200 * 1024; ++i) {
+    dump += "goroutine " + std::to_string(i + 1) + " [select]:\nmain.f()\n\t/m.go:1 +0x1\n\n";
+  }
+  char path[] = "/tmp/gx-capture-test-XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  close(fd);
+  std::ofstream(path, std::ios::binary) << dump;
+  Classifier classifier;
+  CaptureOptions options;
+  options.keep_raw_bytes = dump.size();
+  auto whole = CaptureSource(path, classifier, options);
+  REQUIRE(whole.ok());
+  CHECK(whole->raw == dump);
+  options.keep_raw_bytes = dump.size() - 1;
+  auto none = CaptureSource(path, classifier, options);
+  REQUIRE(none.ok());
+  CHECK(none->raw.empty());
+  CHECK(none->snapshot.stacks.size() == 1);
+  std::remove(path);
 }
 
 }  // namespace gx

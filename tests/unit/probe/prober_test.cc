@@ -209,6 +209,20 @@ TEST_CASE("a creator rule decided on the debug=2 dump applies to debug=0 results
   CHECK(target.debug2_ == 1);
 }
 
+TEST_CASE("one address spelled several ways is one tracked target") {
+  FakeTarget target(5);
+  Prober prober{Limits()};
+  Module m = TestModule();
+  const std::string port = target.address().substr(target.address().rfind(':') + 1);
+  for (const std::string& spelling : {"127.0.0.1:" + port, "127.0.0.1:0" + port,
+                                      "http://127.0.0.1:" + port}) {
+    CAPTURE(spelling);
+    CHECK(prober.Probe(spelling, m, std::chrono::seconds(5))->success);
+  }
+  CHECK(prober.tracked_targets() == 1);
+  CHECK(target.debug2_ == 1);  // the later spellings found the dump of the first
+}
+
 TEST_CASE("targets are host:port or scheme://host:port only") {
   Module m = TestModule();
   auto a = ResolveTarget("127.0.0.1:6060", m);
