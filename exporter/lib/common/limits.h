@@ -121,6 +121,9 @@ inline constexpr int kMaxWatchWorkers = 64;
 // Configuration files (config/). Each cap is far above any sensible setup and exists to stop a
 // mistake (or a hostile file) from growing memory or time.
 inline constexpr std::size_t kMaxConfigBytes = 4u << 20;
+// Bytes of keys and values read out of one YAML document (config, web config, file_sd):
+// several times the largest document, so only aliases that repeat long text reach it.
+inline constexpr std::size_t kMaxYamlBytesRead = 4 * kMaxConfigBytes;
 inline constexpr std::size_t kMaxFileSdBytes = 1u << 20;   // per file_sd file
 inline constexpr std::size_t kMaxFileSdTargets = 10000;    // per file_sd config, all files
 inline constexpr std::size_t kMaxFileSdFiles = 1000;       // files matched per file_sd config
@@ -129,6 +132,10 @@ inline constexpr std::size_t kMaxTargetBytes = 2048;
 inline constexpr std::size_t kMaxLabelKeys = 32;           // pprof label keys that split series
 inline constexpr std::size_t kMaxLabelKeyBytes = 64;
 inline constexpr std::size_t kMaxTargetLabelValueBytes = 1024;
+// Labels of one target group (static_configs, file_sd): every target of the group carries a
+// copy, and up to kMaxFileSdTargets + kMaxStaticTargets targets are watched.
+inline constexpr std::size_t kMaxTargetLabels = 64;
+inline constexpr std::size_t kMaxTargetLabelsBytes = 4096;
 inline constexpr std::size_t kMaxProfilePathBytes = 1024;  // a module's profile paths
 inline constexpr std::size_t kMaxHeaderNameBytes = 256;    // a module's extra request headers
 inline constexpr std::size_t kMaxHeaderValueBytes = 8192;

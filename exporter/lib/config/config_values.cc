@@ -69,6 +69,15 @@ std::string Checksum(const std::string& text) {
 // Target labels (static_configs and file_sd): Prometheus label names, not reserved.
 Status CheckTargetLabels(const std::map<std::string, std::string>& labels,
                          const FailFn& fail) {
+  if (labels.size() > kMaxTargetLabels) {
+    return fail("more than " + std::to_string(kMaxTargetLabels) + " labels");
+  }
+  std::size_t bytes = 0;
+  for (const auto& [name, value] : labels) bytes += name.size() + value.size();
+  if (bytes > kMaxTargetLabelsBytes) {
+    return fail("labels longer than " + std::to_string(kMaxTargetLabelsBytes) +
+                " bytes in all (each target carries a copy)");
+  }
   for (const auto& [name, value] : labels) {
     if (!IsLabelName(name)) return fail("invalid label name '" + name + "'");
     if (name.rfind("__", 0) == 0) return fail("label name '" + name + "' is reserved");

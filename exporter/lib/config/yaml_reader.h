@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/duration.h"
+#include "common/limits.h"
 #include "common/status.h"
 
 namespace gx {
@@ -25,7 +26,9 @@ inline std::string YamlErrorMessage(const std::string& source, const YAML::Excep
   return source + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg;
 }
 
-// Reads typed values out of one document's nodes; holds only the document's name for messages.
+// Reads typed values out of one document's nodes; holds the document's name for messages and
+// the count of bytes copied out of it (aliases can make a 1 MiB document repeat a 1 MiB
+// string a million times: past kMaxYamlBytesRead, reading fails).
 class YamlReader {
  public:
   explicit YamlReader(std::string source) : source_(std::move(source)) {}
@@ -41,6 +44,15 @@ class YamlReader {
     return Status::Error(Where(node) + ": " + message);
   }
 
+  // Counts `bytes` more copied out of the document; an error once that is too much.
+  Status Charge(const YAML::Node& node, std::size_t bytes) const {
+    bytes_read_ += bytes;
+    if (bytes_read_ <= kMaxYamlBytesRead) return Status::Ok();
+    return Error(node, "the document's values add up to more than " +
+                           std::to_string(kMaxYamlBytesRead >> 20) +
+                           " MiB (YAML aliases repeating text?)");
+  }
+
   // Calls fn(key, key_node, value_node) for each entry of a mapping (null = no entries),
   // rejecting duplicate keys and keys outside `known` (empty `known`: any key, as in a map of
   // user names).
@@ -54,6 +66,8 @@ class YamlReader {
       if (!entry.first.IsScalar()) {
         return Error(entry.first, "keys in " + what + " must be strings");
       }
+      Status charged = Charge(entry.first, entry.first.Scalar().size());
+      if (!charged.ok()) return charged;
       const std::string key = entry.first.Scalar();
       if (!known.empty() && !known.count(key)) {
         return Error(entry.first, "unknown key '" + key + "' in " + what);
@@ -69,6 +83,8 @@ class YamlReader {
 
   Result<std::string> String(const YAML::Node& key, const YAML::Node& value) const {
     if (!value.IsScalar()) return Error(key, key.Scalar() + " must be a string");
+    Status charged = Charge(value, value.Scalar().size());
+    if (!charged.ok()) return charged;
     return value.Scalar();
   }
 
@@ -134,6 +150,8 @@ class YamlReader {
     if (!value.IsSequence()) return Error(key, key.Scalar() + " must be a list of strings");
     for (const auto& item : value) {
       if (!item.IsScalar()) return Error(item, key.Scalar() + " must be a list of strings");
+      Status charged = Charge(item, item.Scalar().size());
+      if (!charged.ok()) return charged;
       out.push_back(item.Scalar());
     }
     return out;
@@ -148,6 +166,9 @@ class YamlReader {
       if (!entry.first.IsScalar() || !entry.second.IsScalar()) {
         return Error(entry.first, key.Scalar() + " must map strings to strings");
       }
+      Status charged =
+          Charge(entry.first, entry.first.Scalar().size() + entry.second.Scalar().size());
+      if (!charged.ok()) return charged;
       if (!out.emplace(entry.first.Scalar(), entry.second.Scalar()).second) {
         return Error(entry.first,
                      "duplicate key '" + entry.first.Scalar() + "' in " + key.Scalar());
@@ -158,6 +179,7 @@ class YamlReader {
 
  private:
   std::string source_;
+  mutable std::size_t bytes_read_ = 0;
 };
 
 }  // namespace gx

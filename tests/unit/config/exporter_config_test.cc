@@ -184,6 +184,15 @@ TEST_CASE("defaults: DefaultConfig and empty documents") {
   }
 }
 
+TEST_CASE("YAML aliases cannot make a small config read gigabytes") {
+  std::string text = "modules:\n  default:\n    label_keys: [&a '" + std::string(1 << 20, 'k') + "'";
+  for (int i = 0; i < 40; ++i) text += ", *a";
+  text += "]\n";
+  auto parsed = ParseConfig(text, "alias.yml");
+  REQUIRE_FALSE(parsed.ok());
+  CHECK(parsed.status().message().find("(YAML aliases repeating text?)") != std::string::npos);
+}
+
 TEST_CASE("the default watch timeout follows an interval shorter than it") {
   auto parsed = ParseConfig("watch:\n  interval: 5s\n", "w.yml");
   REQUIRE_MESSAGE(parsed.ok(), parsed.status().message());
@@ -215,7 +224,7 @@ TEST_CASE("a present but empty allowlist denies everything") {
 TEST_CASE("bad configs are rejected with the file and line") {
   struct Case {
     const char* name;
-    const char* yaml;
+    std::string yaml;
     const char* want;
   };
   const Case cases[] = {
@@ -270,6 +279,19 @@ TEST_CASE("bad configs are rejected with the file and line") {
        "label key 'target' of module 'default' gives the label name of watch target_label"},
       {"target_label named like an exporter label", "watch:\n  target_label: stack_id\n",
        "bad.yml:2: invalid target_label"},
+      {"too many static labels",
+       "watch:\n  static_configs:\n    - targets: [a:1]\n      labels: {" + [] {
+         std::string labels;
+         for (int i = 0; i < 65; ++i) labels += (i ? ", l" : "l") + std::to_string(i) + ": x";
+         return labels;
+       }() + "}\n",
+       "more than 64 labels"},
+      {"static labels too long in all",
+       "watch:\n  static_configs:\n    - targets: [a:1]\n      labels: {a: " +
+           std::string(1000, 'x') + ", b: " + std::string(1000, 'x') + ", c: " +
+           std::string(1000, 'x') + ", d: " + std::string(1000, 'x') + ", e: " +
+           std::string(1000, 'x') + "}\n",
+       "labels longer than 4096 bytes in all"},
       {"static label named like an exporter label",
        "watch:\n  static_configs:\n    - targets: [a:1]\n      labels: {function: x}\n",
        "label name 'function' is a label of the exporter's own series"},
