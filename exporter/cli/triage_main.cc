@@ -31,6 +31,7 @@ struct CommonFlags {
   bool all = false;
   std::string rules_file;
   std::string timeout = "30s";
+  int debug = 0;
 };
 
 void AddCommonFlags(CLI::App* cmd, CommonFlags* f) {
@@ -46,6 +47,12 @@ void AddCommonFlags(CLI::App* cmd, CommonFlags* f) {
   cmd->add_option("--rules", f->rules_file,
                   "YAML file with extra classification rules and ignore-lists");
   cmd->add_option("--timeout", f->timeout, "Deadline for fetching a URL")->capture_default_str();
+  cmd->add_option("--debug", f->debug,
+                  "Format fetched from a target URL without a path: 0 (protobuf, cheap for the "
+                  "target), 1, or 2 (text with wait reasons, wait times and creators; the "
+                  "target stops the world while it writes it, longer with more goroutines)")
+      ->check(CLI::IsMember({0, 1, 2}))
+      ->capture_default_str();
 }
 
 struct Setup {
@@ -65,6 +72,7 @@ bool MakeSetup(const CommonFlags& f, Setup* setup) {
     return false;
   }
   setup->options.timeout = *timeout;
+  setup->options.target_debug = f.debug;
   if (!f.rules_file.empty()) {
     std::ifstream in(f.rules_file);
     if (!in) {

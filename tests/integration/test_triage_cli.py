@@ -58,6 +58,18 @@ class TriageCliTest(unittest.TestCase):
             top = json.loads(stdout)["stacks"][0]
             self.assertEqual((top["function"], top["delta"], top["category"]),
                              ("main.leakExtraSend.func1", 7, "chan_send"))
+            # --debug 2: the same target as text, so the diff rows name their creators.
+            proc = subprocess.Popen([h.TRIAGE, "watch", leaky.url, "--interval", "2s", "-o", "json",
+                                     "--debug", "2"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            time.sleep(0.8)
+            h.http_get(leaky.url + "/leak-extra?n=5")
+            stdout, stderr = proc.communicate(timeout=60)
+            self.assertEqual(proc.returncode, 0, stderr)
+            diff = json.loads(stdout)
+            top = diff["stacks"][0]
+            self.assertEqual((top["function"], top["delta"], top["created_by"]),
+                             ("main.leakExtraSend.func1", 5, "main.leakExtraSend"))
         finally:
             leaky.stop()
 

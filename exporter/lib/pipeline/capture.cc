@@ -62,12 +62,12 @@ Result<Capture> CaptureStream(std::istream& in, const std::string& name,
 
 }  // namespace
 
-std::string ProfileUrlFor(const std::string& url) {
+std::string ProfileUrlFor(const std::string& url, int debug) {
   // "http://host:port" and "http://host:port/" both mean the target, not its root page.
   auto parsed = ParseUrl(url);
   if (parsed.ok() && parsed->path_and_query == "/") {
     return (EndsWith(url, "/") ? url.substr(0, url.size() - 1) : url) +
-           "/debug/pprof/goroutine?debug=0";
+           "/debug/pprof/goroutine?debug=" + std::to_string(debug);
   }
   return url;
 }
@@ -77,7 +77,7 @@ Result<Capture> CaptureUrl(const std::string& source_url, const Classifier& clas
   FetchError ignored;
   if (!error_kind) error_kind = &ignored;
   *error_kind = FetchError::kNone;
-  std::string url = ProfileUrlFor(source_url);
+  std::string url = ProfileUrlFor(source_url, options.target_debug);
   Aggregator aggregator(&classifier, options.limits, options.shapes);
   ProfileDecoder decoder(&aggregator, options.limits);
   Capture capture;

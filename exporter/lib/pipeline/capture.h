@@ -20,6 +20,7 @@ struct CaptureOptions {
   std::map<std::string, std::string> headers;
   TlsOptions tls;
   std::size_t keep_raw_bytes = 0;  // keep the raw body up to this size (0: do not keep)
+  int target_debug = 0;  // the format fetched from a URL without a path (ProfileUrlFor)
   StackShapeCache* shapes = nullptr;  // shares stack shapes across captures when set
   ConnectionPool* connections = nullptr;  // keeps connections to targets alive when set
 };
@@ -38,7 +39,8 @@ Result<Capture> CaptureSource(const std::string& source, const Classifier& class
 Result<Capture> CaptureUrl(const std::string& url, const Classifier& classifier,
                            const CaptureOptions& options, FetchError* error_kind = nullptr);
 
-// The URL actually fetched for a source given as a URL (adds the default path).
-std::string ProfileUrlFor(const std::string& url);
+// The URL actually fetched for a source given as a URL: a target without a path gets
+// /debug/pprof/goroutine?debug=<debug> (CaptureOptions::target_debug).
+std::string ProfileUrlFor(const std::string& url, int debug = 0);
 
 }  // namespace gx

@@ -19,6 +19,8 @@ TEST_CASE("a target URL without a path means its goroutine profile") {
         "http://svc:6060/debug/pprof/goroutine?debug=2");
   CHECK(ProfileUrlFor("http://svc:6060/custom") == "http://svc:6060/custom");
   CHECK(ProfileUrlFor("http://svc:6060/?debug=1") == "http://svc:6060/?debug=1");
+  CHECK(ProfileUrlFor("http://svc:6060", 2) == "http://svc:6060/debug/pprof/goroutine?debug=2");
+  CHECK(ProfileUrlFor("http://svc:6060/x?debug=1", 2) == "http://svc:6060/x?debug=1");
 }
 
 TEST_CASE("the raw body is kept whole or not at all") {
