@@ -101,18 +101,18 @@ local u = import '../lib/util.libsonnet';
     '{{ with printf `max by (created_by) (goroutine_stack_creator_info{%s, %s, stack_id=%%q})` %s %s | query }}'
     % [sel, tm, ta, id]
     + '{{ with first . }}, created by {{ .Labels.created_by }}{{ end }}{{ end }}',
-  // The stack growing fastest over the growth window, else (growth in steps, flat right now)
-  // over the step window.
-  local topGrowingQuery(w, human) =
-    '{{ with printf `topk(1, (deriv(goroutine_stack_goroutines{%s, stack_id!="other", %s, %s}[%s]) * 3600 > 0) %s)` %s | query }}'
-    % [sel, nonBenign, tm, w, hintJoin, ta]
+  // The stack growing fastest over the growth window at the per-stack threshold, else (growth
+  // in steps, flat right now) over the step window; any growth over the last window asked.
+  local topGrowingQuery(w, human, min) =
+    '{{ with printf `topk(1, (deriv(goroutine_stack_goroutines{%s, stack_id!="other", %s, %s}[%s]) * 3600 > %s) %s)` %s | query }}'
+    % [sel, nonBenign, tm, w, min, hintJoin, ta]
     + '{{ with first . }}Top growing stack: {{ .Labels.function }} (category {{ .Labels.category }}%s, stack_id {{ .Labels.stack_id }}) at +{{ .Value | humanize }}/h over %s. First fix: {{ .Labels.hint }}{{ end }}' % [creatorOf('.Labels.stack_id'), human],
   local noTopStack = 'No single exported stack stands out; the growth may be spread over the stacks folded into stack_id="other".',
   local topGrowingStack =
     if c.leakStepWindowMinutes == 0 then
-      topGrowingQuery(window, window) + '{{ else }}' + noTopStack + '{{ end }}'
+      topGrowingQuery(window, window, 0) + '{{ else }}' + noTopStack + '{{ end }}'
     else
-      topGrowingQuery(window, window) + '{{ else }}' + topGrowingQuery(stepWindow, u.humanMinutes(c.leakStepWindowMinutes)) + '{{ else }}' + noTopStack + '{{ end }}{{ end }}',
+      topGrowingQuery(window, window, c.stackMinGrowthPerHour) + '{{ else }}' + topGrowingQuery(stepWindow, u.humanMinutes(c.leakStepWindowMinutes), 0) + '{{ else }}' + noTopStack + '{{ end }}{{ end }}',
   local topLeakedStack =
     '{{ with printf `topk(1, goroutine_gc_leaked_stack_goroutines{%s, %s} %s)` %s | query }}'
     % [sel, tm, hintJoin, ta]

@@ -25,6 +25,9 @@ function(part='rules', goroutineJob='goroutine-probe', exporterJob='goroutine-ex
       // block 3 minutes before, and while that block is only partly scraped, rate() reads it
       // low, so "traffic grew" holds and suppresses the alert (correctly: no baseline yet).
       leakWindowMinutes: 4,
+      // The step window (6h by default) cannot fill in a test of minutes: off here; the
+      // promtool tests (dashboards/tests/alerts_test.yaml) cover it.
+      leakStepWindowMinutes: 0,
       // The test leaks 5 goroutines/s (18000/h). Bursts of N goroutines held for H seconds
       // every P seconds give a least-squares slope of at most 6*N*H*(P-H)/(P*W^2) per second
       // over a window of W seconds (about 480/h for 500 goroutines, 3 s, every 20 s, 4 min);

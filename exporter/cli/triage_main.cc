@@ -197,7 +197,7 @@ int Watch(const std::string& url, const std::string& interval_text, const std::s
     std::cerr << "goroutine_triage: second capture failed: " << after.status().message() << "\n";
     if (!saved.empty()) {
       std::cerr << "goroutine_triage: compare later with: goroutine_triage diff " << saved << " "
-                << url << "\n";
+                << url << (f.debug != 0 ? " --debug " + std::to_string(f.debug) : "") << "\n";
     }
     return kExitFailure;
   }
@@ -210,7 +210,7 @@ int main(int argc, char** argv) {
   CLI::App app{
       "goroutine_triage: find what is accumulating in a Go service's goroutines.\n"
       "Reads goroutine profiles (debug=0/1/2, goroutine or goroutineleak) from files, stdin\n"
-      "(-) or http(s):// URLs; a URL without a path (or with just /) gets\n/debug/pprof/goroutine?debug=0."};
+      "(-) or http(s):// URLs; a URL without a path (or with just /) gets\n/debug/pprof/goroutine?debug=0 (--debug 2 for the text dump)."};
   app.require_subcommand(1);
   std::string print_rules_flag;
 

@@ -28,9 +28,8 @@ constexpr CategoryInfo kCategories[kCategoryCount] = {
      "as the process, and is started once."},
     {"http_client", false,
      "Outbound HTTP without a deadline or request context: set http.Client.Timeout, use "
-     "http.NewRequestWithContext, always close and bound response bodies. A persistConn "
-     "readLoop/writeLoop pair per open connection is normal while pooled; when those grow, "
-     "share one Transport instead of one per request and close every body."},
+     "http.NewRequestWithContext, always close and bound response bodies. Growing "
+     "persistConn read/write loops: share one Transport, close every body."},
     {"network_io", false,
      "Network I/O without a deadline: set read/write deadlines or close the connection when "
      "the request context is done."},

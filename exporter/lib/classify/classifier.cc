@@ -63,6 +63,7 @@ struct Classifier::RuleSet {
   }
   std::vector<Rule> rules;
   std::vector<std::string> debug2_only;  // names of rules matching on state or created_by
+  uint64_t fingerprint = RulesFingerprint(rules);
   std::vector<CompiledRule> compiled;  // points into rules
   PatternMatcher function, state, created_by;
 };
@@ -118,6 +119,8 @@ std::size_t Classifier::created_by_words() const {
 const std::vector<std::string>& Classifier::debug2_only_user_rules() const {
   return user_->debug2_only;
 }
+
+uint64_t Classifier::user_rules_fingerprint() const { return user_->fingerprint; }
 
 void Classifier::MatchFunction(std::string_view function, uint64_t* bits) const {
   const std::size_t words = function_words();

@@ -84,6 +84,8 @@ class Classifier {
   // Names of the user rules and ignore-list entries that match on `state` or `created_by`:
   // only debug=2 dumps carry those, so on other formats these rules never decide.
   const std::vector<std::string>& debug2_only_user_rules() const;
+  // RulesFingerprint of the user rules: two classifiers with equal ones classify alike.
+  uint64_t user_rules_fingerprint() const;
 
  private:
   struct RuleSet;  // rules compiled to pattern indexes; classifier.cc

@@ -5,6 +5,7 @@
 
 #include <set>
 
+#include "common/hash.h"
 #include "common/limits.h"
 
 namespace gx {
@@ -50,7 +51,11 @@ Result<Rule> ParseRule(const YAML::Node& node, const std::string& source, bool i
       return Status::Error(Where(source, entry.first) + ": unknown key '" + key + "' in rule");
     }
     if (key == "name") {
-      rule.name = value.as<std::string>();
+      if (!value.IsScalar() || value.Scalar().size() > kMaxRuleNameBytes) {
+        return Status::Error(Where(source, value) + ": a rule name is a string of at most " +
+                             std::to_string(kMaxRuleNameBytes) + " bytes");
+      }
+      rule.name = value.Scalar();
     } else if (key == "category") {
       auto category = ParseCategory(value.as<std::string>());
       if (!category) {
@@ -62,6 +67,10 @@ Result<Rule> ParseRule(const YAML::Node& node, const std::string& source, bool i
     } else if (key == "any_function") {
       std::vector<YAML::Node> patterns;
       if (value.IsSequence()) {
+        if (value.size() > kMaxPatternsPerRule) {
+          return Status::Error(Where(source, value) + ": more than " +
+                               std::to_string(kMaxPatternsPerRule) + " patterns in a rule");
+        }
         for (const auto& p : value) patterns.push_back(p);
       } else {
         patterns.push_back(value);
@@ -73,8 +82,9 @@ Result<Rule> ParseRule(const YAML::Node& node, const std::string& source, bool i
       }
       has_condition = true;
     } else if (key == "label") {
-      if (!value.IsMap()) {
-        return Status::Error(Where(source, value) + ": label must map keys to patterns");
+      if (!value.IsMap() || value.size() > kMaxPatternsPerRule) {
+        return Status::Error(Where(source, value) + ": label must map keys to patterns (at most " +
+                             std::to_string(kMaxPatternsPerRule) + ")");
       }
       for (const auto& kv : value) {
         auto re = Compile(kv.second, source);
@@ -108,6 +118,10 @@ Result<std::vector<Rule>> ParseRules(const YAML::Node& sequence, const std::stri
     if (!sequence.IsDefined() || sequence.IsNull()) return rules;
     if (!sequence.IsSequence()) {
       return Status::Error(Where(source, sequence) + ": expected a list of rules");
+    }
+    if (sequence.size() > kMaxRules) {
+      return Status::Error(Where(source, sequence) + ": more than " + std::to_string(kMaxRules) +
+                           " rules");
     }
     int index = 0;
     for (const auto& node : sequence) {
@@ -154,6 +168,30 @@ const std::vector<Rule>& BuiltinRules() {
     return std::move(parsed.value());
   }();
   return rules;
+}
+
+uint64_t RulesFingerprint(const std::vector<Rule>& rules) {
+  uint64_t h = HashMix(rules.size(), 0x52554c4553ULL);
+  auto add = [&h](std::string_view s) { h = HashMix(h, HashBytes(s)); };
+  auto add_re = [&](const std::shared_ptr<const re2::RE2>& re) {
+    add(re ? std::string_view(re->pattern()) : std::string_view("\x00none"));
+  };
+  for (const Rule& r : rules) {
+    add(r.name);
+    h = HashMix(h, static_cast<uint64_t>(r.category));
+    add_re(r.top_function);
+    add_re(r.leaf_function);
+    h = HashMix(h, r.any_function.size());
+    for (const auto& re : r.any_function) add_re(re);
+    add_re(r.created_by);
+    add_re(r.state);
+    h = HashMix(h, r.labels.size());
+    for (const auto& [key, re] : r.labels) {
+      add(key);
+      add_re(re);
+    }
+  }
+  return h;
 }
 
 }  // namespace gx

@@ -2,6 +2,7 @@
 // and ignore-lists from a config file. Rules are immutable once compiled; thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -40,6 +41,10 @@ Result<std::vector<Rule>> ParseRules(const YAML::Node& sequence, const std::stri
 // Parses a rules document: top-level `rules:` and `ignore:` sequences (both optional).
 Result<std::vector<Rule>> ParseRulesDocument(const std::string& yaml_text,
                                              const std::string& source);
+
+// A 64-bit digest of rules as written (names, categories, patterns, in order): equal rules
+// from two config loads give equal digests.
+uint64_t RulesFingerprint(const std::vector<Rule>& rules);
 
 // The built-in rules, compiled once.
 const std::vector<Rule>& BuiltinRules();

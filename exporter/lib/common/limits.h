@@ -147,6 +147,13 @@ inline constexpr std::chrono::milliseconds kMaxHistoryAge{7 * 24 * 3600 * 1000LL
 // Classification rule patterns come from config files: bound their size and RE2's memory.
 inline constexpr std::size_t kMaxPatternBytes = 2048;
 inline constexpr int64_t kMaxRe2Memory = 1 << 20;
+// Rules and ignore entries of one config (all modules together; YAML aliases can repeat a
+// list in every module), each compiled into RE2 patterns per module; their patterns and
+// names; and modules (each holds its own rules and classifier).
+inline constexpr std::size_t kMaxRules = 2000;
+inline constexpr std::size_t kMaxPatternsPerRule = 32;
+inline constexpr std::size_t kMaxRuleNameBytes = 128;
+inline constexpr std::size_t kMaxModules = 1000;
 // The web config (TLS and basic auth, config/web_config.h).
 inline constexpr std::size_t kMaxWebConfigBytes = 1u << 20;
 inline constexpr std::size_t kMaxUsers = 1000;

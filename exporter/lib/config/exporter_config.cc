@@ -62,6 +62,9 @@ class ConfigParser {
   Status ParseModules(const YAML::Node& key, const YAML::Node& node, Config* config) {
     if (node.IsNull()) return Status::Ok();
     if (!node.IsMap()) return y_.Error(key, "modules must map module names to modules");
+    if (node.size() > kMaxModules) {
+      return y_.Error(key, "more than " + std::to_string(kMaxModules) + " modules");
+    }
     for (const auto& entry : node) {
       if (!entry.first.IsScalar()) return y_.Error(entry.first, "module names must be strings");
       const std::string name = entry.first.Scalar();
@@ -201,10 +204,14 @@ class ConfigParser {
             GX_ASSIGN_OR_RETURN(m->top_k_growth, y_.Int(k, v, 0, 1000));
           } else if (key == "max_label_values") {
             GX_ASSIGN_OR_RETURN(m->max_label_values, y_.Int(k, v, 1, 1000));
-          } else if (key == "rules") {
-            GX_ASSIGN_OR_RETURN(rules, ParseRules(v, y_.source(), false));
-          } else if (key == "ignore") {
-            GX_ASSIGN_OR_RETURN(ignores, ParseRules(v, y_.source(), true));
+          } else if (key == "rules" || key == "ignore") {
+            auto& list = key == "rules" ? rules : ignores;
+            GX_ASSIGN_OR_RETURN(list, ParseRules(v, y_.source(), key == "ignore"));
+            rules_total_ += list.size();
+            if (rules_total_ > kMaxRules) {
+              return y_.Error(k, "more than " + std::to_string(kMaxRules) +
+                                     " rules and ignore entries in all modules together");
+            }
           }
           return Status::Ok();
         });
@@ -466,6 +473,7 @@ class ConfigParser {
   }
 
   YamlReader y_;
+  std::size_t rules_total_ = 0;  // rules and ignore entries of every module so far
 };
 
 }  // namespace

@@ -279,6 +279,11 @@ void Debug2Parser::OnLine(std::string_view line, bool terminated) {
   if (StartsWith(line, "goroutine ")) {
     ResetRecord(header_);
     if (ParseGoroutineHeader(line, limits_, header_)) {
+      if (header_->wait_minutes >= kMaxWaitMinutes && !clamped_minutes_) {
+        clamped_minutes_ = true;
+        info_->warnings.push_back("debug=2: implausible wait minutes clamped to " +
+                                  std::to_string(kMaxWaitMinutes));
+      }
       EmitRecord();  // tolerate a missing blank line between records
       std::swap(current_, header_);
       StartRecord();

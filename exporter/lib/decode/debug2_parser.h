@@ -58,6 +58,7 @@ class Debug2Parser {
   std::vector<FrameView> frames_;
   StringArena arena_;
   bool in_record_ = false;
+  bool clamped_minutes_ = false;  // the warning about wait minutes was given
   bool expect_file_for_creator_ = false;
   bool expect_file_for_frame_ = false;
 };

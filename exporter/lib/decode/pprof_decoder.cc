@@ -194,7 +194,10 @@ Status DecodePprofProto(std::string_view message, const Limits& limits, RecordSi
     // Go <= 1.23 writes labels in map order: sort them for a stable identity.
     std::sort(labels.begin(), labels.end());
     RecordView record;
-    record.count = std::clamp<int64_t>(sample.first_value, 0, kMaxRecordCount);
+    // Delta profiles (?seconds=) hold differences, which can be negative.
+    record.count = std::clamp<int64_t>(sample.first_value,
+                                       info->delta_profile ? -kMaxRecordCount : 0,
+                                       kMaxRecordCount);
     if (record.count != sample.first_value) ++implausible_counts;
     record.frames = frames;
     record.labels = &labels;

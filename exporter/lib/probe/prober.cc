@@ -134,6 +134,7 @@ std::shared_ptr<const ProbeResult> Prober::Probe(const std::string& target, cons
         now_ms - st.last->time_ms < module.min_interval.count()) {
       auto cached = std::make_shared<ProbeResult>(*st.last);
       cached->cached = true;
+      cached->target = target;  // as this caller spells it (the state is per address)
       for (FetchRecord& f : cached->fetches) {
         if (f.performed) f.skipped = SkipReason::kMinInterval;
         f.performed = false;
@@ -148,6 +149,7 @@ std::shared_ptr<const ProbeResult> Prober::Probe(const std::string& target, cons
       if (shared.wait_for(budget) == std::future_status::ready) {
         auto copy = std::make_shared<ProbeResult>(*shared.get());
         copy->shared = true;
+        copy->target = target;
         return copy;
       }
       auto timeout = std::make_shared<ProbeResult>();
@@ -301,7 +303,7 @@ std::shared_ptr<ProbeResult> Prober::Run(const std::string& target, const Module
         if (plan.debug == 2) {
           updated->debug2_categories = std::make_shared<const Debug2Categories>(
               Debug2Categories::From(**plan.kept, *classifier));
-          updated->categories_by = classifier;
+          updated->categories_rules = classifier->user_rules_fingerprint();
         }
       } else {
         rec.failed = true;
@@ -326,7 +328,8 @@ std::shared_ptr<ProbeResult> Prober::Run(const std::string& target, const Module
 
   // 3. What only the last debug=2 dump could tell, applied to this debug=0 result (also
   // between dumps, so that those stacks keep their category).
-  if (updated->debug2_categories && updated->categories_by.lock() == classifier) {
+  if (updated->debug2_categories &&
+      updated->categories_rules == classifier->user_rules_fingerprint()) {
     if (auto patched = updated->debug2_categories->ApplyTo(*result->snapshot)) {
       result->snapshot = std::move(patched);
     }

@@ -81,9 +81,9 @@ class Prober {
     std::shared_ptr<const Snapshot> debug2;
     std::shared_ptr<const Snapshot> leak;
     // From the last debug=2 dump, kept until the next one (and dropped when the module's
-    // rules change: categories_by is the classifier they were worked out with).
+    // rules change: categories_rules is the fingerprint of those they were worked out with).
     std::shared_ptr<const Debug2Categories> debug2_categories;
-    std::weak_ptr<const Classifier> categories_by;
+    uint64_t categories_rules = 0;
     std::shared_ptr<const ProbeResult> last;
     std::shared_future<std::shared_ptr<const ProbeResult>> inflight;
     int64_t last_used_ms = 0;

@@ -1,6 +1,6 @@
 // How the Aggregator groups records: the view and RawRecord entry points agree, decoders
-// reuse a record the sink did not keep, and the old string-key grouping is kept for names
-// that contain its separator bytes.
+// reuse a record the sink did not keep, and names holding newlines or control bytes group
+// by their own bytes (and stacks by stable id).
 #include <doctest/doctest.h>
 
 #include "../test_util.h"
@@ -58,7 +58,7 @@ TEST_CASE("aggregator: a name holding a newline is its own bucket, merged by sta
   Aggregator agg(&c, Limits());
   // {"a\nb"} and {"a", "b"} are different records, so different buckets; the stable id is
   // the names each followed by '\n' (normalize/stack_identity.h), so they share a stack,
-  // whose frames are those of its biggest bucket. A state with a control byte is just a state.
+  // whose frames are those of its first bucket. A state with a control byte is just a state.
   agg.OnRecord(Record({"main.a", "main.b"}, "", 2));
   agg.OnRecord(Record({"main.a\nmain.b"}, "", 3));
   agg.OnRecord(Record({"main.a", "main.b"}, "", 4));
@@ -66,7 +66,7 @@ TEST_CASE("aggregator: a name holding a newline is its own bucket, merged by sta
   Snapshot s = agg.Finalize(Info());
   REQUIRE(s.stacks.size() == 2);
   CHECK(s.stacks[0].count == 9);
-  CHECK(s.stacks[0].frames().size() == 2);  // the {"main.a", "main.b"} buckets: 6 of 9
+  CHECK(s.stacks[0].frames().size() == 2);  // the first bucket's: {"main.a", "main.b"}
   CHECK(s.stacks[1].state == "x\x1e");
 }
 

@@ -202,6 +202,9 @@ TEST_CASE("every category has a name, a hint, and parses back") {
     Category cat = static_cast<Category>(i);
     CHECK_FALSE(CategoryName(cat).empty());
     CHECK(CategoryHint(cat).size() > 20);
+    // Hints are the `hint` label of goroutine_category_info, cut at 256 bytes
+    // (SanitizeLabelValue): a longer one would reach alerts and dashboards cut mid-word.
+    CHECK(CategoryHint(cat).size() <= 256);
     CHECK(ParseCategory(CategoryName(cat)) == cat);
   }
   CHECK_FALSE(ParseCategory("bogus").has_value());

@@ -193,6 +193,23 @@ TEST_CASE("YAML aliases cannot make a small config read gigabytes") {
   CHECK(parsed.status().message().find("(YAML aliases repeating text?)") != std::string::npos);
 }
 
+TEST_CASE("rules are capped in all modules together, and their names in length") {
+  // One list of 100 rules, repeated by alias in 21 modules: 2,100 rules to compile.
+  std::string text = "modules:\n  m0:\n    rules: &r\n";
+  for (int i = 0; i < 100; ++i) text += "      - {category: select, any_function: 'f" + std::to_string(i) + "'}\n";
+  for (int m = 1; m <= 20; ++m) text += "  m" + std::to_string(m) + ": {rules: *r}\n";
+  auto parsed = ParseConfig(text, "many.yml");
+  REQUIRE_FALSE(parsed.ok());
+  CHECK(parsed.status().message().find("more than 2000 rules and ignore entries in all modules") !=
+        std::string::npos);
+  parsed = ParseConfig("modules:\n  default:\n    rules:\n      - {name: '" + std::string(200, 'n') +
+                           "', category: select, any_function: x}\n",
+                       "long.yml");
+  REQUIRE_FALSE(parsed.ok());
+  CHECK(parsed.status().message().find("a rule name is a string of at most 128 bytes") !=
+        std::string::npos);
+}
+
 TEST_CASE("the default watch timeout follows an interval shorter than it") {
   auto parsed = ParseConfig("watch:\n  interval: 5s\n", "w.yml");
   REQUIRE_MESSAGE(parsed.ok(), parsed.status().message());

@@ -199,6 +199,20 @@ TEST_CASE("what a small hostile debug=0 body makes the decoder build is capped")
     REQUIRE(info.ok());
     REQUIRE(sink.records.size() == 1);
     CHECK(sink.records[0].wait_minutes == kMaxWaitMinutes);
+    REQUIRE(!info->warnings.empty());
+    CHECK(info->warnings.back().find("implausible wait minutes clamped") != std::string::npos);
+  }
+  SUBCASE("delta profiles keep their negative differences") {
+    test::ProtoBuilder b;
+    b.Sample(1, {{"main.f"}});
+    b.profile().set_duration_nanos(30'000'000'000);
+    b.profile().mutable_sample(0)->set_value(0, -5);
+    test::CollectingSink sink;
+    auto info = Decode(b.Gzipped(), &sink);
+    REQUIRE(info.ok());
+    REQUIRE(sink.records.size() == 1);
+    CHECK(sink.records[0].count == -5);
+    for (const std::string& w : info->warnings) CHECK(w.find("implausible") == std::string::npos);
   }
 }
 

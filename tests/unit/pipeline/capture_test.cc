@@ -24,10 +24,10 @@ TEST_CASE("a target URL without a path means its goroutine profile") {
 }
 
 TEST_CASE("the raw body is kept whole or not at all") {
-  // A debug=2 dump read in 64 KiB chunks: over the cap, nothing is kept (not the chunks
-  // that happened to fit, which would make a corrupt capture).
+  // A debug=2 dump of three 256 KiB read chunks (the last one short): over the cap, nothing
+  // is kept (not the chunks that happened to fit, which would make a corrupt capture).
   std::string dump;
-  for (int i = 0; dump.size() < 200 * 1024; ++i) {
+  for (int i = 0; dump.size() < 600 * 1024; ++i) {
     dump += "goroutine " + std::to_string(i + 1) + " [select]:\nmain.f()\n\t/m.go:1 +0x1\n\n";
   }
   char path[] = "/tmp/gx-capture-test-XXXXXX";
@@ -41,10 +41,16 @@ TEST_CASE("the raw body is kept whole or not at all") {
   auto whole = CaptureSource(path, classifier, options);
   REQUIRE(whole.ok());
   CHECK(whole->raw == dump);
+  for (std::size_t cap : {dump.size() - 1, std::size_t{300} << 10}) {
+    CAPTURE(cap);
+    options.keep_raw_bytes = cap;
+    auto none = CaptureSource(path, classifier, options);
+    REQUIRE(none.ok());
+    CHECK(none->raw.empty());
+  }
   options.keep_raw_bytes = dump.size() - 1;
   auto none = CaptureSource(path, classifier, options);
   REQUIRE(none.ok());
-  CHECK(none->raw.empty());
   CHECK(none->snapshot.stacks.size() == 1);
   std::remove(path);
 }

@@ -202,10 +202,18 @@ TEST_CASE("a creator rule decided on the debug=2 dump applies to debug=0 results
   auto r2 = prober.Probe(target.address(), m, std::chrono::seconds(5));
   CHECK(r2->debug2 == nullptr);
   CHECK(r2->snapshot->stacks[0].category == Category::kIgnored);
-  // New rules (a reload builds a new classifier): what the old ones said is dropped.
+  // A reload with the same rules builds a new classifier: the categories stay.
   m.classifier = std::make_shared<const Classifier>(m.rules);
   auto r3 = prober.Probe(target.address(), m, std::chrono::seconds(5));
-  CHECK(r3->snapshot->stacks[0].category == Category::kChanSend);
+  CHECK(r3->snapshot->stacks[0].category == Category::kIgnored);
+  // Other rules: what the old ones said is dropped.
+  auto other = ParseRulesDocument("ignore:\n  - name: started-by-start\n    created_by: '^main\\.other$'\n",
+                                  "rules.yaml");
+  REQUIRE(other.ok());
+  m.rules = other.value();
+  m.classifier = std::make_shared<const Classifier>(m.rules);
+  auto r4 = prober.Probe(target.address(), m, std::chrono::seconds(5));
+  CHECK(r4->snapshot->stacks[0].category == Category::kChanSend);
   CHECK(target.debug2_ == 1);
 }
 
