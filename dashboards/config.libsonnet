@@ -38,6 +38,11 @@
     // Which process_* series belong to the targets themselves (restart detection, RSS panel).
     processSelector: 'job!="goroutine-exporter"',
 
+    // The label holding the address the exporter probed, where it differs from targetLabel
+    // (the Helm chart's ScrapeConfig moves `instance` to the pod's metrics port and keeps the
+    // pprof address in `target`; watch mode's target_label): the alerts' diff link uses it.
+    probedTargetLabel: 'target',
+
     // Categories that are not leaks (closed set in docs/metrics.md). Excluded from the
     // per-stack alert and from the "top growing stack" shown in alert descriptions.
     benignCategories: ['idle_server', 'runtime', 'ignored'],

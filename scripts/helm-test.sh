@@ -233,6 +233,10 @@ if "$HELM_BIN" template goroutine-exporter "$CHART" --kube-version "$KUBE_VERSIO
     --set mode=replicaset >/dev/null 2>&1; then
   failed "negative control: helm template accepted mode=replicaset"
 fi
+if "$HELM_BIN" template goroutine-exporter "$CHART" --kube-version "$KUBE_VERSION" \
+    -f "$CHART/ci/watch-values.yaml" --set replicaCount=2 >/dev/null 2>&1; then
+  failed "negative control: helm template accepted watch mode with two replicas"
+fi
 log "negative controls rejected as expected"
 
 # ---- 7. relabeling end to end with a real Prometheus ----------------------------------------

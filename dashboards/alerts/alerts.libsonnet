@@ -144,7 +144,7 @@ local u = import '../lib/util.libsonnet';
               description: std.join('\n', [
                 'The goroutine count of {{ $labels.@TARGET@ }} (job {{ $labels.job }}) rose at {{ $value | humanize }}/h over the last %s, block after block, while its request rate (where exported) grew by less than %d%% and the process did not restart: the leak signature, not load.' % [windows, std.floor(c.trafficGrowthTolerance * 100 + 0.5)],
                 topGrowingStack,
-                'Confirm with two captures 10-15 minutes apart: goroutine_triage watch, or /api/v1/diff?target={{ $labels.@TARGET@ }} on the exporter.',
+                'Confirm with two captures 10-15 minutes apart: goroutine_triage watch, or /api/v1/diff?target={{ or $labels.%s $labels.@TARGET@ }} on the exporter.' % c.probedTargetLabel,
               ]),
             }),
           },

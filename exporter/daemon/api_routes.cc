@@ -1,6 +1,8 @@
 // JSON API (Prometheus API envelope) and the landing page.
 #include <chrono>
 #include <cstdlib>
+#include <ctime>
+#include <set>
 
 #include "common/clock.h"
 #include "common/duration.h"
@@ -236,6 +238,15 @@ std::string HtmlEscape(std::string_view s) {
   return out;
 }
 
+std::string UtcTime(int64_t unix_ms) {
+  std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return buf;
+}
+
 std::string RenderLandingPage(App* app, Watcher* watcher) {
   std::string html =
       "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>goroutine_exporter</title>"
@@ -244,17 +255,20 @@ std::string RenderLandingPage(App* app, Watcher* watcher) {
       "<p>Goroutine profiles of Go services, per leak category and per stack, as Prometheus "
       "metrics. Version " + HtmlEscape(app->version()) + ".</p><ul>"
       "<li><a href=\"metrics\">Metrics</a> (the exporter itself and watched targets)</li>"
-      "<li><a href=\"probe?target=127.0.0.1:6060\">Probe</a>: <code>/probe?target=host:port&amp;module=default</code></li>"
+      "<li>Probe: <code>/probe?target=host:port&amp;module=default</code></li>"
       "<li><a href=\"api/v1/targets\">Targets (JSON)</a></li>"
       "<li><a href=\"config\">Configuration</a></li>"
       "<li><a href=\"-/healthy\">Health</a> and <a href=\"-/ready\">readiness</a></li></ul>"
-      "<h2>Recent probes</h2><table><tr><th>Target</th><th>Module</th><th>When (unix)</th>"
+      "<h2>Recent probes</h2><table><tr><th>Target</th><th>Module</th><th>By</th><th>When</th>"
       "<th>Result</th><th>Goroutines</th><th>Top stack</th><th>Links</th></tr>";
   auto targets = app->history().Targets();
   std::sort(targets.begin(), targets.end(), [](const TargetView& a, const TargetView& b) {
     int64_t ta = a.latest ? a.latest->time_ms : 0, tb = b.latest ? b.latest->time_ms : 0;
     return ta > tb;
   });
+  auto watched = watcher->Latest();
+  std::set<std::pair<std::string, std::string>> by_watch;
+  for (const WatchedResult& w : watched) by_watch.emplace(w.target.address, w.target.module);
   int shown = 0;
   for (const TargetView& v : targets) {
     if (shown++ >= 50 || !v.latest) break;
@@ -269,15 +283,16 @@ std::string RenderLandingPage(App* app, Watcher* watcher) {
         break;
       }
     }
+    const char* by = by_watch.count({v.target, v.module}) ? "watch" : "/probe";
     html += "<tr><td>" + HtmlEscape(v.target) + "</td><td>" + HtmlEscape(v.module) + "</td><td>" +
-            std::to_string(r.time_ms / 1000) + "</td><td" + (r.success ? ">ok" : " class=\"bad\">" + HtmlEscape(r.error)) +
+            by + "</td><td>" + UtcTime(r.time_ms) + "</td><td" + (r.success ? ">ok" : " class=\"bad\">" + HtmlEscape(r.error)) +
             "</td><td>" + (r.snapshot ? std::to_string(r.snapshot->total) : "") + "</td><td>" +
             HtmlEscape(top) + "</td><td><a href=\"report?" + q + "\">report</a> <a href=\"api/v1/stacks?" + q + "\">stacks</a> <a href=\"api/v1/diff?" + q +
             "\">diff</a> <a href=\"api/v1/capture?" + q + "\">pprof</a></td></tr>";
   }
   html += "</table>";
-  auto watched = watcher->Latest();
-  html += "<p>Watch mode: " + std::to_string(watched.size()) + " targets with results.</p></body></html>";
+  html += "<p>Watch mode: " + std::to_string(watched.size()) +
+          (watched.size() == 1 ? " target" : " targets") + " polled so far.</p></body></html>";
   return html;
 }
 

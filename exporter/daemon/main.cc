@@ -35,7 +35,7 @@ namespace {
 constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;
 
-// "host:port", ":port" or "[v6]:port".
+// "host:port", ":port" or "[v6]:port"; an empty host means every address (see main).
 bool SplitListenAddress(const std::string& address, std::string* host, int* port) {
   std::size_t colon = address.rfind(':');
   if (colon == std::string::npos) return false;
@@ -43,7 +43,6 @@ bool SplitListenAddress(const std::string& address, std::string* host, int* port
   if (host->size() >= 2 && host->front() == '[' && host->back() == ']') {
     *host = host->substr(1, host->size() - 2);
   }
-  if (host->empty()) *host = "0.0.0.0";
   try {
     std::size_t used = 0;
     *port = std::stoi(address.substr(colon + 1), &used);
@@ -196,7 +195,20 @@ int main(int argc, char** argv) {
     int none = -1;
     listen_fd.compare_exchange_strong(none, static_cast<int>(sock));
   });
-  int bound = port == 0 ? server->bind_to_any_port(host) : (server->bind_to_port(host, port) ? port : -1);
+  auto bind = [&](const std::string& h) {
+    listen_fd = -1;
+    return port == 0 ? server->bind_to_any_port(h) : (server->bind_to_port(h, port) ? port : -1);
+  };
+  int bound = -1;
+  if (host.empty()) {
+    // ":port": IPv4 and IPv6 (one dual-stack socket), so that single-stack IPv6 clusters
+    // reach it too; IPv4 alone where the kernel has no IPv6.
+    bound = bind("::");
+    host = bound >= 0 ? "::" : "0.0.0.0";
+    if (bound < 0) bound = bind(host);
+  } else {
+    bound = bind(host);
+  }
   if (bound < 0) {
     gx::Log().Error("cannot listen", {{"address", listen}});
     return kExitFailure;

@@ -14,15 +14,6 @@
 namespace gx {
 namespace {
 
-std::string UtcTime(int64_t unix_ms) {
-  std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm);
-  return buf;
-}
-
 // One line per profile of the fetch plan: fetched, reused from an earlier probe, or skipped
 // and why (so that a missing wait age or GC proof explains itself).
 std::string FetchLines(const ProbeResult& r) {

@@ -18,6 +18,8 @@ void ReplyJson(httplib::Response& res, const nlohmann::json& data);
 void ReplyJsonError(httplib::Response& res, int status, const std::string& type,
                     const std::string& message);
 std::string HtmlEscape(std::string_view s);
+// "2026-11-28 06:27:04 UTC".
+std::string UtcTime(int64_t unix_ms);
 // A time parameter: unix seconds ("1700000000.5"), or a duration ago ("15m").
 bool ParseTimeParam(const std::string& text, int64_t now_ms, int64_t* out_ms);
 // ?top=N, bounded; `fallback` when absent or negative.

@@ -115,6 +115,7 @@ if (mode === "config") {
     if (url.searchParams.get("target") !== target) {
       errors.push(`pod ${e.pod}: target param ${url.searchParams.get("target")}, want ${target}`);
     }
+    if (l.target !== target) errors.push(`pod ${e.pod}: target label ${l.target}, want ${target}`);
     if (url.searchParams.get("module") !== e.module) {
       errors.push(`pod ${e.pod}: module param ${url.searchParams.get("module")}, want ${e.module}`);
     }

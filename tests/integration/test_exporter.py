@@ -177,6 +177,8 @@ class ExporterTest(unittest.TestCase):
         self.assertNotIn("1h ago -> latest", page)
         _, _, landing = h.http_get(self.exporter.url + "/")
         self.assertIn("report?target=", landing.decode())
+        # Each row says whether /probe or watch mode produced it, and when (UTC).
+        self.assertRegex(landing.decode(), r"<td>/probe</td><td>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC</td>")
         for path, want in [("/report", 400), ("/report?target=nowhere:1", 404),
                            ("/report?target=%s&from=yesterday" % target, 400),
                            ("/report?target=%s&top=-5&format=text" % target, 200)]:

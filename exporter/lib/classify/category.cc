@@ -56,7 +56,9 @@ constexpr CategoryInfo kCategories[kCategoryCount] = {
     {"idle_server", true,
      "Idle server connection or accept loop: normal for a server; it follows open client "
      "connections (set IdleTimeout and ReadHeaderTimeout)."},
-    {"runtime", true, "Go runtime or signal-handling goroutine: not a leak."},
+    {"runtime", true,
+     "Go runtime or signal-handling goroutine, or one created but not started yet: not a "
+     "leak."},
     {"ignored", true, "Matched an ignore rule of the configuration."},
     {"unknown", false,
      "Not classified: the format hides the blocking primitive (debug=1) or no rule matched; "

@@ -195,8 +195,9 @@ ClassificationRef Classifier::Classify(const ClassifyStack& in,
     return c;
   }
   if (in.frame_count == 0) {
-    // Only runtime.goexit on the stack: created but not yet started.
-    return {Category::kRunning, "not-started"};
+    // Only runtime.goexit on the stack: created but not yet started, a moment's state (and
+    // its id is that of no frames at all): benign, not "running".
+    return {Category::kRuntime, "not-started"};
   }
   if (in.format == ProfileFormat::kProto) {
     // debug=0 keeps runtime frames: a goroutine that is not parked is running or runnable.

@@ -324,6 +324,10 @@ instance/namespace/pod/job labels. Call with the root context.
   replacement: "$1"
 - sourceLabels: [__param_target]
   targetLabel: instance
+# target = the probed pprof address, kept when instance moves to the metrics port below: the
+# alerts' /api/v1/diff?target= link and `goroutine_triage` need it (as in watch mode).
+- sourceLabels: [__param_target]
+  targetLabel: target
 # instance = podIP:<metrics port> when annotated: the address of the pod's own /metrics, so
 # that the mixin joins goroutine series with the service's traffic and process series.
 - sourceLabels: [__meta_kubernetes_pod_ip, __meta_kubernetes_pod_annotation_{{ $metricsPort }}]

@@ -145,7 +145,7 @@ Classification Oracle(const std::vector<Rule>& user, const ClassifyInput& in) {
     }
     return c;
   }
-  if (frames.empty()) return {Category::kRunning, "not-started"};
+  if (frames.empty()) return {Category::kRuntime, "not-started"};
   if (in.format == ProfileFormat::kProto && frames.front().function != "runtime.gopark" &&
       frames.front().function != "runtime.goparkunlock") {
     return {Category::kRunning, "not-parked"};
