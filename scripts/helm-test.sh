@@ -239,6 +239,21 @@ if "$HELM_BIN" template goroutine-exporter "$CHART" --kube-version "$KUBE_VERSIO
 fi
 log "negative controls rejected as expected"
 
+# Watch mode: the series of watched targets must not carry the exporter pod's own labels (a
+# restart of the exporter would start new series), and updates must not run two pollers.
+watch_render=$("$HELM_BIN" template goroutine-exporter "$CHART" --kube-version "$KUBE_VERSION" \
+  -f "$CHART/ci/watch-values.yaml")
+"$PY" - <<'PY' "$watch_render" || failed "watch mode: ServiceMonitor relabelings or update strategy"
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(sys.argv[1]) if d]
+sm = next(d for d in docs if d["kind"] == "ServiceMonitor")
+rel = sm["spec"]["endpoints"][0]["metricRelabelings"]
+blanked = {r["targetLabel"] for r in rel if r.get("sourceLabels") == ["target"] and r.get("replacement") == ""}
+assert {"pod", "container", "endpoint", "service"} <= blanked, blanked
+dep = next(d for d in docs if d["kind"] == "Deployment")
+assert dep["spec"]["strategy"] == {"type": "Recreate"}, dep["spec"]["strategy"]
+PY
+
 # ---- 7. relabeling end to end with a real Prometheus ----------------------------------------
 # The rendered ScrapeConfigs (Service; StatefulSet-pinned with 2 Prometheus shards; DaemonSet
 # node-local) run in a local Prometheus against synthetic pod targets (the labels that
