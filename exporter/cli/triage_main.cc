@@ -149,12 +149,11 @@ int Diff(const std::string& before_source, const std::string& after_source,
 // (with the reason on stderr) when it cannot.
 std::string SaveCapture(const gx::Capture& capture, const std::string& dir) {
   if (capture.raw.empty()) return "";
-  const bool gzip = capture.raw.size() >= 2 && static_cast<unsigned char>(capture.raw[0]) == 0x1f &&
-                    static_cast<unsigned char>(capture.raw[1]) == 0x8b;
-  const char* ext = capture.snapshot.info.format == gx::ProfileFormat::kProto ? ".pb" : ".txt";
+  const gx::DecodeInfo& info = capture.snapshot.info;
+  const char* ext = info.format == gx::ProfileFormat::kProto ? ".pb" : ".txt";
   const std::string path = dir + "/goroutine-" +
                            std::to_string(capture.snapshot.captured_unix_ms / 1000) + ext +
-                           (gzip ? ".gz" : "");
+                           (info.compressed ? ".gz" : "");
   std::ofstream out(path, std::ios::binary);
   out.write(capture.raw.data(), static_cast<std::streamsize>(capture.raw.size()));
   out.close();

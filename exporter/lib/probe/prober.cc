@@ -169,7 +169,7 @@ std::shared_ptr<const ProbeResult> Prober::Probe(const std::string& target, cons
   TargetState updated = snapshot_of_state;
   std::shared_ptr<const ProbeResult> result;
   try {
-    result = Run(target, module, budget, snapshot_of_state, &updated);
+    result = Run(target, address, module, budget, snapshot_of_state, &updated);
   } catch (const std::exception& e) {
     // Never leave the in-flight marker set: waiting and future probes would hang on it.
     auto failed = std::make_shared<ProbeResult>();
@@ -203,9 +203,10 @@ Result<CaptureOptions> Prober::FetchOptions(const Module& module,
   return options;
 }
 
-std::shared_ptr<ProbeResult> Prober::Run(const std::string& target, const Module& module,
-                                         std::chrono::milliseconds budget, TargetState state,
-                                         TargetState* updated) {
+std::shared_ptr<ProbeResult> Prober::Run(const std::string& target,
+                                         const Result<TargetAddress>& address,
+                                         const Module& module, std::chrono::milliseconds budget,
+                                         TargetState state, TargetState* updated) {
   const auto start = Clock::now();
   const auto deadline = start + budget;
   auto result = std::make_shared<ProbeResult>();
@@ -219,7 +220,6 @@ std::shared_ptr<ProbeResult> Prober::Run(const std::string& target, const Module
     return result;
   };
 
-  auto address = ResolveTarget(target, module);
   if (!address.ok()) {
     result->error = address.status().message();
     result->error_kind = FetchError::kBadUrl;

@@ -88,7 +88,8 @@ class Prober {
     std::shared_future<std::shared_ptr<const ProbeResult>> inflight;
     int64_t last_used_ms = 0;
   };
-  std::shared_ptr<ProbeResult> Run(const std::string& target, const Module& module,
+  std::shared_ptr<ProbeResult> Run(const std::string& target,
+                                   const Result<TargetAddress>& address, const Module& module,
                                    std::chrono::milliseconds budget, TargetState state,
                                    TargetState* updated);
   void EvictIfFull();

@@ -69,6 +69,24 @@ Module TestModule() {
   return m;
 }
 
+// A module without goroutineleak whose debug=2 dumps may be taken (or reused) again after
+// 300 ms: the tests of what happens between and after dumps.
+Module QuickDumpModule() {
+  Module m = TestModule();
+  m.goroutineleak.enabled = false;
+  m.debug2.min_interval = std::chrono::milliseconds(300);
+  return m;
+}
+
+// `m` with one ignore rule on the creator, and its classifier (as a config load builds them).
+void IgnoreCreatedBy(const std::string& pattern, Module* m) {
+  auto rules = ParseRulesDocument(
+      "ignore:\n  - name: started-by-start\n    created_by: '" + pattern + "'\n", "rules.yaml");
+  REQUIRE(rules.ok());
+  m->rules = rules.value();
+  m->classifier = std::make_shared<const Classifier>(m->rules);
+}
+
 const FetchRecord* Find(const ProbeResult& r, const std::string& profile, int debug) {
   for (const FetchRecord& f : r.fetches) {
     if (f.profile == profile && f.debug == debug) return &f;
@@ -156,9 +174,7 @@ TEST_CASE("a failed expensive fetch waits min_interval like a successful one") {
 TEST_CASE("a kept expensive result is reused for two min_intervals at most") {
   FakeTarget target(50);
   Prober prober{Limits()};
-  Module m = TestModule();
-  m.goroutineleak.enabled = false;
-  m.debug2.min_interval = std::chrono::milliseconds(300);
+  Module m = QuickDumpModule();
   auto r = prober.Probe(target.address(), m, std::chrono::seconds(5));
   REQUIRE(r->debug2);
   // The target grows past the cap: no more dumps; the last one is reused while recent...
@@ -178,14 +194,8 @@ TEST_CASE("a kept expensive result is reused for two min_intervals at most") {
 TEST_CASE("a creator rule decided on the debug=2 dump applies to debug=0 results until the next") {
   FakeTarget target(50);
   Prober prober{Limits()};
-  Module m = TestModule();
-  m.goroutineleak.enabled = false;
-  m.debug2.min_interval = std::chrono::milliseconds(300);
-  auto rules = ParseRulesDocument("ignore:\n  - name: started-by-start\n    created_by: '^main\\.start$'\n",
-                                  "rules.yaml");
-  REQUIRE(rules.ok());
-  m.rules = rules.value();
-  m.classifier = std::make_shared<const Classifier>(m.rules);
+  Module m = QuickDumpModule();
+  IgnoreCreatedBy("^main\\.start$", &m);
   auto r = prober.Probe(target.address(), m, std::chrono::seconds(5));
   REQUIRE(r->success);
   REQUIRE(r->debug2);
@@ -207,11 +217,7 @@ TEST_CASE("a creator rule decided on the debug=2 dump applies to debug=0 results
   auto r3 = prober.Probe(target.address(), m, std::chrono::seconds(5));
   CHECK(r3->snapshot->stacks[0].category == Category::kIgnored);
   // Other rules: what the old ones said is dropped.
-  auto other = ParseRulesDocument("ignore:\n  - name: started-by-start\n    created_by: '^main\\.other$'\n",
-                                  "rules.yaml");
-  REQUIRE(other.ok());
-  m.rules = other.value();
-  m.classifier = std::make_shared<const Classifier>(m.rules);
+  IgnoreCreatedBy("^main\\.other$", &m);
   auto r4 = prober.Probe(target.address(), m, std::chrono::seconds(5));
   CHECK(r4->snapshot->stacks[0].category == Category::kChanSend);
   CHECK(target.debug2_ == 1);
