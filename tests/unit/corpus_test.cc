@@ -239,12 +239,7 @@ TEST_CASE("corpus: Go 1.19 debug=0 says channel waits may be on nil channels") {
   // Go <= 1.20 writes no function start lines, which tell nil-channel waits apart (§1, §5.2).
   fs::path dir = test::CorpusDir();
   if (!fs::exists(dir)) return;
-  auto noted = [](const Snapshot& s) {
-    for (const std::string& n : s.notes) {
-      if (n.find("no function start lines") != std::string::npos) return true;
-    }
-    return false;
-  };
+  auto noted = [](const Snapshot& s) { return test::HasNote(s.notes, "no function start lines"); };
   CHECK(noted(Analyze(dir / "go1.19" / "t1.goroutine.debug0.pb.gz")));
   CHECK_FALSE(noted(Analyze(dir / "go1.21" / "t1.goroutine.debug0.pb.gz")));
   CHECK_FALSE(noted(Analyze(dir / "go1.19" / "t1.goroutine.debug2.txt")));

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "decode/raw_record.h"
@@ -33,6 +34,14 @@ inline std::filesystem::path CorpusDir() {
 }
 
 inline std::filesystem::path SourceDir() { return GX_SOURCE_DIR; }
+
+// Some note (of a snapshot or a diff) contains `text`.
+inline bool HasNote(const std::vector<std::string>& notes, std::string_view text) {
+  for (const std::string& n : notes) {
+    if (n.find(text) != std::string::npos) return true;
+  }
+  return false;
+}
 
 inline std::vector<RawFrame> Frames(std::initializer_list<const char*> functions) {
   std::vector<RawFrame> frames;

@@ -133,9 +133,7 @@ TEST_CASE("aggregation: past the snapshot's frame-text budget, stacks keep one f
   CHECK(last.location() == "x.go:1");
   CHECK(last.category == Category::kSelect);
   CHECK(last.count == 5);
-  bool noted = false;
-  for (const std::string& n : snap->notes) noted = noted || n.find("keep only their first application frame") != std::string::npos;
-  CHECK(noted);
+  CHECK(test::HasNote(snap->notes, "keep only their first application frame"));
   // Brief shapes are not cached: with room, the same profile gets every frame.
   auto full = AnalyzeBody(b.Gzipped(), classifier, Limits(), "mem", &shapes);
   REQUIRE(full.ok());

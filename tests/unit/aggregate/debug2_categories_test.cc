@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "../proto_builder.h"
+#include "../test_util.h"
 #include "aggregate/aggregator.h"
 #include "classify/rules.h"
 
@@ -98,11 +99,8 @@ TEST_CASE("a user rule on created_by is named in a note on captures without crea
   REQUIRE(rules.ok());
   Classifier c(rules.value());
   Snapshot d0 = Debug0(c);
-  bool noted = false;
-  for (const std::string& n : d0.notes) noted = noted || n.find("(batch) decide only with debug=2") != std::string::npos;
-  CHECK(noted);
-  Snapshot d2 = Debug2(c);
-  for (const std::string& n : d2.notes) CHECK(n.find("decide only with debug=2") == std::string::npos);
+  CHECK(test::HasNote(d0.notes, "(batch) decide only with debug=2"));
+  CHECK_FALSE(test::HasNote(Debug2(c).notes, "decide only with debug=2"));
 }
 
 }  // namespace gx

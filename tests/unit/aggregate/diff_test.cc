@@ -4,6 +4,7 @@
 
 #include "aggregate/aggregator.h"
 #include "../proto_builder.h"
+#include "../test_util.h"
 
 namespace gx {
 
@@ -58,11 +59,8 @@ TEST_CASE("diff notes: cut captures, mixed profile kinds, captures given newest 
   SnapshotDiff d = DiffSnapshots(full.value(), cut.value());
   CHECK_FALSE(d.before_truncated);
   CHECK(d.after_truncated);
-  auto has = [&](const SnapshotDiff& diff, const std::string& text) {
-    for (const std::string& n : diff.notes) {
-      if (n.find(text) != std::string::npos) return true;
-    }
-    return false;
+  auto has = [](const SnapshotDiff& diff, std::string_view text) {
+    return test::HasNote(diff.notes, text);
   };
   CHECK(has(d, "after: the capture is truncated"));
 
