@@ -58,21 +58,42 @@ nlohmann::json TargetJson(const TargetView& v) {
 
 // Finds the target named by ?target=&module= in the history; replies with an error if not.
 std::optional<TargetView> RequireTarget(App* app, const httplib::Request& req, httplib::Response& res) {
-  std::string target = req.get_param_value("target");
-  std::string module = req.has_param("module") ? req.get_param_value("module") : "default";
-  if (target.empty()) {
-    ReplyJsonError(res, 400, "bad_data", "target parameter is missing");
-    return std::nullopt;
+  TargetLookup found = LookUpTarget(app, req);
+  if (!found.view) {
+    ReplyJsonError(res, found.status, found.status == 400 ? "bad_data" : "not_found", found.error);
   }
-  auto view = app->history().Target(target, module);
-  if (!view) {
-    ReplyJsonError(res, 404, "not_found", "no probe of this target and module yet");
-    return std::nullopt;
-  }
-  return view;
+  return found.view;
 }
 
 }  // namespace
+
+TargetLookup LookUpTarget(App* app, const httplib::Request& req) {
+  TargetLookup out;
+  const std::string target = req.get_param_value("target");
+  if (target.empty()) {
+    out.status = 400;
+    out.error = "target parameter is missing";
+    return out;
+  }
+  const std::vector<std::string> modules = app->history().ModulesOf(target);
+  std::string module = req.get_param_value("module");
+  if (module.empty()) module = modules.size() == 1 ? modules[0] : "default";
+  out.view = app->history().Target(target, module);
+  if (out.view) return out;
+  if (!app->config()->FindModule(module)) {
+    out.status = 400;
+    out.error = "unknown module \"" + module + "\"";
+    return out;
+  }
+  out.status = 404;
+  out.error = "no probe of " + target + " with module " + module + " yet";
+  if (!modules.empty()) {
+    std::string names;
+    for (const std::string& m : modules) names += (names.empty() ? "" : ", ") + m;
+    out.error += " (it has results with module " + names + ")";
+  }
+  return out;
+}
 
 bool ParseTimeParam(const std::string& text, int64_t now_ms, int64_t* out_ms) {
   if (text.empty()) return false;
@@ -180,14 +201,23 @@ void InstallApiRoutes(httplib::Server* server, App* app, Watcher* watcher) {
   server->Get("/api/v1/capture", [app](const httplib::Request& req, httplib::Response& res) {
     auto view = RequireTarget(app, req, res);
     if (!view) return;
-    const auto& r = view->latest;
+    // The latest body, or the last good one while the target fails (a crashed or hanging
+    // target is when its last profile is wanted most); the header says which probe it is.
+    const ProbeResult* r = view->latest.get();
+    if (r && (!r->raw || r->raw->empty()) && !r->success) r = view->last_good.get();
     if (!r || !r->raw || r->raw->empty()) {
-      return ReplyJsonError(res, 404, "not_found", "no stored capture for this target (bodies over " +
-                                                    std::to_string(kMaxKeptRawBytes >> 20) +
-                                                    " MiB are not kept)");
+      std::string why = "no stored capture of this target: ";
+      if (!r) {
+        why += "no probe has succeeded yet" +
+               (view->latest ? " (the last one failed: " + view->latest->error + ")" : "");
+      } else {
+        why += "bodies over " + std::to_string(kMaxKeptRawBytes >> 20) + " MiB are not kept";
+      }
+      return ReplyJsonError(res, 404, "not_found", why);
     }
     std::string name = "goroutine-" + std::to_string(r->time_ms / 1000) + ".pb.gz";
     res.set_header("Content-Disposition", "attachment; filename=\"" + name + "\"");
+    res.set_header("X-Capture-Time", UtcTime(r->time_ms));
     res.set_content(*r->raw, "application/octet-stream");
   });
 

@@ -57,17 +57,14 @@ void Reply(httplib::Response& res, bool html, int status, const std::string& tit
 void InstallReportPage(httplib::Server* server, App* app) {
   server->Get("/report", [app](const httplib::Request& req, httplib::Response& res) {
     const bool html = req.get_param_value("format") != "text";
-    const std::string target = req.get_param_value("target");
-    const std::string module =
-        req.has_param("module") ? req.get_param_value("module") : std::string("default");
-    if (target.empty()) {
-      return Reply(res, html, 400, "Bad request", "the target parameter is missing");
+    TargetLookup found = LookUpTarget(app, req);
+    if (!found.view || !found.view->latest) {
+      return Reply(res, html, found.status == 400 ? 400 : 404,
+                   found.status == 400 ? "Bad request" : "Not found", found.error);
     }
-    auto view = app->history().Target(target, module);
-    if (!view || !view->latest) {
-      return Reply(res, html, 404, "Not found",
-                   "no probe of " + target + " with module " + module + " yet");
-    }
+    const TargetView& view = *found.view;
+    const std::string& target = view.target;
+    const std::string& module = view.module;
     const int64_t now = NowUnixMs();
     int64_t from = now - 15 * 60 * 1000;
     const std::string from_text = req.has_param("from") ? req.get_param_value("from") : "15m";
@@ -82,7 +79,7 @@ void InstallReportPage(httplib::Server* server, App* app) {
     options.top_k = std::max(1, std::min(TopParam(req, options.top_k), max_top));
     options.more_hint = "?top=N lists up to " + std::to_string(max_top);
 
-    const ProbeResult& r = *view->latest;
+    const ProbeResult& r = *view.latest;
     std::string text = "target " + target + ", module " + module + ", last probe " +
                        UtcTime(r.time_ms) + (r.success ? "" : ": FAILED: " + r.error) + "\n\n" +
                        FetchLines(r) + "\n";

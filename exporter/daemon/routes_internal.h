@@ -13,6 +13,16 @@ void InstallApiRoutes(httplib::Server* server, App* app, Watcher* watcher);
 void InstallReportPage(httplib::Server* server, App* app);
 std::string RenderLandingPage(App* app, Watcher* watcher);
 
+// The history of the target named by ?target= and ?module=. Without ?module=, the module the
+// target is probed with when it has one, else "default". On failure, `view` is empty and
+// `status` (400 or 404) and `error` say why.
+struct TargetLookup {
+  std::optional<TargetView> view;
+  int status = 200;
+  std::string error;
+};
+TargetLookup LookUpTarget(App* app, const httplib::Request& req);
+
 // Prometheus API envelope.
 void ReplyJson(httplib::Response& res, const nlohmann::json& data);
 void ReplyJsonError(httplib::Response& res, int status, const std::string& type,

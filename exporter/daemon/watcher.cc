@@ -126,6 +126,18 @@ void Watcher::SchedulerLoop() {
   }
 }
 
+void Watcher::LogChange(const WatchTarget& target, const ProbeResult* previous,
+                        const ProbeResult& result) {
+  // Once per change, not per poll: a dead target polled every 15 s would flood the log.
+  if (!result.success &&
+      (!previous || previous->success || previous->error_kind != result.error_kind)) {
+    Log().Warn("watched target failing",
+               {{"target", target.address}, {"module", target.module}, {"err", result.error}});
+  } else if (result.success && previous && !previous->success) {
+    Log().Info("watched target recovered", {{"target", target.address}, {"module", target.module}});
+  }
+}
+
 void Watcher::WorkerLoop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
@@ -136,12 +148,14 @@ void Watcher::WorkerLoop() {
     auto it = slots_.find(key);
     if (it == slots_.end()) continue;
     WatchTarget target = it->second.target;
+    std::shared_ptr<const ProbeResult> previous = it->second.latest;
     auto config = config_;
     lock.unlock();
     std::shared_ptr<const ProbeResult> result;
     if (const Module* module = config->FindModule(target.module)) {
       result = app_->RunProbe(target.address, *module, config->watch.timeout, target.labels);
     }
+    if (result) LogChange(target, previous.get(), *result);
     lock.lock();
     it = slots_.find(key);
     if (it != slots_.end()) {

@@ -39,6 +39,9 @@ class Watcher {
   };
   void SchedulerLoop();
   void WorkerLoop();
+  // Logs a target that starts failing (or fails differently) and one that recovers.
+  static void LogChange(const WatchTarget& target, const ProbeResult* previous,
+                        const ProbeResult& result);
   // Every configured target; reads the file_sd files, so it runs without mu_ held (a slow
   // disk must not block /metrics).
   static std::vector<WatchTarget> CollectTargets(const Config& config);

@@ -377,5 +377,75 @@ class ExporterTest(unittest.TestCase):
         self.assertIn("stopped", exporter.output())
 
 
+class WatchedTargetDiesTest(unittest.TestCase):
+    """A target watched under a module of its own that stops answering: the API finds it
+    without ?module=, keeps serving its last good capture, says the diff is stale, and the
+    log says once that it fails."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.leaky = h.start_leaky(rounds=1)
+        cls.tmp = tempfile.mkdtemp(prefix="gx-it-dies-")
+        config = os.path.join(cls.tmp, "config.yml")
+        with open(config, "w") as f:
+            f.write("modules:\n  labeled:\n    label_keys: [route]\n"
+                    "watch:\n  interval: 1s\n  timeout: 1s\n"
+                    f"  static_configs:\n    - targets: ['{cls.leaky.address}']\n      module: labeled\n")
+        try:
+            cls.exporter = h.start_exporter(["--config.file", config], name="exporter-dies")
+        except Exception:
+            cls.leaky.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.exporter.stop()
+        cls.leaky.stop()
+
+    def api(self, path, **params):
+        q = urllib.parse.urlencode(dict(target=self.leaky.address, **params))
+        return h.get_json(f"{self.exporter.url}{path}?{q}")
+
+    def target(self):
+        targets = h.get_json(self.exporter.url + "/api/v1/targets")[1]["data"]
+        return next((t for t in targets if t["target"] == self.leaky.address), None)
+
+    def test_api_finds_the_module_and_serves_the_last_good_capture_after_a_crash(self):
+        h.wait_until(lambda: (self.target() or {}).get("history_points", 0) >= 2, 15,
+                     what="two watch polls")
+        status, stacks = self.api("/api/v1/stacks")  # no module=: the one it is watched with
+        self.assertEqual(status, 200, stacks)
+        self.assertEqual(stacks["data"]["module"], "labeled")
+        status, body = self.api("/api/v1/stacks", module="nope")
+        self.assertEqual(status, 400, body)
+        self.assertIn('unknown module "nope"', body["error"])
+        status, body = self.api("/api/v1/stacks", module="default")
+        self.assertEqual(status, 404, body)
+        self.assertIn("it has results with module labeled", body["error"])
+        status, diff = self.api("/api/v1/diff", **{"from": "1h"})
+        self.assertEqual(status, 200, diff)
+        self.assertTrue(any(n.startswith("the history of this target starts") for n in diff["data"]["notes"]),
+                        diff["data"]["notes"])
+
+        self.leaky.stop()
+        h.wait_until(lambda: self.target()["success"] is False, 15, what="a failed poll")
+        time.sleep(3)  # a few more failed polls, logged once
+        status, headers, raw = h.http_get(
+            f"{self.exporter.url}/api/v1/capture?target={self.leaky.address}")
+        self.assertEqual(status, 200, raw[:200])
+        self.assertEqual(raw[:2], b"\x1f\x8b")
+        self.assertRegex(headers["X-Capture-Time"], r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$")
+        status, diff = self.api("/api/v1/diff", **{"from": "2s"})
+        self.assertEqual(status, 200, diff)
+        self.assertTrue(any(n.startswith("the last probe failed (") and "cannot connect" in n
+                            for n in diff["data"]["notes"]),
+                        diff["data"]["notes"])
+        log = self.exporter.output()
+        # Once per change of failure, not per poll (3 or more by now); a second line only if
+        # the kill cut a fetch short ("closed the connection") before the refusals began.
+        self.assertIn(log.count('msg="watched target failing"'), (1, 2), log[-2000:])
+        self.assertIn("level=warn", [l for l in log.splitlines() if "watched target failing" in l][0])
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -27,9 +27,13 @@ std::optional<std::chrono::milliseconds> ParseDuration(std::string_view text) {
     else if (unit == "m") scale = 60'000;
     else if (unit == "h") scale = 3'600'000;
     else if (unit == "d") scale = 86'400'000;
+    else if (unit == "w") scale = 7 * int64_t{86'400'000};
+    else if (unit == "y") scale = 365 * int64_t{86'400'000};
     else return std::nullopt;
+    // At most 100 years, checked before multiplying so that nothing overflows.
+    constexpr int64_t kMaxMs = 100 * 365 * int64_t{86'400'000};
+    if (value > (kMaxMs - total_ms) / scale) return std::nullopt;
     total_ms += value * scale;
-    if (total_ms > int64_t{365} * 86'400'000) return std::nullopt;
   }
   return std::chrono::milliseconds(total_ms);
 }

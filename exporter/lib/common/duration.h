@@ -1,4 +1,5 @@
-// Prometheus-style durations ("500ms", "30s", "10m", "1h", "1h30m"), parsed and written.
+// Prometheus-style durations ("500ms", "30s", "10m", "1h", "1h30m", "2w", "1y"; at most 100
+// years), parsed and written.
 // Pure; thread-safe.
 #pragma once
 

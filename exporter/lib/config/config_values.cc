@@ -8,6 +8,26 @@
 
 namespace gx {
 
+std::optional<int64_t> ParseByteSize(const std::string& text) {
+  std::size_t i = 0;
+  int64_t value = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+    value = value * 10 + (text[i] - '0');
+    if (value > (int64_t{1} << 40)) return std::nullopt;
+    ++i;
+  }
+  if (i == 0) return std::nullopt;
+  const std::string unit = text.substr(i);
+  int shift = 0;
+  if (unit.empty() || unit == "B") shift = 0;
+  else if (unit == "KB" || unit == "KiB") shift = 10;
+  else if (unit == "MB" || unit == "MiB") shift = 20;
+  else if (unit == "GB" || unit == "GiB") shift = 30;
+  else return std::nullopt;
+  if (value > ((int64_t{1} << 40) >> shift)) return std::nullopt;
+  return value << shift;
+}
+
 bool IsModuleName(const std::string& s) {
   if (s.empty() || s.size() > kMaxModuleNameBytes) return false;
   for (char c : s) {

@@ -149,7 +149,7 @@ class ConfigParser {
                                 y_.Duration(k, v, milliseconds(0), kMaxProbeTimeout, true));
           } else if (key == "max_response_bytes") {
             int64_t n = 0;
-            GX_ASSIGN_OR_RETURN(n, y_.Int(k, v, 1 << 10, int64_t{256} << 20));
+            GX_ASSIGN_OR_RETURN(n, y_.Bytes(k, v, 1 << 10, int64_t{256} << 20));
             m->max_response_bytes = static_cast<std::size_t>(n);
           } else if (key == "min_interval") {
             GX_ASSIGN_OR_RETURN(m->min_interval,

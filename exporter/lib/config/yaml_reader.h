@@ -17,6 +17,7 @@
 #include "common/duration.h"
 #include "common/limits.h"
 #include "common/status.h"
+#include "config/config_values.h"
 
 namespace gx {
 
@@ -107,6 +108,23 @@ class YamlReader {
                             std::to_string(hi) + ", got " + std::to_string(v));
     }
     return v;
+  }
+
+  // A byte size (config_values.h ParseByteSize) in [lo, hi].
+  Result<int64_t> Bytes(const YAML::Node& key, const YAML::Node& value, int64_t lo,
+                        int64_t hi) const {
+    std::optional<int64_t> v;
+    if (value.IsScalar()) v = ParseByteSize(value.Scalar());
+    if (!v) {
+      return Error(key, key.Scalar() + ": bad size '" +
+                            (value.IsScalar() ? value.Scalar() : std::string()) +
+                            "' (use bytes or e.g. 512KiB, 16MiB)");
+    }
+    if (*v < lo || *v > hi) {
+      return Error(key, key.Scalar() + " must be between " + std::to_string(lo) + " and " +
+                            std::to_string(hi) + " bytes, got " + value.Scalar());
+    }
+    return *v;
   }
 
   Result<double> Double(const YAML::Node& key, const YAML::Node& value, double lo,

@@ -54,7 +54,8 @@ std::vector<std::string> Project(const LabelSet& labels, const std::vector<std::
   return values;
 }
 
-// Caps the distinct values per key: the most frequent max_values stay, the rest read "other".
+// Caps the distinct values per key: the most frequent max_values stay, the rest read "other";
+// "" (goroutines without the label) is always kept and not counted.
 class LabelValueCap {
  public:
   LabelValueCap(const Snapshot& s, const std::vector<std::string>& keys, int max_values) {
@@ -64,8 +65,13 @@ class LabelValueCap {
       for (const StackSummary& st : s.stacks) {
         for (const LabelCount& lc : st.labels) counts[Project(lc.labels, keys)[i]] += lc.count;
       }
+      // Goroutines without the label keep their own "" value: folding them into `other`
+      // with the rare values would hide how much of the target the label covers.
+      allowed_[i].insert("");
       std::vector<std::pair<int64_t, std::string>> ranked;
-      for (auto& [v, n] : counts) ranked.emplace_back(-n, v);
+      for (auto& [v, n] : counts) {
+        if (!v.empty()) ranked.emplace_back(-n, v);
+      }
       std::sort(ranked.begin(), ranked.end());
       for (int r = 0; r < static_cast<int>(ranked.size()) && r < max_values; ++r) {
         allowed_[i].insert(ranked[r].second);

@@ -61,10 +61,14 @@ Result<ParsedUrl> ParseUrl(std::string_view url) {
     if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
   }
   if (out.host.empty()) return Status::Error("URL has no host");
+  const bool bracketed = authority[0] == '[';
   for (char c : out.host) {
-    if (static_cast<unsigned char>(c) <= ' ' || c == '/' || c == '\\') {
-      return Status::Error("bad character in URL host");
-    }
+    // Names and IPv4 addresses: letters, digits, '-', '.', '_' (DNS names are ASCII);
+    // IPv6 addresses may add ':' and a '%' zone.
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '.' || c == '_' ||
+                    (bracketed && (c == ':' || c == '%'));
+    if (!ok) return Status::Error("bad character in URL host");
   }
   out.port = out.scheme == "https" ? 443 : 80;
   if (!port_text.empty()) {

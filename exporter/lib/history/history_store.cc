@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include "common/duration.h"
 #include "common/limits.h"
 #include "normalize/stack_identity.h"
 
@@ -141,8 +142,8 @@ void HistoryStore::Record(const std::shared_ptr<const ProbeResult>& result,
     // When the catalog is full, stacks no point counts any more are dropped, once per record
     // (a full pass over the points) so that a target churning its stacks stays linear.
     bool compacted = false;
-    if (e.last_good && e.last_good->snapshot) {
-      for (const StackSummary& old : e.last_good->snapshot->stacks) {
+    if (e.view.last_good && e.view.last_good->snapshot) {
+      for (const StackSummary& old : e.view.last_good->snapshot->stacks) {
         if (s.FindStack(old.id)) continue;
         if (e.vanished.size() >= limits_.max_catalog_stacks && !compacted) {
           Compact(&e);
@@ -174,7 +175,7 @@ void HistoryStore::Record(const std::shared_ptr<const ProbeResult>& result,
     p.packed = Pack(&e, s.by_category, counts);
     e.points.push_back(std::move(p));
     ++total_points_;
-    e.last_good = result;
+    e.view.last_good = result;
   }
   Trim(&e, result->time_ms);
   e.view.points = e.points.size();
@@ -200,6 +201,16 @@ std::optional<TargetView> HistoryStore::Target(const std::string& target,
   return it->second.view;
 }
 
+std::vector<std::string> HistoryStore::ModulesOf(const std::string& target) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [key, e] : entries_) {
+    if (e.view.target == target) out.push_back(e.view.module);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 void HistoryStore::Forget(const std::string& target, const std::string& module) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = entries_.find(Key(target, module));
@@ -216,8 +227,8 @@ std::size_t HistoryStore::total_points() const {
 StackSummary HistoryStore::Details(const Entry& e, uint64_t id) {
   StackSummary st;
   const std::string text_id = HashToId(id);
-  const StackSummary* current =
-      e.last_good && e.last_good->snapshot ? e.last_good->snapshot->FindStack(text_id) : nullptr;
+  const ProbeResult* good = e.view.last_good.get();
+  const StackSummary* current = good && good->snapshot ? good->snapshot->FindStack(text_id) : nullptr;
   if (current) {
     st = *current;
     st.labels.resize(std::min(st.labels.size(), kLabelSetsPerStack));
@@ -254,14 +265,17 @@ Result<SnapshotDiff> HistoryStore::Diff(const std::string& target, const std::st
   // Every probe records under mu_: only the two snapshots are rebuilt under it, the diff
   // itself (sorting and matching every stack) runs after.
   Snapshot before, after;
-  Status found = RebuildPair(target, module, from_ms, to_ms, &before, &after);
+  std::vector<std::string> notes;
+  Status found = RebuildPair(target, module, from_ms, to_ms, &before, &after, &notes);
   if (!found.ok()) return found;
-  return DiffSnapshots(before, after);
+  SnapshotDiff diff = DiffSnapshots(before, after);
+  diff.notes.insert(diff.notes.begin(), notes.begin(), notes.end());
+  return diff;
 }
 
 Status HistoryStore::RebuildPair(const std::string& target, const std::string& module,
                                  int64_t from_ms, int64_t to_ms, Snapshot* before,
-                                 Snapshot* after) const {
+                                 Snapshot* after, std::vector<std::string>* notes) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = entries_.find(Key(target, module));
   if (it == entries_.end()) return Status::Error("unknown target");
@@ -282,6 +296,22 @@ Status HistoryStore::RebuildPair(const std::string& target, const std::string& m
                             [&](const HistoryPoint& p) { return &p == to; });
     if (pos == e.points.begin()) return Status::Error("no older point to compare with");
     from = &*std::prev(pos);
+  }
+  // Tolerance: points are stamped with the target's capture time, a little after the probe
+  // started.
+  if (from->time_ms > from_ms + 1000) {
+    notes->push_back("the history of this target starts " +
+                     std::to_string((from->time_ms - from_ms) / 1000) +
+                     " s after the time asked for: compared from its oldest point (the history "
+                     "keeps " + std::to_string(limits_.max_points) + " points over at most " +
+                     FormatDuration(limits_.max_age) + " per target)");
+  }
+  const ProbeResult* latest = e.view.latest.get();
+  if (to_ms <= 0 && latest && !latest->success) {
+    notes->push_back("the last probe failed (" + latest->error + "): 'now' is the last "
+                     "successful probe, " +
+                     std::to_string(std::max<int64_t>(0, latest->time_ms - to->time_ms) / 1000) +
+                     " s before it");
   }
   *before = Rebuild(e, *from);
   *after = Rebuild(e, *to);

@@ -39,7 +39,8 @@ struct TargetView {
   std::string target;
   std::string module;
   std::map<std::string, std::string> labels;
-  std::shared_ptr<const ProbeResult> latest;  // last probe, successful or not
+  std::shared_ptr<const ProbeResult> latest;     // last probe, successful or not
+  std::shared_ptr<const ProbeResult> last_good;  // last successful probe that fetched
   std::size_t points = 0;
   int64_t oldest_point_ms = 0;
 };
@@ -52,8 +53,11 @@ class HistoryStore {
               const std::map<std::string, std::string>& labels = {});
   std::vector<TargetView> Targets() const;
   std::optional<TargetView> Target(const std::string& target, const std::string& module) const;
+  // The modules `target` has results for, sorted.
+  std::vector<std::string> ModulesOf(const std::string& target) const;
   // Compares the point nearest before or at from_ms with the one nearest before or at to_ms
-  // (to_ms <= 0: the latest). Fails when the target is unknown or has a single point.
+  // (to_ms <= 0: the latest). Fails when the target is unknown or has a single point. Its
+  // notes say when the history starts after from_ms or the last probe failed.
   Result<SnapshotDiff> Diff(const std::string& target, const std::string& module, int64_t from_ms,
                             int64_t to_ms) const;
   void Forget(const std::string& target, const std::string& module);
@@ -64,8 +68,7 @@ class HistoryStore {
   // `vanished` (copied when it drops out) afterwards, so a target that keeps its stacks
   // holds no second copy of them.
   struct Entry {
-    TargetView view;
-    std::shared_ptr<const ProbeResult> last_good;  // last successful, uncached result
+    TargetView view;  // view.last_good: the last successful, uncached result
     std::deque<HistoryPoint> points;
     std::vector<uint64_t> stack_ids;                  // stack number -> id as a number
     std::unordered_map<uint64_t, uint32_t> stack_numbers;  // and back
@@ -87,9 +90,11 @@ class HistoryStore {
   // Details of a stack for a diff row: from the last result or the vanished ones.
   static StackSummary Details(const Entry& e, uint64_t id);
   Snapshot Rebuild(const Entry& e, const HistoryPoint& p) const;
-  // The snapshots of the points Diff compares, rebuilt under mu_.
+  // The snapshots of the points Diff compares, rebuilt under mu_, and what the caller should
+  // know about the choice of points.
   Status RebuildPair(const std::string& target, const std::string& module, int64_t from_ms,
-                     int64_t to_ms, Snapshot* before, Snapshot* after) const;
+                     int64_t to_ms, Snapshot* before, Snapshot* after,
+                     std::vector<std::string>* notes) const;
   void Trim(Entry* e, int64_t now_ms);
   // Renumbers the stacks still in some point and forgets the others.
   static void Compact(Entry* e);

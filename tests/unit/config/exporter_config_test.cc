@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "config/config_values.h"
+
 namespace gx {
 namespace {
 
@@ -135,6 +137,25 @@ TEST_CASE("a full config parses into every field") {
   CHECK(w.file_sd_configs[0].files == std::vector<std::string>{"/etc/x/*.json", "/etc/y/*.yml"});
   CHECK(w.file_sd_configs[0].refresh_interval == std::chrono::seconds(45));
   CHECK(w.file_sd_configs[0].module == "empty");
+}
+
+TEST_CASE("byte sizes: plain bytes or KB/KiB, MB/MiB, GB/GiB, all powers of 1024") {
+  CHECK(ParseByteSize("1048576") == 1048576);
+  CHECK(ParseByteSize("100B") == 100);
+  CHECK(ParseByteSize("512KB") == 512 << 10);
+  CHECK(ParseByteSize("512KiB") == 512 << 10);
+  CHECK(ParseByteSize("16MiB") == 16 << 20);
+  CHECK(ParseByteSize("16MB") == 16 << 20);
+  CHECK(ParseByteSize("1GiB") == int64_t{1} << 30);
+  CHECK(ParseByteSize("1024GiB") == int64_t{1} << 40);
+  for (const char* bad : {"", "MiB", "16 MiB", "16mib", "1.5MiB", "-1", "16TiB", "1025GiB",
+                          "99999999999999999999", "16MiBx"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(ParseByteSize(bad).has_value());
+  }
+  auto c = ParseConfig("modules:\n  default:\n    max_response_bytes: 512KiB\n", "t.yml");
+  REQUIRE(c.ok());
+  CHECK(c.value()->FindModule("default")->max_response_bytes == 512u << 10);
 }
 
 TEST_CASE("the checksum is stable and follows the text") {
@@ -271,6 +292,10 @@ TEST_CASE("bad configs are rejected with the file and line") {
        "bad.yml:3: max_response_bytes must be between 1024 and 268435456"},
       {"huge max_response_bytes", "modules:\n  default:\n    max_response_bytes: 1073741824\n",
        "bad.yml:3: max_response_bytes must be between"},
+      {"huge max_response_bytes with a unit", "modules:\n  default:\n    max_response_bytes: 1GiB\n",
+       "bad.yml:3: max_response_bytes must be between 1024 and 268435456 bytes, got 1GiB"},
+      {"size with a space", "modules:\n  default:\n    max_response_bytes: 16 MiB\n",
+       "bad.yml:3: max_response_bytes: bad size '16 MiB'"},
       {"top_k zero", "modules:\n  default:\n    top_k: 0\n", "bad.yml:3: top_k must be between 1 and 1000"},
       {"top_k huge", "modules:\n  default:\n    top_k: 1001\n", "bad.yml:3: top_k must be between"},
       {"top_k text", "modules:\n  default:\n    top_k: many\n", "bad.yml:3: top_k must be an integer"},

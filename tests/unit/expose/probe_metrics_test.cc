@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "aggregate/aggregator.h"
@@ -108,6 +109,37 @@ TEST_CASE("label keys split series and distinct values are capped") {
   CHECK(tenants.size() == 7);  // 5 kept, "other", and "" on the stack_id=other series
   CHECK(tenants.count("other") == 1);
   CHECK(tenants.count("t29") == 1);  // the most frequent survive
+}
+
+TEST_CASE("goroutines without the label keep their own empty value beyond the cap") {
+  test::ProtoBuilder b;
+  // The unlabeled goroutines are the most frequent value, yet the cap keeps 2 real values.
+  b.Sample(100, {{"runtime.gopark"}, {"runtime.selectgo"}, {"main.handle"}});
+  for (int i = 0; i < 4; ++i) {
+    b.Sample(10 + i, {{"runtime.gopark"}, {"runtime.selectgo"}, {"main.handle"}},
+             {{"route", "/r" + std::to_string(i)}});
+  }
+  Classifier c;
+  auto s = AnalyzeBody(b.Gzipped(), c, Limits(), "t");
+  REQUIRE(s.ok());
+  ExposeOptions o;
+  o.label_keys = {"route"};
+  o.max_label_values = 2;
+  auto fams = ProbeMetricFamilies(MakeResult(std::make_shared<const Snapshot>(s.value())), o);
+  std::map<std::string, double> by_route;
+  for (const auto& f : fams) {
+    if (f.name != "goroutine_category_goroutines") continue;
+    for (const auto& m : f.metric) {
+      for (const auto& l : m.label) {
+        if (l.name == "route") by_route[l.value] += m.gauge.value;
+      }
+    }
+  }
+  CHECK(by_route[""] == 100);
+  CHECK(by_route["/r3"] == 13);
+  CHECK(by_route["/r2"] == 12);
+  CHECK(by_route["other"] == 21);  // /r0 and /r1
+  CHECK(by_route.size() == 4);
 }
 
 TEST_CASE("label values are valid UTF-8 and bounded") {

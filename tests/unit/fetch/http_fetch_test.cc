@@ -93,8 +93,11 @@ TEST_CASE("ParseUrl accepts http(s) URLs and rejects the rest") {
   CHECK(v6->host == "::1");
   CHECK(v6->HostPort() == "[::1]:8443");
   CHECK(v6->path_and_query == "/");
+  CHECK(ParseUrl("http://my-svc_1.ns.svc:8080").ok());
+  CHECK(ParseUrl("http://[fe80::1%eth0]:6060").ok());
   for (const char* bad : {"ftp://x/", "http://", "http://h:0/", "http://h:99999/", "h:80",
-                          "http://u:p@h/", "http://h:80x/", "http://h/a b"}) {
+                          "http://u:p@h/", "http://h:80x/", "http://h/a b", "http://%%%garbage/",
+                          "http://not%20a%20host/", "http://a,b:80/", "http://[::1%/"}) {
     CAPTURE(bad);
     CHECK_FALSE(ParseUrl(bad).ok());
   }

@@ -92,6 +92,45 @@ TEST_CASE("history diff compares points by time and keeps stack details") {
   CHECK_FALSE(store.Diff("nope", "default", 0, 0).ok());
 }
 
+TEST_CASE("history diff says when it starts later than asked or the last probe failed") {
+  HistoryStore store{HistoryLimits()};
+  const int64_t t0 = 1'700'000'000'000;
+  store.Record(Probe(t0, 5));
+  store.Record(Probe(t0 + 60'000, 20));
+  auto has_note = [](const SnapshotDiff& d, const std::string& start) {
+    for (const std::string& n : d.notes) {
+      if (n.rfind(start, 0) == 0) return true;
+    }
+    return false;
+  };
+  auto fresh = store.Diff("127.0.0.1:1", "default", t0, 0);
+  REQUIRE(fresh.ok());
+  CHECK_FALSE(has_note(fresh.value(), "the history of this target starts"));
+  CHECK_FALSE(has_note(fresh.value(), "the last probe failed"));
+  auto early = store.Diff("127.0.0.1:1", "default", t0 - 3'600'000, 0);
+  REQUIRE(early.ok());
+  CHECK(has_note(early.value(), "the history of this target starts 3600 s after the time asked for"));
+  // The target dies: the diff still compares the last good points, and says so.
+  auto failed = std::make_shared<ProbeResult>();
+  failed->target = "127.0.0.1:1";
+  failed->module = "default";
+  failed->time_ms = t0 + 90'000;
+  failed->error = "cannot connect to 127.0.0.1:1";
+  store.Record(failed);
+  auto stale = store.Diff("127.0.0.1:1", "default", t0, 0);
+  REQUIRE(stale.ok());
+  CHECK(stale->rows[0].delta() == 15);
+  CHECK(has_note(stale.value(), "the last probe failed (cannot connect to 127.0.0.1:1): 'now' is "
+                                "the last successful probe, 30 s before it"));
+  auto view = store.Target("127.0.0.1:1", "default");
+  REQUIRE(view.has_value());
+  CHECK_FALSE(view->latest->success);
+  REQUIRE(view->last_good);
+  CHECK(view->last_good->time_ms == t0 + 60'000);
+  CHECK(store.ModulesOf("127.0.0.1:1") == std::vector<std::string>{"default"});
+  CHECK(store.ModulesOf("127.0.0.1:9").empty());
+}
+
 TEST_CASE("history is bounded in points, age and targets") {
   HistoryLimits limits;
   limits.max_points = 3;
