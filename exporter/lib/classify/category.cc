@@ -16,7 +16,7 @@ constexpr CategoryInfo kCategories[kCategoryCount] = {
      "send, bound the queue and pick a policy (drop, shed, or block with a deadline)."},
     {"chan_receive", false,
      "Blocked channel receive (the sender is gone or never closes; a for-range loop over a "
-     "ticker's channel looks the same): select on ctx.Done() as well, have the owner close "
+     "Ticker channel looks the same): select on ctx.Done() as well, have the owner close "
      "the channel when done, stop tickers."},
     {"nil_chan", false,
      "Send or receive on a nil channel blocks forever: the channel was never made or was set "
