@@ -73,10 +73,14 @@ std::string ProfileUrlFor(const std::string& url, int debug) {
 }
 
 Result<Capture> CaptureUrl(const std::string& source_url, const Classifier& classifier,
-                           const CaptureOptions& options, FetchError* error_kind) {
+                           const CaptureOptions& options, FetchError* error_kind,
+                           int64_t* received) {
   FetchError ignored;
   if (!error_kind) error_kind = &ignored;
   *error_kind = FetchError::kNone;
+  int64_t ignored_bytes = 0;
+  if (!received) received = &ignored_bytes;
+  *received = 0;
   std::string url = ProfileUrlFor(source_url, options.target_debug);
   Aggregator aggregator(&classifier, options.limits, options.shapes);
   ProfileDecoder decoder(&aggregator, options.limits);
@@ -91,6 +95,7 @@ Result<Capture> CaptureUrl(const std::string& source_url, const Classifier& clas
   request.headers = options.headers;
   request.tls = options.tls;
   FetchOutcome outcome = FetchUrl(request, [&](std::string_view chunk) {
+    *received += static_cast<int64_t>(chunk.size());
     KeepRaw(chunk, options.keep_raw_bytes, &capture.raw, &raw_too_big);
     decode_error = decoder.Feed(chunk);
     return decode_error.ok();

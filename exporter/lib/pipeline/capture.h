@@ -35,9 +35,11 @@ struct Capture {
 Result<Capture> CaptureSource(const std::string& source, const Classifier& classifier,
                               const CaptureOptions& options);
 
-// On failure, *error_kind (if given) says why in a bounded set (for metrics).
+// On failure, *error_kind (if given) says why in a bounded set (for metrics). *received (if
+// given) is the count of body bytes read, whether or not the capture succeeded.
 Result<Capture> CaptureUrl(const std::string& url, const Classifier& classifier,
-                           const CaptureOptions& options, FetchError* error_kind = nullptr);
+                           const CaptureOptions& options, FetchError* error_kind = nullptr,
+                           int64_t* received = nullptr);
 
 // The URL actually fetched for a source given as a URL: a target without a path gets
 // /debug/pprof/goroutine?debug=<debug> (CaptureOptions::target_debug).

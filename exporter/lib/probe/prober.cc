@@ -240,11 +240,13 @@ std::shared_ptr<ProbeResult> Prober::Run(const std::string& target,
   options->keep_raw_bytes = std::min(module.max_response_bytes, kMaxKeptRawBytes);
   auto t0 = Clock::now();
   FetchError cheap_error = FetchError::kNone;
+  int64_t cheap_bytes = 0;
   auto capture = CaptureUrl(address->base_url + module.path + "?debug=0", *classifier,
-                            options.value(), &cheap_error);
+                            options.value(), &cheap_error, &cheap_bytes);
   cheap.performed = true;
   cheap.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   if (!capture.ok()) {
+    cheap.bytes = cheap_bytes;
     cheap.failed = true;
     cheap.error = capture.status().message();
     result->error = cheap.error;
@@ -290,9 +292,10 @@ std::shared_ptr<ProbeResult> Prober::Run(const std::string& target,
       auto opts = FetchOptions(module, std::min(Remaining(deadline), module.timeout));
       auto t = Clock::now();
       FetchError kind = FetchError::kOther;
+      int64_t received = 0;
       Result<Capture> c = opts.ok() ? CaptureUrl(address->base_url + *plan.path + "?debug=" +
                                                      std::to_string(plan.debug),
-                                                 *classifier, opts.value(), &kind)
+                                                 *classifier, opts.value(), &kind, &received)
                                     : Result<Capture>(opts.status());
       rec.performed = true;
       rec.seconds = std::chrono::duration<double>(Clock::now() - t).count();
@@ -306,6 +309,7 @@ std::shared_ptr<ProbeResult> Prober::Run(const std::string& target,
           updated->categories_rules = classifier->user_rules_fingerprint();
         }
       } else {
+        rec.bytes = received;
         rec.failed = true;
         rec.error = c.status().message();
         rec.error_kind = kind;

@@ -237,6 +237,27 @@ TEST_CASE("one address spelled several ways is one tracked target") {
   CHECK(target.debug2_ == 1);  // the later spellings found the dump of the first
 }
 
+TEST_CASE("a target that is not a Go profile fails the probe and still shows its bytes") {
+  const std::string page = "<html><body>" + std::string(3000, 'x') + "</body></html>\n";
+  httplib::Server server;
+  server.Get("/debug/pprof/goroutine", [&](const httplib::Request&, httplib::Response& res) {
+    res.set_content(page, "text/html");
+  });
+  const int port = server.bind_to_any_port("127.0.0.1");
+  std::thread thread([&] { server.listen_after_bind(); });
+  while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  Prober prober{Limits()};
+  auto r = prober.Probe("127.0.0.1:" + std::to_string(port), TestModule(), std::chrono::seconds(5));
+  server.stop();
+  thread.join();
+  CHECK_FALSE(r->success);
+  CHECK(r->error.find("not a goroutine profile") != std::string::npos);
+  const FetchRecord* cheap = Find(*r, "goroutine", 0);
+  REQUIRE(cheap);
+  CHECK(cheap->failed);
+  CHECK(cheap->bytes == page.size());
+}
+
 TEST_CASE("targets are host:port or scheme://host:port only") {
   Module m = TestModule();
   auto a = ResolveTarget("127.0.0.1:6060", m);
