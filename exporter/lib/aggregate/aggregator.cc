@@ -539,16 +539,16 @@ Snapshot Aggregator::Finalize(const DecodeInfo& info) {
     s.leaked = m.leaked;
     s.locked_to_thread = m.locked;
     s.wait = m.wait;
-    // The most frequent creator; ties go to the smallest name.
-    const StackMerge::Creator* best = nullptr;
-    for (const auto& c : m.creators) {
-      if (!best || c.count > best->count || (c.count == best->count && c.name < best->name)) {
-        best = &c;
+    // The most frequent creator first; ties go to the smallest name.
+    std::sort(m.creators.begin(), m.creators.end(), [](const auto& a, const auto& b) {
+      return a.count != b.count ? a.count > b.count : a.name < b.name;
+    });
+    if (!m.creators.empty()) {
+      s.created_by = std::string(m.creators[0].name);
+      s.created_at = std::string(m.creators[0].at);
+      for (std::size_t i = 1; i < m.creators.size(); ++i) {
+        s.other_creators.push_back({std::string(m.creators[i].name), m.creators[i].count});
       }
-    }
-    if (best) {
-      s.created_by = std::string(best->name);
-      s.created_at = std::string(best->at);
     }
     if (!m.states.empty()) s.state = MostFrequentState(&m.states);
     s.labels = LabelCounts(&m);

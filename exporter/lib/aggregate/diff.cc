@@ -35,6 +35,11 @@ SnapshotDiff DiffSnapshots(const Snapshot& before, const Snapshot& after) {
     diff.rows.push_back(std::move(row));
   }
   int64_t upgraded = 0;
+  // Only debug=2 has wait reasons and creators: user rules on them, and nil channels on
+  // Go <= 1.20, decide there and nowhere else, so an older debug=2 capture's category is
+  // the better-informed one for every stack both captures hold.
+  const bool before_knows_more =
+      before.info.format == ProfileFormat::kDebug2 && after.info.format != ProfileFormat::kDebug2;
   for (const StackSummary& s : before.stacks) {
     auto it = index.find(s.id);
     if (it == index.end()) {
@@ -48,7 +53,9 @@ SnapshotDiff DiffSnapshots(const Snapshot& before, const Snapshot& after) {
     row.before = s.count;
     // Formats differ in what they show (debug=1 hides the primitive, only debug=2 names
     // the creator): keep the better-informed side of each fact.
-    if (row.stack.category == Category::kUnknown && s.category != Category::kUnknown) {
+    if (s.category != row.stack.category &&
+        (before_knows_more ||
+         (row.stack.category == Category::kUnknown && s.category != Category::kUnknown))) {
       row.stack.category = s.category;
       row.stack.rule = s.rule + " (from the older capture)";
       ++upgraded;
@@ -56,6 +63,7 @@ SnapshotDiff DiffSnapshots(const Snapshot& before, const Snapshot& after) {
     if (row.stack.created_by.empty() && !s.created_by.empty()) {
       row.stack.created_by = s.created_by;
       row.stack.created_at = s.created_at;
+      row.stack.other_creators = s.other_creators;
     }
   }
   // debug=1 hides the blocking primitive: across formats, each side's category table would
@@ -86,7 +94,8 @@ SnapshotDiff DiffSnapshots(const Snapshot& before, const Snapshot& after) {
   if (upgraded > 0) {
     diff.notes.push_back(std::to_string(upgraded) +
                          " stacks take their category from the older capture, whose format "
-                         "shows the blocking primitive");
+                         "tells more (debug=1 hides the blocking primitive; only debug=2 has "
+                         "wait reasons and creators)");
   }
   const bool same_kind = before.info.kind == after.info.kind;
   if (!same_kind) {

@@ -63,6 +63,11 @@ struct StackShape {
   std::size_t identity_frames = 0;         // the Limits::identity_frames it was built with
 };
 
+struct CreatorCount {
+  std::string name;
+  int64_t count = 0;
+};
+
 struct StackSummary {
   std::string id;                      // stable stack id (16 hex digits)
   std::shared_ptr<const StackShape> shape;  // null only in hand-built or rebuilt summaries
@@ -71,6 +76,9 @@ struct StackSummary {
   std::string rule;                    // rule that decided the category
   std::string created_by;              // most frequent creator (debug=2), else ""
   std::string created_at;
+  // debug=2: the stack's other creators, most goroutines first (Limits::max_creators_per_stack
+  // in all): one stack started from several places, each a lead of its own.
+  std::vector<CreatorCount> other_creators;
   std::string state;                   // most frequent wait reason (debug=2), else ""
   int64_t count = 0;
   int64_t leaked = 0;                  // marked "(leaked)" or from a goroutineleak profile

@@ -43,6 +43,13 @@ nlohmann::json StackToJson(const StackSummary& s, bool with_frames) {
   out["location"] = s.location();
   out["created_by"] = s.created_by;
   out["created_at"] = s.created_at;
+  if (!s.other_creators.empty()) {
+    nlohmann::json others = nlohmann::json::array();
+    for (const CreatorCount& c : s.other_creators) {
+      others.push_back({{"created_by", c.name}, {"count", c.count}});
+    }
+    out["other_creators"] = std::move(others);
+  }
   out["state"] = s.state;
   out["leaked"] = s.leaked;
   out["locked_to_thread"] = s.locked_to_thread;

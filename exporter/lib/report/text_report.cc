@@ -40,6 +40,14 @@ void RenderStackDetails(std::ostringstream& out, const StackSummary& s,
     out << "        created by " << s.created_by;
     if (!s.created_at.empty()) out << "  " << s.created_at;
     out << "\n";
+    if (!s.other_creators.empty()) {
+      out << "        also created by";
+      for (std::size_t i = 0; i < s.other_creators.size(); ++i) {
+        out << (i ? ", " : " ") << s.other_creators[i].name << " ("
+            << s.other_creators[i].count << ")";
+      }
+      out << "\n";
+    }
   }
   if (!s.state.empty()) out << "        state " << s.state;
   if (s.wait.max_minutes >= 0) {

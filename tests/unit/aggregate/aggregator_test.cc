@@ -55,6 +55,29 @@ TEST_CASE("debug=2 goroutines group by stack with wait ages and creators") {
   CHECK(s.wait.le_bucket[1] == 50);  // <= 5 minutes
 }
 
+TEST_CASE("a stack started from several places names every creator, most goroutines first") {
+  std::string dump;
+  auto add = [&dump](int n, const std::string& creator) {
+    for (int i = 0; i < n; ++i) {
+      dump += "goroutine " + std::to_string(dump.size()) + " [chan send]:\nmain.worker()\n"
+              "\tm.go:9 +0x1\ncreated by " + creator + " in goroutine 1\n\tm.go:3 +0x2\n\n";
+    }
+  };
+  add(3, "main.handler");
+  add(20, "main.main.func1");
+  add(3, "main.admin");
+  Classifier classifier;
+  auto snap = AnalyzeBody(dump, classifier, Limits(), "mem");
+  REQUIRE(snap.ok());
+  REQUIRE(snap->stacks.size() == 1);
+  const StackSummary& s = snap->stacks[0];
+  CHECK(s.created_by == "main.main.func1");
+  REQUIRE(s.other_creators.size() == 2);
+  CHECK(s.other_creators[0].name == "main.admin");  // ties by name
+  CHECK(s.other_creators[0].count == 3);
+  CHECK(s.other_creators[1].name == "main.handler");
+}
+
 TEST_CASE("the bucket cap bounds memory and the overflow is reported") {
   std::string dump;
   for (int i = 0; i < 100; ++i) {

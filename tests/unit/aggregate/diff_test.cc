@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "aggregate/aggregator.h"
+#include "classify/rules.h"
 #include "../proto_builder.h"
 #include "../test_util.h"
 
@@ -43,6 +44,40 @@ TEST_CASE("diff ranks by growth and matches stacks across formats") {
   CHECK(d.category_before[send] == 5);
   CHECK(d.category_after[send] == 40);
   CHECK(d.category_after[unknown] == 0);
+}
+
+TEST_CASE("an older debug=2 capture lends its categories to a newer debug=0 one") {
+  // A creator rule decides only on debug=2 (debug=0 has no creators); Go 1.19's debug=0 has
+  // no start lines, so nil channels read as chan_receive there.
+  auto rules = ParseRulesDocument("rules:\n  - name: pool\n    category: wait_group\n"
+                                  "    created_by: '^main\\.startPool$'\n", "r.yaml");
+  REQUIRE(rules.ok());
+  Classifier classifier(rules.value());
+  std::string dump;
+  for (int i = 0; i < 4; ++i) {
+    dump += "goroutine " + std::to_string(10 + i) + " [chan send]:\nmain.pooled()\n\tm.go:9 +0x1\n"
+            "created by main.startPool in goroutine 1\n\tm.go:3 +0x2\n\n";
+  }
+  test::ProtoBuilder later;
+  later.Sample(9, {{"runtime.gopark"}, {"runtime.chansend"}, {"runtime.chansend1"}, {"main.pooled"}});
+  auto a = AnalyzeBody(dump, classifier, Limits(), "before");
+  auto b = AnalyzeBody(later.Gzipped(), classifier, Limits(), "after");
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  REQUIRE(a->stacks[0].category == Category::kWaitGroup);
+  REQUIRE(b->stacks[0].category == Category::kChanSend);
+  SnapshotDiff d = DiffSnapshots(a.value(), b.value());
+  REQUIRE(d.rows.size() == 1);
+  CHECK(d.rows[0].stack.category == Category::kWaitGroup);
+  CHECK(d.rows[0].stack.created_by == "main.startPool");
+  const int wg = static_cast<int>(Category::kWaitGroup);
+  CHECK(d.category_before[wg] == 4);
+  CHECK(d.category_after[wg] == 9);
+  CHECK(d.category_after[static_cast<int>(Category::kChanSend)] == 0);
+  CHECK(test::HasNote(d.notes, "1 stacks take their category from the older capture"));
+  // The other way round the debug=2 side is the newer one: its category stands.
+  SnapshotDiff back = DiffSnapshots(b.value(), a.value());
+  CHECK(back.rows[0].stack.category == Category::kWaitGroup);
 }
 
 TEST_CASE("diff notes: cut captures, mixed profile kinds, captures given newest first") {

@@ -4,6 +4,7 @@
 
 #include "aggregate/aggregator.h"
 #include "../proto_builder.h"
+#include "../test_util.h"
 
 namespace gx {
 namespace {
@@ -97,19 +98,13 @@ TEST_CASE("history diff says when it starts later than asked or the last probe f
   const int64_t t0 = 1'700'000'000'000;
   store.Record(Probe(t0, 5));
   store.Record(Probe(t0 + 60'000, 20));
-  auto has_note = [](const SnapshotDiff& d, const std::string& start) {
-    for (const std::string& n : d.notes) {
-      if (n.rfind(start, 0) == 0) return true;
-    }
-    return false;
-  };
   auto fresh = store.Diff("127.0.0.1:1", "default", t0, 0);
   REQUIRE(fresh.ok());
-  CHECK_FALSE(has_note(fresh.value(), "the history of this target starts"));
-  CHECK_FALSE(has_note(fresh.value(), "the last probe failed"));
+  CHECK_FALSE(test::HasNote(fresh->notes, "the history of this target starts"));
+  CHECK_FALSE(test::HasNote(fresh->notes, "the last probe failed"));
   auto early = store.Diff("127.0.0.1:1", "default", t0 - 3'600'000, 0);
   REQUIRE(early.ok());
-  CHECK(has_note(early.value(), "the history of this target starts 3600 s after the time asked for"));
+  CHECK(test::HasNote(early->notes, "the history of this target starts 3600 s after the time asked for"));
   // The target dies: the diff still compares the last good points, and says so.
   auto failed = std::make_shared<ProbeResult>();
   failed->target = "127.0.0.1:1";
@@ -120,7 +115,7 @@ TEST_CASE("history diff says when it starts later than asked or the last probe f
   auto stale = store.Diff("127.0.0.1:1", "default", t0, 0);
   REQUIRE(stale.ok());
   CHECK(stale->rows[0].delta() == 15);
-  CHECK(has_note(stale.value(), "the last probe failed (cannot connect to 127.0.0.1:1): 'now' is "
+  CHECK(test::HasNote(stale->notes, "the last probe failed (cannot connect to 127.0.0.1:1): 'now' is "
                                 "the last successful probe, 30 s before it"));
   auto view = store.Target("127.0.0.1:1", "default");
   REQUIRE(view.has_value());
