@@ -39,7 +39,8 @@ constexpr CategoryInfo kCategories[kCategoryCount] = {
      "path; use errgroup.WithContext so one failure cancels the rest."},
     {"semaphore", false,
      "Unbounded fan-out queued on a semaphore or limit: pass a context to Acquire, bound the "
-     "producers (errgroup SetLimit) and release on every path."},
+     "producers (errgroup SetLimit) and release on every path (a database/sql pool: close "
+     "every Rows and Tx)."},
     {"mutex", false,
      "Waiting for a lock: look for an Unlock missing on an error path, I/O held under the "
      "lock, or lock-order inversions."},
@@ -56,7 +57,8 @@ constexpr CategoryInfo kCategories[kCategoryCount] = {
      "Running or runnable: busy, not blocked. If this grows, look at the CPU profile."},
     {"idle_server", true,
      "Idle server connection or accept loop: normal for a server; it follows open client "
-     "connections (set IdleTimeout and ReadHeaderTimeout)."},
+     "connections (set IdleTimeout and ReadHeaderTimeout). A growing connReader.backgroundRead "
+     "follows requests in flight: look for handlers that do not return."},
     {"runtime", true,
      "Go runtime or signal-handling goroutine, or one created but not started yet: not a "
      "leak."},

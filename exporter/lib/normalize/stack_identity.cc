@@ -35,9 +35,43 @@ bool IsWrapperFrame(std::string_view f) {
   return true;
 }
 
+// Clients and frameworks whose goroutines sit in almost every service: their frames (a gRPC
+// stream's wait for headers, a Redis pool's wait for a connection) are where the blocking
+// happens, not the code that must change, so the service's own frame below them is named.
+// A module path, matched whole or followed by '/' or '.'.
+constexpr std::string_view kWellKnownLibraries[] = {
+    "cloud.google.com/go",
+    "github.com/IBM/sarama",
+    "github.com/Shopify/sarama",
+    "github.com/aws/aws-sdk-go",
+    "github.com/aws/aws-sdk-go-v2",
+    "github.com/go-redis/redis",
+    "github.com/go-sql-driver/mysql",
+    "github.com/gorilla/websocket",
+    "github.com/jackc/pgx",
+    "github.com/lib/pq",
+    "github.com/nats-io/nats.go",
+    "github.com/prometheus/client_golang",
+    "github.com/redis/go-redis",
+    "github.com/segmentio/kafka-go",
+    "github.com/valyala/fasthttp",
+    "go.etcd.io/etcd/client",
+    "go.mongodb.org/mongo-driver",
+    "go.opentelemetry.io",
+    "google.golang.org/grpc",
+    "k8s.io/apimachinery",
+    "k8s.io/client-go",
+};
+
 bool IsLibraryFunction(std::string_view f) {
   if (StartsWith(f, "golang.org/x/")) return true;
   if (StartsWith(f, "main.")) return false;
+  for (std::string_view module : kWellKnownLibraries) {
+    if (StartsWith(f, module) && f.size() > module.size() &&
+        (f[module.size()] == '/' || f[module.size()] == '.')) {
+      return true;
+    }
+  }
   // The package path is everything before the first '.' after its last '/'. Receivers such
   // as "(*T)" and generic arguments come later, so only look before the first '(' or '['.
   std::string_view head = f.substr(0, f.find_first_of("(["));

@@ -26,7 +26,9 @@ bool IsPrimitiveImplFrame(std::string_view function);
 // and the ".gowrapN" functions of Go 1.22+ go statements.
 bool IsWrapperFrame(std::string_view function);
 
-// Standard library or golang.org/x: not where an application engineer starts reading.
+// Standard library, golang.org/x or a widely used client or framework (gRPC, Redis, SQL
+// drivers, Kafka, OpenTelemetry, client-go, ...): not where an application engineer starts
+// reading.
 bool IsLibraryFunction(std::string_view function);
 
 // What the rules below say about one function name, worked out once per distinct name by

@@ -21,6 +21,12 @@ TEST_CASE("frame predicates") {
   CHECK_FALSE(IsLibraryFunction("main.leak.func1"));
   CHECK_FALSE(IsLibraryFunction("github.com/acme/svc/api.(*Handler).Serve"));
   CHECK_FALSE(IsLibraryFunction("example.com/x.F[...]"));
+  CHECK(IsLibraryFunction("google.golang.org/grpc/internal/transport.(*Stream).waitOnHeader"));
+  CHECK(IsLibraryFunction("google.golang.org/grpc.(*ClientConn).Invoke"));
+  CHECK(IsLibraryFunction("github.com/redis/go-redis/v9/internal/pool.(*ConnPool).waitTurn"));
+  CHECK(IsLibraryFunction("github.com/jackc/pgx/v5/pgconn.(*PgConn).receiveMessage"));
+  CHECK_FALSE(IsLibraryFunction("google.golang.org/grpcx/svc.F"));  // a whole module path only
+  CHECK_FALSE(IsLibraryFunction("github.com/prometheus/prometheus/scrape.(*scrapeLoop).run"));
 }
 
 TEST_CASE("identity ignores primitive internals that changed between Go versions") {
@@ -90,6 +96,11 @@ TEST_CASE("first application frame skips runtime, stdlib and x/ frames") {
                                    "net/http.(*Transport).dialConn.gowrap2"});
   CHECK(stdlib_only[FirstApplicationFrame(stdlib_only)].function ==
         "net/http.(*persistConn).readLoop");
+  auto grpc = test::Frames({"runtime.gopark", "runtime.selectgo",
+                            "google.golang.org/grpc/internal/transport.(*Stream).waitOnHeader",
+                            "google.golang.org/grpc.(*clientStream).Header",
+                            "example.com/app/api.(*Server).enrich.func1"});
+  CHECK(FirstApplicationFrame(grpc) == 4);
   CHECK(FirstApplicationFrame({}) == -1);
 }
 
