@@ -1,5 +1,7 @@
 #include "report/json_report.h"
 
+#include "report/stack_order.h"
+
 namespace gx {
 namespace {
 
@@ -90,12 +92,12 @@ nlohmann::json SnapshotToJson(const Snapshot& snap, int top_k, bool with_frames,
   out["unknown_lines"] = snap.info.unknown_lines;
   out["bytes"] = snap.info.input_bytes;
   out["categories"] = CategoriesToJson(snap.by_category);
+  out["leaked"] = LeakedTotals(snap).first;
   nlohmann::json stacks = nlohmann::json::array();
   int shown = 0;
-  for (const StackSummary& s : snap.stacks) {
-    if (!include_benign && IsBenign(s.category)) continue;
+  for (const StackSummary* s : StacksInReportOrder(snap, include_benign)) {
     if (top_k > 0 && shown++ >= top_k) break;
-    stacks.push_back(StackToJson(s, with_frames));
+    stacks.push_back(StackToJson(*s, with_frames));
   }
   out["stacks"] = std::move(stacks);
   out["notes"] = snap.notes;

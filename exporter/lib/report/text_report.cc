@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <sstream>
 
+#include "report/stack_order.h"
+
 namespace gx {
 namespace {
 
@@ -93,19 +95,23 @@ std::string RenderSnapshotText(const Snapshot& snap, const TextReportOptions& op
                   IsBenign(c) ? "  (benign)" : "");
   }
 
-  out << "\nTOP STACKS (by goroutines" << (options.show_benign ? "" : ", benign hidden")
-      << ")\n";
+  const auto [leaked, leaked_stacks] = LeakedTotals(snap);
+  if (leaked > 0) {
+    out << "\nGC-PROVEN LEAKED: " << leaked << " goroutines in " << leaked_stacks
+        << (leaked_stacks == 1 ? " stack" : " stacks") << " (listed first below)\n";
+  }
+  out << "\nTOP STACKS (" << (leaked > 0 ? "GC-proven leaked first, then " : "")
+      << "by goroutines" << (options.show_benign ? "" : ", benign hidden") << ")\n";
   int shown = 0, more = 0;
-  for (const StackSummary& s : snap.stacks) {
-    if (!options.show_benign && IsBenign(s.category)) continue;
+  for (const StackSummary* s : StacksInReportOrder(snap, options.show_benign)) {
     if (shown >= options.top_k) {
       ++more;
       continue;
     }
     ++shown;
-    out << Format("%7lld  %-16s %s\n", static_cast<long long>(s.count),
-                  std::string(CategoryName(s.category)).c_str(), s.id.c_str());
-    RenderStackDetails(out, s, options);
+    out << Format("%7lld  %-16s %s\n", static_cast<long long>(s->count),
+                  std::string(CategoryName(s->category)).c_str(), s->id.c_str());
+    RenderStackDetails(out, *s, options);
   }
   if (more > 0) out << "  ... " << more << " more stacks (" << options.more_hint << ")\n";
   if (!snap.notes.empty()) {
