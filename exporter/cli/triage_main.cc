@@ -9,6 +9,7 @@
 #include <iostream>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "aggregate/diff.h"
 #include "classify/classifier.h"
@@ -91,6 +92,21 @@ bool MakeSetup(const CommonFlags& f, Setup* setup) {
   return true;
 }
 
+bool IsUrl(const std::string& source) {
+  return source.rfind("http://", 0) == 0 || source.rfind("https://", 0) == 0;
+}
+
+// --debug picks the format fetched from a URL; a file or stdin is read as it is.
+void WarnDebugUnused(const CommonFlags& f, const std::vector<std::string>& sources) {
+  if (f.debug == 0) return;
+  for (const std::string& source : sources) {
+    if (!IsUrl(source)) {
+      std::cerr << "goroutine_triage: --debug applies to URLs only; " << source
+                << " is read in whatever format it holds\n";
+    }
+  }
+}
+
 gx::TextReportOptions TextOptions(const CommonFlags& f) {
   gx::TextReportOptions o;
   o.top_k = f.top == 0 ? 1 << 30 : f.top;
@@ -102,6 +118,7 @@ gx::TextReportOptions TextOptions(const CommonFlags& f) {
 int Analyze(const std::string& source, const CommonFlags& f) {
   Setup setup;
   if (!MakeSetup(f, &setup)) return kExitUsage;
+  WarnDebugUnused(f, {source});
   auto capture = gx::CaptureSource(source, setup.classifier, setup.options);
   if (!capture.ok()) {
     std::cerr << "goroutine_triage: " << capture.status().message() << "\n";
@@ -130,8 +147,13 @@ int PrintDiff(const gx::Snapshot& before, const gx::Snapshot& after, const Commo
 
 int Diff(const std::string& before_source, const std::string& after_source,
          const CommonFlags& f) {
+  if (before_source == "-" && after_source == "-") {
+    std::cerr << "goroutine_triage: stdin can be read only once: give one capture as a file\n";
+    return kExitUsage;
+  }
   Setup setup;
   if (!MakeSetup(f, &setup)) return kExitUsage;
+  WarnDebugUnused(f, {before_source, after_source});
   auto before = gx::CaptureSource(before_source, setup.classifier, setup.options);
   if (!before.ok()) {
     std::cerr << "goroutine_triage: " << before.status().message() << "\n";
@@ -174,7 +196,7 @@ int Watch(const std::string& url, const std::string& interval_text, const std::s
               << "' (a duration such as 10m, more than 0)\n";
     return kExitUsage;
   }
-  if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+  if (!IsUrl(url)) {
     std::cerr << "goroutine_triage: watch needs an http(s):// URL\n";
     return kExitUsage;
   }
@@ -187,17 +209,21 @@ int Watch(const std::string& url, const std::string& interval_text, const std::s
     return kExitFailure;
   }
   const std::string saved = SaveCapture(before.value(), save_dir);
+  // Said now, not only when the second capture fails: the wait may be cut short (Ctrl-C).
+  const std::string later = saved.empty() ? "" : "goroutine_triage diff " + saved + " " + url +
+                            (f.debug != 0 ? " --debug " + std::to_string(f.debug) : "");
   std::cerr << "goroutine_triage: first capture: " << before->snapshot.total << " goroutines"
             << (saved.empty() ? "" : ", saved to " + saved) << "; next in " << interval_text
-            << "\n";
+            << (later.empty() ? "" : " (or compare later with: " + later + ")") << "\n";
+  if (before->snapshot.info.format != gx::ProfileFormat::kDebug2) {
+    std::cerr << "goroutine_triage: this format names no creators and no wait reasons; "
+                 "--debug 2 adds them (the target stops the world while it writes that dump)\n";
+  }
   std::this_thread::sleep_for(*interval);
   auto after = gx::CaptureUrl(url, setup.classifier, setup.options);
   if (!after.ok()) {
     std::cerr << "goroutine_triage: second capture failed: " << after.status().message() << "\n";
-    if (!saved.empty()) {
-      std::cerr << "goroutine_triage: compare later with: goroutine_triage diff " << saved << " "
-                << url << (f.debug != 0 ? " --debug " + std::to_string(f.debug) : "") << "\n";
-    }
+    if (!later.empty()) std::cerr << "goroutine_triage: compare later with: " << later << "\n";
     return kExitFailure;
   }
   return PrintDiff(before->snapshot, after->snapshot, f);

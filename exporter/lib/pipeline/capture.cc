@@ -63,10 +63,15 @@ Result<Capture> CaptureStream(std::istream& in, const std::string& name,
 }  // namespace
 
 std::string ProfileUrlFor(const std::string& url, int debug) {
-  // "http://host:port" and "http://host:port/" both mean the target, not its root page.
+  // "http://host:port" and "http://host:port/" both mean the target, not its root page;
+  // so does its pprof index page, "/debug/pprof/" (copied from a browser).
   auto parsed = ParseUrl(url);
-  if (parsed.ok() && parsed->path_and_query == "/") {
-    return (EndsWith(url, "/") ? url.substr(0, url.size() - 1) : url) +
+  if (!parsed.ok()) return url;
+  const std::string& path = parsed->path_and_query;
+  if (path == "/" || path == "/debug/pprof" || path == "/debug/pprof/") {
+    // The URL ends with the path, except for the "/" that ParseUrl adds to a bare host.
+    const bool path_written = path != "/" || EndsWith(url, "/");
+    return url.substr(0, url.size() - (path_written ? path.size() : 0)) +
            "/debug/pprof/goroutine?debug=" + std::to_string(debug);
   }
   return url;

@@ -109,7 +109,9 @@ nlohmann::json DiffToJson(const SnapshotDiff& diff, int top_k, bool with_frames,
   nlohmann::json out;
   out["total_before"] = diff.total_before;
   out["total_after"] = diff.total_after;
-  out["interval_seconds"] = diff.interval_seconds;
+  // null when neither capture says when it was taken (text dumps read from files).
+  out["interval_seconds"] =
+      diff.interval_seconds > 0 ? nlohmann::json(diff.interval_seconds) : nlohmann::json();
   out["categories_before"] = CategoriesToJson(diff.category_before);
   out["categories_after"] = CategoriesToJson(diff.category_after);
   nlohmann::json rows = nlohmann::json::array();

@@ -1,5 +1,7 @@
 #include "report/text_report.h"
 
+#include <algorithm>
+#include <array>
 #include <cstdio>
 #include <sstream>
 
@@ -149,9 +151,16 @@ std::string RenderDiffText(const SnapshotDiff& diff, const std::string& before_n
 
   out << "\nGROWING STACKS (largest growth first)\n";
   int shown = 0, more = 0;
+  int64_t benign_growth = 0;
+  std::string benign_categories;
+  std::array<int64_t, kCategoryCount> benign_by_category{};
   for (const DiffRow& row : diff.rows) {
     if (row.delta() <= 0) break;
-    if (!options.show_benign && IsBenign(row.stack.category)) continue;
+    if (!options.show_benign && IsBenign(row.stack.category)) {
+      benign_growth += row.delta();
+      benign_by_category[static_cast<int>(row.stack.category)] += row.delta();
+      continue;
+    }
     if (shown >= options.top_k) {
       ++more;
       continue;
@@ -164,6 +173,34 @@ std::string RenderDiffText(const SnapshotDiff& diff, const std::string& before_n
   }
   if (more > 0) out << "  ... " << more << " more growing stacks (" << options.more_hint << ")\n";
   if (shown == 0) out << "  nothing grew\n";
+  if (benign_growth > 0) {
+    // Hidden, but not silently: idle server connections that grow mean a client keeps
+    // opening connections.
+    out << "  benign stacks grew too, by " << benign_growth << " goroutines (";
+    bool first = true;
+    for (int i = 0; i < kCategoryCount; ++i) {
+      if (benign_by_category[i] == 0) continue;
+      out << (first ? "" : ", ") << CategoryName(static_cast<Category>(i)) << " "
+          << Format("%+lld", static_cast<long long>(benign_by_category[i]));
+      first = false;
+    }
+    out << "); --all lists them\n";
+  }
+  // What shrank or went: a fix shows here as its stack gone or bounded.
+  int dropped = 0;
+  for (auto it = diff.rows.rbegin(); it != diff.rows.rend() && it->delta() < 0; ++it) {
+    if (!options.show_benign && IsBenign(it->stack.category)) continue;
+    if (dropped == 0) out << "\nSHRINKING OR GONE STACKS (largest drop first)\n";
+    if (dropped++ >= std::min(options.top_k, 5)) {
+      out << "  ...\n";
+      break;
+    }
+    out << Format("%+7lld  %5lld -> %-5lld %-16s %s\n", static_cast<long long>(it->delta()),
+                  static_cast<long long>(it->before), static_cast<long long>(it->after),
+                  std::string(CategoryName(it->stack.category)).c_str(), it->stack.id.c_str());
+    const std::string where = it->stack.function().empty() ? "(no frames)" : std::string(it->stack.function());
+    out << "        at " << where << "\n";
+  }
   if (!diff.notes.empty()) {
     out << "\nNOTES\n";
     for (const std::string& n : diff.notes) out << "  - " << n << "\n";

@@ -18,6 +18,11 @@ TEST_CASE("a target URL without a path means its goroutine profile") {
   CHECK(ProfileUrlFor("http://svc:6060/debug/pprof/goroutine?debug=2") ==
         "http://svc:6060/debug/pprof/goroutine?debug=2");
   CHECK(ProfileUrlFor("http://svc:6060/custom") == "http://svc:6060/custom");
+  // The pprof index page, as copied from a browser.
+  CHECK(ProfileUrlFor("http://svc:6060/debug/pprof/", 2) ==
+        "http://svc:6060/debug/pprof/goroutine?debug=2");
+  CHECK(ProfileUrlFor("http://svc:6060/debug/pprof") ==
+        "http://svc:6060/debug/pprof/goroutine?debug=0");
   CHECK(ProfileUrlFor("http://svc:6060/?debug=1") == "http://svc:6060/?debug=1");
   CHECK(ProfileUrlFor("http://svc:6060", 2) == "http://svc:6060/debug/pprof/goroutine?debug=2");
   CHECK(ProfileUrlFor("http://svc:6060/x?debug=1", 2) == "http://svc:6060/x?debug=1");

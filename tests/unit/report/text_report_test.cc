@@ -1,0 +1,65 @@
+#include "report/text_report.h"
+
+#include <doctest/doctest.h>
+
+#include "aggregate/aggregator.h"
+#include "aggregate/diff.h"
+#include "../proto_builder.h"
+
+namespace gx {
+namespace {
+
+Snapshot Analyze(const test::ProtoBuilder& b) {
+  Classifier c;
+  auto s = AnalyzeBody(b.Gzipped(), c, Limits(), "t");
+  REQUIRE(s.ok());
+  return std::move(s.value());
+}
+
+// `sends` goroutines blocked sending, `idle` idle keep-alive connections, `sleeps` sleeping.
+Snapshot Program(int sends, int idle, int sleeps) {
+  test::ProtoBuilder b;
+  if (sends) b.Sample(sends, {{"runtime.gopark"}, {"runtime.chansend"}, {"runtime.chansend1"}, {"main.push"}});
+  if (idle) {
+    b.Sample(idle, {{"runtime.gopark"}, {"runtime.netpollblock"}, {"internal/poll.runtime_pollWait"},
+                    {"bufio.(*Reader).Peek"}, {"net/http.(*conn).serve"}});
+  }
+  if (sleeps) b.Sample(sleeps, {{"runtime.gopark"}, {"time.Sleep"}, {"main.poll"}});
+  return Analyze(b);
+}
+
+}  // namespace
+
+TEST_CASE("diff text: hidden benign growth is counted, shrinking stacks are listed") {
+  SnapshotDiff d = DiffSnapshots(Program(5, 2, 40), Program(25, 302, 4));
+  TextReportOptions options;
+  const std::string text = RenderDiffText(d, "old", "new", options);
+  CAPTURE(text);
+  CHECK(text.find("+20      5 -> 25    chan_send") != std::string::npos);
+  CHECK(text.find("benign stacks grew too, by 300 goroutines (idle_server +300); --all lists them") !=
+        std::string::npos);
+  CHECK(text.find("SHRINKING OR GONE STACKS (largest drop first)\n    -36     40 -> 4     timer") !=
+        std::string::npos);
+  options.show_benign = true;
+  const std::string all = RenderDiffText(d, "old", "new", options);
+  CHECK(all.find("benign stacks grew too") == std::string::npos);
+  CHECK(all.find("idle_server") != std::string::npos);
+}
+
+TEST_CASE("snapshot text: GC-proven leaked stacks come first, with their total") {
+  const std::string dump =
+      "goroutine 1 [chan send]:\nmain.busy()\n\tm.go:1 +0x1\n\n"
+      "goroutine 2 [chan send]:\nmain.busy()\n\tm.go:1 +0x1\n\n"
+      "goroutine 3 [chan send]:\nmain.busy()\n\tm.go:1 +0x1\n\n"
+      "goroutine 4 [select (leaked)]:\nmain.stuck()\n\tm.go:2 +0x1\n\n";
+  Classifier c;
+  auto s = AnalyzeBody(dump, c, Limits(), "leak.txt");
+  REQUIRE(s.ok());
+  const std::string text = RenderSnapshotText(s.value(), TextReportOptions());
+  CAPTURE(text);
+  CHECK(text.find("GC-PROVEN LEAKED: 1 goroutines in 1 stack (listed first below)") !=
+        std::string::npos);
+  CHECK(text.find("main.stuck") < text.find("main.busy"));
+}
+
+}  // namespace gx
