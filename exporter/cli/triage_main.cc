@@ -281,6 +281,15 @@ int main(int argc, char** argv) {
   if (*analyze) return Analyze(analyze_source, analyze_flags);
   if (*diff) return Diff(before, after, diff_flags);
   if (*watch) return Watch(watch_url, interval, save_dir, watch_flags);
-  std::cout << gx::BuiltinRulesYaml();
+  std::cout << gx::BuiltinRulesYaml()
+            << "\n# Decided in code, around the rules above (the `rule` a stack reports):\n"
+               "#   nil-chan-frames             a chan_send or chan_receive rule matched, and the\n"
+               "#                               call's offset in its function shows a nil channel\n"
+               "#   not-started                 no frames but runtime.goexit: created, not yet run\n"
+               "#   not-parked                  debug=0, no rule matched, leaf not runtime.gopark:\n"
+               "#                               running\n"
+               "#   primitive-hidden-in-debug1  debug=1, no rule matched: the runtime frames that\n"
+               "#                               show the primitive are hidden (unknown)\n"
+               "#   no-rule                     nothing matched (unknown)\n";
   return kExitOk;
 }
