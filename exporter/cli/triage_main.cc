@@ -215,7 +215,9 @@ int Watch(const std::string& url, const std::string& interval_text, const std::s
   std::cerr << "goroutine_triage: first capture: " << before->snapshot.total << " goroutines"
             << (saved.empty() ? "" : ", saved to " + saved) << "; next in " << interval_text
             << (later.empty() ? "" : " (or compare later with: " + later + ")") << "\n";
-  if (before->snapshot.info.format != gx::ProfileFormat::kDebug2) {
+  // Only a URL without a path takes --debug; one with a path is fetched as it is.
+  if (before->snapshot.info.format != gx::ProfileFormat::kDebug2 &&
+      gx::ProfileUrlFor(url, 2) != url) {
     std::cerr << "goroutine_triage: this format names no creators and no wait reasons; "
                  "--debug 2 adds them (the target stops the world while it writes that dump)\n";
   }
@@ -282,14 +284,9 @@ int main(int argc, char** argv) {
   if (*diff) return Diff(before, after, diff_flags);
   if (*watch) return Watch(watch_url, interval, save_dir, watch_flags);
   std::cout << gx::BuiltinRulesYaml()
-            << "\n# Decided in code, around the rules above (the `rule` a stack reports):\n"
-               "#   nil-chan-frames             a chan_send or chan_receive rule matched, and the\n"
-               "#                               call's offset in its function shows a nil channel\n"
-               "#   not-started                 no frames but runtime.goexit: created, not yet run\n"
-               "#   not-parked                  debug=0, no rule matched, leaf not runtime.gopark:\n"
-               "#                               running\n"
-               "#   primitive-hidden-in-debug1  debug=1, no rule matched: the runtime frames that\n"
-               "#                               show the primitive are hidden (unknown)\n"
-               "#   no-rule                     nothing matched (unknown)\n";
+            << "\n# Decided in code, around the rules above (the `rule` a stack reports):\n";
+  for (const gx::CodeRule& r : gx::kCodeRules) {
+    std::cout << "#   " << r.name << ": " << r.meaning << "\n";
+  }
   return kExitOk;
 }

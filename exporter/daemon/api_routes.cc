@@ -98,6 +98,8 @@ TargetLookup LookUpTarget(App* app, const httplib::Request& req) {
 bool ParseTimeParam(const std::string& text, int64_t now_ms, int64_t* out_ms) {
   if (text.empty()) return false;
   if (auto ago = ParseDuration(text)) {
+    // Before 1970 is no time a history holds (and <= 0 would read as "latest").
+    if (ago->count() >= now_ms) return false;
     *out_ms = now_ms - ago->count();
     return true;
   }

@@ -74,6 +74,8 @@ void InstallReportPage(httplib::Server* server, App* app) {
     }
     TextReportOptions options;
     options.frames = req.get_param_value("frames") == "1";
+    options.show_benign = req.get_param_value("all") == "1";
+    options.benign_hint = "&all=1 lists them";
     // Up to 512 frames a stack: fewer stacks with frames keep a page within a few MB.
     const int max_top = options.frames ? kMaxReportStacksWithFrames : kMaxReportStacks;
     options.top_k = std::max(1, std::min(TopParam(req, options.top_k), max_top));

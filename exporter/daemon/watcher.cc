@@ -129,6 +129,7 @@ void Watcher::SchedulerLoop() {
 void Watcher::LogChange(const WatchTarget& target, const ProbeResult* previous,
                         const ProbeResult& result) {
   // Once per change, not per poll: a dead target polled every 15 s would flood the log.
+  // (A reload that changes the target's slot starts it afresh: it is logged once more.)
   if (!result.success &&
       (!previous || previous->success || previous->error_kind != result.error_kind)) {
     Log().Warn("watched target failing",

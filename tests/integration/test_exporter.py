@@ -219,6 +219,7 @@ class ExporterTest(unittest.TestCase):
             ("/probe?target=example.com:6060", 403),
             ("/api/v1/stacks", 400), ("/api/v1/stacks?target=nowhere:1", 404),
             ("/api/v1/diff?target=%s&from=yesterday" % self.leaky.address, 400),
+            ("/api/v1/diff?target=%s&to=60y" % self.leaky.address, 400),  # before 1970
             ("/no-such-page", 404),
         ]
         for path, want in cases:

@@ -466,7 +466,7 @@ Snapshot Aggregator::Finalize(const DecodeInfo& info) {
     if (!b.state.empty()) matches.state = memo.StateBits(b.state);
     if (!b.created_by.empty()) matches.created_by = memo.CreatedByBits(b.created_by);
     ClassificationRef c = classifier_->Classify(stack, matches);
-    if (c.rule == "primitive-hidden-in-debug1") hidden_in_debug1 += b.count;
+    if (c.rule == kHiddenInDebug1Rule.name) hidden_in_debug1 += b.count;
     snap.by_category[static_cast<int>(c.category)] += b.count;
     snap.wait_by_category[static_cast<int>(c.category)].Merge(b.wait);
 

@@ -190,25 +190,25 @@ ClassificationRef Classifier::Classify(const ClassifyStack& in,
     ClassificationRef c{rule.rule->category, rule.rule->name};
     if ((c.category == Category::kChanSend || c.category == Category::kChanReceive) &&
         in.state.empty() && in.nil_chan_frames) {
-      c = {Category::kNilChan, "nil-chan-frames"};
+      c = {Category::kNilChan, kNilChanFramesRule.name};
     }
     return c;
   }
   if (in.frame_count == 0) {
     // Only runtime.goexit on the stack: created but not yet started, a moment's state (and
     // its id is that of no frames at all): benign, not "running".
-    return {Category::kRuntime, "not-started"};
+    return {Category::kRuntime, kNotStartedRule.name};
   }
   if (in.format == ProfileFormat::kProto) {
     // debug=0 keeps runtime frames: a goroutine that is not parked is running or runnable.
     if (in.leaf_function != "runtime.gopark" && in.leaf_function != "runtime.goparkunlock") {
-      return {Category::kRunning, "not-parked"};
+      return {Category::kRunning, kNotParkedRule.name};
     }
   }
   if (in.format == ProfileFormat::kDebug1) {
-    return {Category::kUnknown, "primitive-hidden-in-debug1"};
+    return {Category::kUnknown, kHiddenInDebug1Rule.name};
   }
-  return {Category::kUnknown, "no-rule"};
+  return {Category::kUnknown, kNoRule.name};
 }
 
 }  // namespace gx

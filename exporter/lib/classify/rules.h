@@ -52,4 +52,25 @@ const std::vector<Rule>& BuiltinRules();
 // The embedded YAML text of the built-in rules (for --print-builtin-rules and tests).
 const char* BuiltinRulesYaml();
 
+// Decisions the classifier makes in code, around the rules; `name` is the rule a stack then
+// reports (Classifier::Classify).
+struct CodeRule {
+  const char* name;
+  const char* meaning;
+};
+inline constexpr CodeRule kNilChanFramesRule = {
+    "nil-chan-frames",
+    "debug=0 or debug=1: a chan_send or chan_receive rule matched, and the call's offset in "
+    "its function shows a nil channel"};
+inline constexpr CodeRule kNotStartedRule = {
+    "not-started", "no frames but runtime.goexit: created, not yet run (runtime)"};
+inline constexpr CodeRule kNotParkedRule = {
+    "not-parked", "debug=0, no rule matched and the leaf is not runtime.gopark: running"};
+inline constexpr CodeRule kHiddenInDebug1Rule = {
+    "primitive-hidden-in-debug1",
+    "debug=1, no rule matched: the runtime frames that show the primitive are hidden (unknown)"};
+inline constexpr CodeRule kNoRule = {"no-rule", "nothing matched (unknown)"};
+inline constexpr CodeRule kCodeRules[] = {kNilChanFramesRule, kNotStartedRule, kNotParkedRule,
+                                          kHiddenInDebug1Rule, kNoRule};
+
 }  // namespace gx

@@ -61,14 +61,33 @@ Result<ParsedUrl> ParseUrl(std::string_view url) {
     if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
   }
   if (out.host.empty()) return Status::Error("URL has no host");
-  const bool bracketed = authority[0] == '[';
-  for (char c : out.host) {
-    // Names and IPv4 addresses: letters, digits, '-', '.', '_' (DNS names are ASCII);
-    // IPv6 addresses may add ':' and a '%' zone.
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '.' || c == '_' ||
-                    (bracketed && (c == ':' || c == '%'));
-    if (!ok) return Status::Error("bad character in URL host");
+  auto is_name_char = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '.' || c == '_';
+  };
+  auto is_hex = [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+  };
+  if (authority[0] != '[') {
+    // Names and IPv4 addresses: letters, digits, '-', '.', '_' (DNS names are ASCII).
+    for (char c : out.host) {
+      if (!is_name_char(c)) return Status::Error("bad character in URL host");
+    }
+  } else {
+    // IPv6: hex digits, ':' and '.' (an embedded IPv4 address), then an optional "%zone".
+    const std::size_t zone = out.host.find('%');
+    const std::string_view address = std::string_view(out.host).substr(0, zone);
+    if (address.find(':') == std::string_view::npos) return Status::Error("bad IPv6 address in URL");
+    for (char c : address) {
+      if (!is_hex(c) && c != ':' && c != '.') return Status::Error("bad IPv6 address in URL");
+    }
+    if (zone != std::string::npos) {
+      const std::string_view name = std::string_view(out.host).substr(zone + 1);
+      if (name.empty()) return Status::Error("bad IPv6 zone in URL");
+      for (char c : name) {
+        if (!is_name_char(c)) return Status::Error("bad IPv6 zone in URL");
+      }
+    }
   }
   out.port = out.scheme == "https" ? 443 : 80;
   if (!port_text.empty()) {

@@ -152,7 +152,6 @@ std::string RenderDiffText(const SnapshotDiff& diff, const std::string& before_n
   out << "\nGROWING STACKS (largest growth first)\n";
   int shown = 0, more = 0;
   int64_t benign_growth = 0;
-  std::string benign_categories;
   std::array<int64_t, kCategoryCount> benign_by_category{};
   for (const DiffRow& row : diff.rows) {
     if (row.delta() <= 0) break;
@@ -184,22 +183,27 @@ std::string RenderDiffText(const SnapshotDiff& diff, const std::string& before_n
           << Format("%+lld", static_cast<long long>(benign_by_category[i]));
       first = false;
     }
-    out << "); --all lists them\n";
+    out << "); " << options.benign_hint << "\n";
   }
   // What shrank or went: a fix shows here as its stack gone or bounded.
-  int dropped = 0;
+  int dropped = 0, more_dropped = 0;
   for (auto it = diff.rows.rbegin(); it != diff.rows.rend() && it->delta() < 0; ++it) {
     if (!options.show_benign && IsBenign(it->stack.category)) continue;
     if (dropped == 0) out << "\nSHRINKING OR GONE STACKS (largest drop first)\n";
-    if (dropped++ >= std::min(options.top_k, 5)) {
-      out << "  ...\n";
-      break;
+    if (dropped >= options.top_k) {
+      ++more_dropped;
+      continue;
     }
+    ++dropped;
     out << Format("%+7lld  %5lld -> %-5lld %-16s %s\n", static_cast<long long>(it->delta()),
                   static_cast<long long>(it->before), static_cast<long long>(it->after),
                   std::string(CategoryName(it->stack.category)).c_str(), it->stack.id.c_str());
-    const std::string where = it->stack.function().empty() ? "(no frames)" : std::string(it->stack.function());
+    const std::string where =
+        it->stack.function().empty() ? "(no frames)" : std::string(it->stack.function());
     out << "        at " << where << "\n";
+  }
+  if (more_dropped > 0) {
+    out << "  ... " << more_dropped << " more shrinking stacks (" << options.more_hint << ")\n";
   }
   if (!diff.notes.empty()) {
     out << "\nNOTES\n";

@@ -15,6 +15,8 @@ struct TextReportOptions {
   bool show_benign = false;  // list benign stacks among the top ones
   // How to see the stacks beyond top_k, said after the list when some are left out.
   std::string more_hint = "--top 0 lists all";
+  // How to see benign stacks, said after a diff's growing stacks when benign ones grew.
+  std::string benign_hint = "--all lists them";
 };
 
 std::string RenderSnapshotText(const Snapshot& snapshot, const TextReportOptions& options);

@@ -55,8 +55,13 @@ TEST_CASE("debug=0 frame signatures map to categories (FORMATS.md 5.2)") {
                      "golang.org/x/sync/errgroup.(*Group).Go", "main.f"}),
        Category::kSemaphore},
       {test::Frames({"runtime.gopark", "runtime.selectgo",
+                     "golang.org/x/time/rate.(*Limiter).wait",
                      "golang.org/x/time/rate.(*Limiter).WaitN",
                      "golang.org/x/time/rate.(*Limiter).Wait", "main.f"}),
+       Category::kSemaphore},
+      // x/time before 0.3: the select in WaitN itself.
+      {test::Frames({"runtime.gopark", "runtime.selectgo",
+                     "golang.org/x/time/rate.(*Limiter).WaitN", "main.f"}),
        Category::kSemaphore},
       {test::Frames({"runtime.gopark", "runtime.selectgo", "database/sql.(*DB).conn",
                      "database/sql.(*DB).query", "database/sql.(*DB).QueryContext", "main.f"}),

@@ -95,9 +95,12 @@ TEST_CASE("ParseUrl accepts http(s) URLs and rejects the rest") {
   CHECK(v6->path_and_query == "/");
   CHECK(ParseUrl("http://my-svc_1.ns.svc:8080").ok());
   CHECK(ParseUrl("http://[fe80::1%eth0]:6060").ok());
+  CHECK(ParseUrl("http://[::ffff:127.0.0.1]:6060").ok());
   for (const char* bad : {"ftp://x/", "http://", "http://h:0/", "http://h:99999/", "h:80",
                           "http://u:p@h/", "http://h:80x/", "http://h/a b", "http://%%%garbage/",
-                          "http://not%20a%20host/", "http://a,b:80/", "http://[::1%/"}) {
+                          "http://not%20a%20host/", "http://a,b:80/", "http://[::1%/",
+                          "http://[localhost]/", "http://[%%]/", "http://[...]/", "http://[::1%]/",
+                          "http://[fe80::1%a%b]/"}) {
     CAPTURE(bad);
     CHECK_FALSE(ParseUrl(bad).ok());
   }
