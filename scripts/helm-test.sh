@@ -237,6 +237,14 @@ if "$HELM_BIN" template goroutine-exporter "$CHART" --kube-version "$KUBE_VERSIO
     -f "$CHART/ci/watch-values.yaml" --set replicaCount=2 >/dev/null 2>&1; then
   failed "negative control: helm template accepted watch mode with two replicas"
 fi
+if "$HELM_BIN" template goroutine-exporter "$CHART" --kube-version "$KUBE_VERSION" \
+    -f "$CHART/ci/watch-values.yaml" --set mode=daemonset >/dev/null 2>&1; then
+  failed "negative control: helm template accepted watch mode in a DaemonSet"
+fi
+if "$HELM_BIN" template goroutine-exporter "$CHART" --kube-version "$KUBE_VERSION" \
+    --set existingConfigMap=mine --set watchMode=true --set replicaCount=2 >/dev/null 2>&1; then
+  failed "negative control: helm template accepted watchMode with two replicas"
+fi
 log "negative controls rejected as expected"
 
 # Watch mode: the series of watched targets must not carry the exporter pod's own labels (a
@@ -250,6 +258,15 @@ sm = next(d for d in docs if d["kind"] == "ServiceMonitor")
 rel = sm["spec"]["endpoints"][0]["metricRelabelings"]
 blanked = {r["targetLabel"] for r in rel if r.get("sourceLabels") == ["target"] and r.get("replacement") == ""}
 assert {"pod", "container", "endpoint", "service"} <= blanked, blanked
+dep = next(d for d in docs if d["kind"] == "Deployment")
+assert dep["spec"]["strategy"] == {"type": "Recreate"}, dep["spec"]["strategy"]
+PY
+# The same for a watch config in an existing ConfigMap, which the chart is told of.
+existing_render=$("$HELM_BIN" template goroutine-exporter "$CHART" --kube-version "$KUBE_VERSION" \
+  --set existingConfigMap=mine --set watchMode=true)
+"$PY" - <<'PY' "$existing_render" || failed "watchMode: update strategy"
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(sys.argv[1]) if d]
 dep = next(d for d in docs if d["kind"] == "Deployment")
 assert dep["spec"]["strategy"] == {"type": "Recreate"}, dep["spec"]["strategy"]
 PY

@@ -56,6 +56,7 @@ Status App::Reload() {
   HistoryLimits limits;
   limits.max_points = config->watch.history_max_snapshots;
   limits.max_age = config->watch.history_max_age;
+  limits.max_targets = static_cast<std::size_t>(config->watch.history_max_targets);
   history_.SetLimits(limits);
   {
     std::lock_guard<std::mutex> lock(mu_);

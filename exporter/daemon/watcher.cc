@@ -106,6 +106,15 @@ void Watcher::SchedulerLoop() {
       if (stopping_) break;
       config_ = config;
       ApplyTargets(std::move(targets), config->watch.interval.count(), now);
+      const std::size_t history_targets = static_cast<std::size_t>(config->watch.history_max_targets);
+      if (slots_.size() > history_targets && slots_.size() != warned_target_count_) {
+        // Polled in turn, each target would be dropped from the history before its next
+        // poll: no diff, no report.
+        Log().Warn("more watched targets than history.max_targets: targets lose their history",
+                   {{"targets", std::to_string(slots_.size())},
+                    {"history_max_targets", std::to_string(history_targets)}});
+        warned_target_count_ = slots_.size();
+      }
       int64_t refresh = 30000;
       for (const FileSdConfig& sd : config->watch.file_sd_configs) {
         refresh = std::min<int64_t>(refresh, sd.refresh_interval.count());

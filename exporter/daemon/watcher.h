@@ -57,6 +57,7 @@ class Watcher {
   std::deque<std::string> queue_;             // GUARDED_BY(mu_)
   std::shared_ptr<const Config> config_;      // GUARDED_BY(mu_), the one slots_ came from
   int64_t next_sd_refresh_ms_ = 0;            // GUARDED_BY(mu_)
+  std::size_t warned_target_count_ = 0;       // GUARDED_BY(mu_), last warned about
   std::thread scheduler_;
   std::vector<std::thread> workers_;
 };

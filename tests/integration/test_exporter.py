@@ -448,5 +448,22 @@ class WatchedTargetDiesTest(unittest.TestCase):
         self.assertIn("level=warn", [l for l in log.splitlines() if "watched target failing" in l][0])
 
 
+class HistoryCapTest(unittest.TestCase):
+    def test_more_watched_targets_than_the_history_keeps_is_logged(self):
+        tmp = tempfile.mkdtemp(prefix="gx-it-cap-")
+        config = os.path.join(tmp, "config.yml")
+        ports = [h.free_port() for _ in range(3)]  # nothing listens: the polls fail, no matter
+        with open(config, "w") as f:
+            f.write("watch:\n  interval: 1m\n  history: {max_targets: 2}\n  static_configs:\n"
+                    f"    - targets: [{', '.join(f'127.0.0.1:{p}' for p in ports)}]\n")
+        exporter = h.start_exporter(["--config.file", config], name="exporter-cap")
+        try:
+            h.wait_until(lambda: "more watched targets than history.max_targets" in exporter.output(),
+                         10, what="the warning")
+            self.assertIn("targets=3 history_max_targets=2", exporter.output())
+        finally:
+            exporter.stop()
+
+
 if __name__ == "__main__":
     unittest.main()

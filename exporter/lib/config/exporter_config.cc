@@ -350,10 +350,14 @@ class ConfigParser {
             }
           } else if (name == "history") {
             return y_.ForEachEntry(
-                v, k, "watch history", {"max_snapshots", "max_age"},
+                v, k, "watch history", {"max_snapshots", "max_age", "max_targets"},
                 [&](const std::string& hn, const YAML::Node& hk, const YAML::Node& hv) -> Status {
                   if (hn == "max_snapshots") {
                     GX_ASSIGN_OR_RETURN(w->history_max_snapshots, y_.Int(hk, hv, 1, 10000));
+                  } else if (hn == "max_targets") {
+                    GX_ASSIGN_OR_RETURN(
+                        w->history_max_targets,
+                        y_.Int(hk, hv, 1, static_cast<int64_t>(kMaxTrackedTargets)));
                   } else {
                     GX_ASSIGN_OR_RETURN(w->history_max_age, y_.Duration(hk, hv, milliseconds(0),
                                                                         kMaxHistoryAge, true));

@@ -81,6 +81,9 @@ struct WatchConfig {
   std::string target_label = "target";
   int history_max_snapshots = 60;
   std::chrono::milliseconds history_max_age = std::chrono::hours(2);
+  // Targets (watched or probed through /probe) with a history; the least recently probed go
+  // beyond it. Fewer than the targets a pod probes in turn means no target keeps two points.
+  int history_max_targets = 2000;
   std::vector<StaticTargetGroup> static_configs;
   std::vector<FileSdConfig> file_sd_configs;
 };

@@ -110,6 +110,14 @@ Result<WebConfig> Parse(const std::string& yaml_text, const std::string& source)
         return y.Error(tls_key,
                        "client_auth_type RequireAndVerifyClientCert needs client_ca_file");
       }
+      // As exporter-toolkit: a CA without a policy is a mistake. And the server verifies
+      // client certificates whenever it is given a CA, so no other policy could be honoured.
+      if (!config.tls_client_ca_file.empty() &&
+          config.tls_client_auth_type != "RequireAndVerifyClientCert") {
+        return y.Error(tls_key,
+                       "client_ca_file needs client_auth_type RequireAndVerifyClientCert "
+                       "(the only client certificate policy supported)");
+      }
     }
   } catch (const YAML::Exception& e) {
     return Status::Error(YamlErrorMessage(source, e));

@@ -92,6 +92,13 @@ Whether a config file is mounted, and the name of its ConfigMap.
 {{- define "goroutine-exporter.hasConfig" -}}
 {{- if or .Values.existingConfigMap .Values.config }}true{{ end }}
 {{- end }}
+{{/*
+Whether the exporter polls targets itself (a `watch:` section in `config`, or `watchMode` for
+an existing ConfigMap the chart cannot read): "true" or "".
+*/}}
+{{- define "goroutine-exporter.watchMode" -}}
+{{- if or .Values.watchMode (and .Values.config (kindIs "map" .Values.config) .Values.config.watch) }}true{{ end }}
+{{- end }}
 {{- define "goroutine-exporter.configMapName" -}}
 {{- .Values.existingConfigMap | default (include "goroutine-exporter.fullname" .) }}
 {{- end }}

@@ -53,7 +53,7 @@ watch:
   concurrency: 8
   jitter: 0.25
   target_label: instance
-  history: {max_snapshots: 10, max_age: 30m}
+  history: {max_snapshots: 10, max_age: 30m, max_targets: 5000}
   static_configs:
     - targets: ['127.0.0.1:6060', 'http://app:8080']
       module: basic
@@ -127,6 +127,7 @@ TEST_CASE("a full config parses into every field") {
   CHECK(w.target_label == "instance");
   CHECK(w.history_max_snapshots == 10);
   CHECK(w.history_max_age == std::chrono::minutes(30));
+  CHECK(w.history_max_targets == 5000);
   REQUIRE(w.static_configs.size() == 2);
   CHECK(w.static_configs[0].targets ==
         std::vector<std::string>{"127.0.0.1:6060", "http://app:8080"});

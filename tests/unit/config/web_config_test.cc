@@ -98,6 +98,13 @@ TEST_CASE("bad web configs are rejected with the line") {
       {"cert without key", "tls_server_config:\n  cert_file: c\n", "web.yml:1: tls_server_config needs cert_file and key_file"},
       {"bad client_auth_type", "tls_server_config:\n  cert_file: c\n  key_file: k\n  client_auth_type: Maybe\n",
        "web.yml:4: client_auth_type must be"},
+      {"client CA without a policy",
+       "tls_server_config:\n  cert_file: c\n  key_file: k\n  client_ca_file: ca\n",
+       "client_ca_file needs client_auth_type RequireAndVerifyClientCert"},
+      {"client CA with NoClientCert",
+       "tls_server_config:\n  cert_file: c\n  key_file: k\n  client_ca_file: ca\n"
+       "  client_auth_type: NoClientCert\n",
+       "client_ca_file needs client_auth_type RequireAndVerifyClientCert"},
       {"verify without ca",
        "tls_server_config:\n  cert_file: c\n  key_file: k\n  client_auth_type: RequireAndVerifyClientCert\n",
        "needs client_ca_file"},
