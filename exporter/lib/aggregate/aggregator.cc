@@ -171,7 +171,8 @@ bool Aggregator::OnRecordView(const RecordView& record) {
     }
   }
   if (!bucket) {
-    if (buckets_.size() >= limits_.max_buckets) {
+    if (buckets_.size() >= limits_.max_buckets ||
+        frame_functions_.size() + n > limits_.max_bucket_frames) {
       overflow_ += record.count;
       return true;
     }
@@ -586,9 +587,10 @@ Snapshot Aggregator::Finalize(const DecodeInfo& info) {
                          std::to_string(limits_.max_shape_text_bytes >> 20) + " MiB allowed");
   }
   if (overflow_ > 0) {
-    snap.notes.push_back(std::to_string(overflow_) + " goroutines beyond the cap of " +
-                         std::to_string(limits_.max_buckets) +
-                         " distinct stacks are counted in totals only");
+    snap.notes.push_back(std::to_string(overflow_) + " goroutines beyond the caps of " +
+                         std::to_string(limits_.max_buckets) + " distinct stacks and " +
+                         std::to_string(limits_.max_bucket_frames) +
+                         " frames in all are counted in totals only");
     snap.by_category[static_cast<int>(Category::kUnknown)] += overflow_;
   }
   if (info.format == ProfileFormat::kDebug2 && info.kind == ProfileKind::kGoroutineLeak) {

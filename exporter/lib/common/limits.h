@@ -37,6 +37,10 @@ struct Limits {
   // Beyond this, goroutines are still counted in totals and categories but folded into an
   // overflow bucket, and the snapshot says so.
   std::size_t max_buckets = 20000;
+  // Frames of all those buckets together (about 28 bytes each while aggregating): 20,000
+  // buckets of 512 frames would hold about 290 MB; real profiles need a few hundred thousand
+  // frames (the 10,000-stack benchmark profile: about 100,000). Past it, as past max_buckets.
+  std::size_t max_bucket_frames = 1u << 21;
   // Labels per goroutine and length of a label key or value kept (longer values are cut and
   // marked with a trailing "…"), so labels cannot blow up series cardinality or memory.
   std::size_t max_labels_per_goroutine = 32;

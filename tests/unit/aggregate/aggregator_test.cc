@@ -93,6 +93,22 @@ TEST_CASE("the bucket cap bounds memory and the overflow is reported") {
   CHECK(snap->overflow_goroutines == 90);
   CHECK(snap->total == 100);
   CHECK_FALSE(snap->notes.empty());
+  // The frames of all buckets are capped too (deep stacks: few buckets, many frames).
+  std::string deep;
+  for (int i = 0; i < 10; ++i) {
+    deep += "goroutine " + std::to_string(i + 1) + " [select]:\n";
+    for (int f = 0; f < 4; ++f) {
+      deep += "main.g" + std::to_string(i) + "_" + std::to_string(f) + "()\n\tm.go:1 +0x1\n";
+    }
+    deep += "\n";
+  }
+  Limits frames;
+  frames.max_bucket_frames = 10;  // two stacks of 4 frames fit, the third does not
+  auto capped = AnalyzeBody(deep, classifier, frames, "mem");
+  REQUIRE(capped.ok());
+  CHECK(capped->stacks.size() == 2);
+  CHECK(capped->overflow_goroutines == 8);
+  CHECK(test::HasNote(capped->notes, "8 goroutines beyond the caps of"));
 }
 
 TEST_CASE("a snapshot finds its stacks by id, indexed or not") {
