@@ -56,6 +56,23 @@ std::map<std::string, double> StackSeries(const std::vector<prometheus::MetricFa
   return out;
 }
 
+// The values of family `family` summed by the value of its label `label` ("" when absent).
+std::map<std::string, double> SumByLabel(const std::vector<prometheus::MetricFamily>& fams,
+                                         const std::string& family, const std::string& label) {
+  std::map<std::string, double> out;
+  for (const auto& f : fams) {
+    if (f.name != family) continue;
+    for (const auto& m : f.metric) {
+      std::string value;
+      for (const auto& l : m.label) {
+        if (l.name == label) value = l.value;
+      }
+      out[value] += m.gauge.value;
+    }
+  }
+  return out;
+}
+
 bool HaveTool(const char* tool) {
   return std::system((std::string("command -v ") + tool + " >/dev/null 2>&1").c_str()) == 0;
 }
@@ -97,15 +114,7 @@ TEST_CASE("label keys split series and distinct values are capped") {
   o.label_keys = {"tenant"};
   o.max_label_values = 5;
   auto fams = ProbeMetricFamilies(MakeResult(std::make_shared<const Snapshot>(s.value())), o);
-  std::set<std::string> tenants;
-  for (const auto& f : fams) {
-    if (f.name != "goroutine_stack_goroutines") continue;
-    for (const auto& m : f.metric) {
-      for (const auto& l : m.label) {
-        if (l.name == "tenant") tenants.insert(l.value);
-      }
-    }
-  }
+  const auto tenants = SumByLabel(fams, "goroutine_stack_goroutines", "tenant");
   CHECK(tenants.size() == 7);  // 5 kept, "other", and "" on the stack_id=other series
   CHECK(tenants.count("other") == 1);
   CHECK(tenants.count("t29") == 1);  // the most frequent survive
@@ -126,15 +135,7 @@ TEST_CASE("goroutines without the label keep their own empty value beyond the ca
   o.label_keys = {"route"};
   o.max_label_values = 2;
   auto fams = ProbeMetricFamilies(MakeResult(std::make_shared<const Snapshot>(s.value())), o);
-  std::map<std::string, double> by_route;
-  for (const auto& f : fams) {
-    if (f.name != "goroutine_category_goroutines") continue;
-    for (const auto& m : f.metric) {
-      for (const auto& l : m.label) {
-        if (l.name == "route") by_route[l.value] += m.gauge.value;
-      }
-    }
-  }
+  auto by_route = SumByLabel(fams, "goroutine_category_goroutines", "route");
   CHECK(by_route[""] == 100);
   CHECK(by_route["/r3"] == 13);
   CHECK(by_route["/r2"] == 12);
