@@ -76,6 +76,10 @@ TEST_CASE("debug=0 frame signatures map to categories (FORMATS.md 5.2)") {
                      "net/http.(*http2serverConn).readFrames"}),
        Category::kIdleServer},
       {test::Frames({"net/http.(*connReader).startBackgroundRead.func2"}), Category::kIdleServer},
+      // The accept loop caught starting a connection's goroutine: running, but benign.
+      {test::Frames({"runtime.newproc", "net/http.(*Server).Serve",
+                     "net/http.(*Server).ListenAndServe", "main.main"}),
+       Category::kIdleServer},
       {test::Frames({"runtime.gopark", "runtime.goparkunlock", "runtime.semacquire1",
                      "sync.runtime_SemacquireRWMutexR", "sync.(*RWMutex).RLock", "main.f"}),
        Category::kMutex},
