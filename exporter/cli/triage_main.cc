@@ -92,15 +92,11 @@ bool MakeSetup(const CommonFlags& f, Setup* setup) {
   return true;
 }
 
-bool IsUrl(const std::string& source) {
-  return source.rfind("http://", 0) == 0 || source.rfind("https://", 0) == 0;
-}
-
 // --debug picks the format fetched from a URL; a file or stdin is read as it is.
 void WarnDebugUnused(const CommonFlags& f, const std::vector<std::string>& sources) {
   if (f.debug == 0) return;
   for (const std::string& source : sources) {
-    if (!IsUrl(source)) {
+    if (!gx::IsUrlSource(source)) {
       std::cerr << "goroutine_triage: --debug applies to URLs only; " << source
                 << " is read in whatever format it holds\n";
     }
@@ -196,7 +192,7 @@ int Watch(const std::string& url, const std::string& interval_text, const std::s
               << "' (a duration such as 10m, more than 0)\n";
     return kExitUsage;
   }
-  if (!IsUrl(url)) {
+  if (!gx::IsUrlSource(url)) {
     std::cerr << "goroutine_triage: watch needs an http(s):// URL\n";
     return kExitUsage;
   }

@@ -75,9 +75,14 @@ TargetLookup LookUpTarget(App* app, const httplib::Request& req) {
     out.error = "target parameter is missing";
     return out;
   }
-  const std::vector<std::string> modules = app->history().ModulesOf(target);
+  // The target's modules (a pass over the history) only where they are needed: to pick one,
+  // or to say which there are.
+  std::vector<std::string> modules;
   std::string module = req.get_param_value("module");
-  if (module.empty()) module = modules.size() == 1 ? modules[0] : "default";
+  if (module.empty()) {
+    modules = app->history().ModulesOf(target);
+    module = modules.size() == 1 ? modules[0] : "default";
+  }
   out.view = app->history().Target(target, module);
   if (out.view) return out;
   if (!app->config()->FindModule(module)) {
@@ -87,6 +92,7 @@ TargetLookup LookUpTarget(App* app, const httplib::Request& req) {
   }
   out.status = 404;
   out.error = "no probe of " + target + " with module " + module + " yet";
+  if (modules.empty()) modules = app->history().ModulesOf(target);
   if (!modules.empty()) {
     std::string names;
     for (const std::string& m : modules) names += (names.empty() ? "" : ", ") + m;

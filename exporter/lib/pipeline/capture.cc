@@ -124,9 +124,13 @@ Result<Capture> CaptureUrl(const std::string& source_url, const Classifier& clas
   return capture;
 }
 
+bool IsUrlSource(const std::string& source) {
+  return StartsWith(source, "http://") || StartsWith(source, "https://");
+}
+
 Result<Capture> CaptureSource(const std::string& source, const Classifier& classifier,
                               const CaptureOptions& options) {
-  if (StartsWith(source, "http://") || StartsWith(source, "https://")) {
+  if (IsUrlSource(source)) {
     return CaptureUrl(source, classifier, options);
   }
   if (source == "-") return CaptureStream(std::cin, "stdin", classifier, options);

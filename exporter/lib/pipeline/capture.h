@@ -30,6 +30,9 @@ struct Capture {
   std::string raw;  // the body as received, when kept and small enough
 };
 
+// Whether CaptureSource fetches `source` (an http:// or https:// URL) rather than reading it.
+bool IsUrlSource(const std::string& source);
+
 // `source` is a path, "-" for stdin, or an http(s):// URL. A URL without a path gets the
 // cheap default /debug/pprof/goroutine?debug=0.
 Result<Capture> CaptureSource(const std::string& source, const Classifier& classifier,
