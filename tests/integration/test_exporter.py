@@ -65,17 +65,28 @@ class SlowHandler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-class ExporterTest(unittest.TestCase):
+class LeakyAndExporter(unittest.TestCase):
+    """The leaky fixture, and an exporter started with a config file written for it
+    (config_for); stopped after the class's tests."""
+    rounds = 2
+    exporter_name = "exporter"
+    exporter_flags = ()
+
+    @classmethod
+    def config_for(cls, leaky):
+        raise NotImplementedError
+
     @classmethod
     def setUpClass(cls):
-        cls.leaky = h.start_leaky(rounds=2)
+        cls.leaky = h.start_leaky(rounds=cls.rounds)
         cls.tmp = tempfile.mkdtemp(prefix="gx-it-")
         cls.config_path = os.path.join(cls.tmp, "config.yml")
-        cls.good_config = CONFIG.format(leaky=cls.leaky.address, secret=SECRET)
+        cls.good_config = cls.config_for(cls.leaky)
         with open(cls.config_path, "w") as f:
             f.write(cls.good_config)
         try:
-            cls.exporter = h.start_exporter(["--config.file", cls.config_path, "--log.level", "debug"])
+            cls.exporter = h.start_exporter(["--config.file", cls.config_path, *cls.exporter_flags],
+                                            name=cls.exporter_name)
         except Exception:
             cls.leaky.stop()
             raise
@@ -84,6 +95,14 @@ class ExporterTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.exporter.stop()
         cls.leaky.stop()
+
+
+class ExporterTest(LeakyAndExporter):
+    exporter_flags = ("--log.level", "debug")
+
+    @classmethod
+    def config_for(cls, leaky):
+        return CONFIG.format(leaky=leaky.address, secret=SECRET)
 
     def probe(self, target, module="default", headers=None):
         q = urllib.parse.urlencode({"target": target, "module": module})
@@ -378,30 +397,18 @@ class ExporterTest(unittest.TestCase):
         self.assertIn("stopped", exporter.output())
 
 
-class WatchedTargetDiesTest(unittest.TestCase):
+class WatchedTargetDiesTest(LeakyAndExporter):
     """A target watched under a module of its own that stops answering: the API finds it
     without ?module=, keeps serving its last good capture, says the diff is stale, and the
     log says once that it fails."""
+    rounds = 1
+    exporter_name = "exporter-dies"
 
     @classmethod
-    def setUpClass(cls):
-        cls.leaky = h.start_leaky(rounds=1)
-        cls.tmp = tempfile.mkdtemp(prefix="gx-it-dies-")
-        config = os.path.join(cls.tmp, "config.yml")
-        with open(config, "w") as f:
-            f.write("modules:\n  labeled:\n    label_keys: [route]\n"
-                    "watch:\n  interval: 1s\n  timeout: 1s\n"
-                    f"  static_configs:\n    - targets: ['{cls.leaky.address}']\n      module: labeled\n")
-        try:
-            cls.exporter = h.start_exporter(["--config.file", config], name="exporter-dies")
-        except Exception:
-            cls.leaky.stop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.exporter.stop()
-        cls.leaky.stop()
+    def config_for(cls, leaky):
+        return ("modules:\n  labeled:\n    label_keys: [route]\n"
+                "watch:\n  interval: 1s\n  timeout: 1s\n"
+                f"  static_configs:\n    - targets: ['{leaky.address}']\n      module: labeled\n")
 
     def api(self, path, **params):
         q = urllib.parse.urlencode(dict(target=self.leaky.address, **params))

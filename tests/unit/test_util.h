@@ -9,6 +9,10 @@
 #include <string_view>
 #include <vector>
 
+#include <doctest/doctest.h>
+
+#include "aggregate/aggregator.h"
+#include "classify/classifier.h"
 #include "decode/raw_record.h"
 
 namespace gx::test {
@@ -34,6 +38,14 @@ inline std::filesystem::path CorpusDir() {
 }
 
 inline std::filesystem::path SourceDir() { return GX_SOURCE_DIR; }
+
+// `body` (any format) decoded and aggregated with `classifier`, the built-in rules unless
+// given; the test stops if it cannot be.
+inline Snapshot Analyzed(std::string_view body, const Classifier& classifier = Classifier()) {
+  auto snapshot = AnalyzeBody(body, classifier, Limits(), "t");
+  REQUIRE(snapshot.ok());
+  return std::move(snapshot.value());
+}
 
 // Some note (of a snapshot or a diff) contains `text`.
 inline bool HasNote(const std::vector<std::string>& notes, std::string_view text) {

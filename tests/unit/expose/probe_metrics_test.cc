@@ -10,6 +10,7 @@
 
 #include "aggregate/aggregator.h"
 #include "../proto_builder.h"
+#include "../test_util.h"
 
 namespace gx {
 namespace {
@@ -20,10 +21,7 @@ std::shared_ptr<const Snapshot> Snap(const std::vector<std::pair<std::string, in
   for (const auto& [fn, n] : stacks) {
     b.Sample(n, {{"runtime.gopark"}, {"runtime.chanrecv"}, {"runtime.chanrecv1"}, {fn}}, labels);
   }
-  Classifier c;
-  auto s = AnalyzeBody(b.Gzipped(), c, Limits(), "t");
-  REQUIRE(s.ok());
-  return std::make_shared<const Snapshot>(std::move(s.value()));
+  return std::make_shared<const Snapshot>(test::Analyzed(b.Gzipped()));
 }
 
 ProbeResult MakeResult(std::shared_ptr<const Snapshot> now, std::shared_ptr<const Snapshot> before = nullptr) {
@@ -107,13 +105,11 @@ TEST_CASE("label keys split series and distinct values are capped") {
     b.Sample(1 + i, {{"runtime.gopark"}, {"runtime.selectgo"}, {"main.handle"}},
              {{"tenant", "t" + std::to_string(i)}, {"route", "/x"}});
   }
-  Classifier c;
-  auto s = AnalyzeBody(b.Gzipped(), c, Limits(), "t");
-  REQUIRE(s.ok());
+  auto s = std::make_shared<const Snapshot>(test::Analyzed(b.Gzipped()));
   ExposeOptions o;
   o.label_keys = {"tenant"};
   o.max_label_values = 5;
-  auto fams = ProbeMetricFamilies(MakeResult(std::make_shared<const Snapshot>(s.value())), o);
+  auto fams = ProbeMetricFamilies(MakeResult(s), o);
   const auto tenants = SumByLabel(fams, "goroutine_stack_goroutines", "tenant");
   CHECK(tenants.size() == 7);  // 5 kept, "other", and "" on the stack_id=other series
   CHECK(tenants.count("other") == 1);
@@ -128,13 +124,11 @@ TEST_CASE("goroutines without the label keep their own empty value beyond the ca
     b.Sample(10 + i, {{"runtime.gopark"}, {"runtime.selectgo"}, {"main.handle"}},
              {{"route", "/r" + std::to_string(i)}});
   }
-  Classifier c;
-  auto s = AnalyzeBody(b.Gzipped(), c, Limits(), "t");
-  REQUIRE(s.ok());
+  auto s = std::make_shared<const Snapshot>(test::Analyzed(b.Gzipped()));
   ExposeOptions o;
   o.label_keys = {"route"};
   o.max_label_values = 2;
-  auto fams = ProbeMetricFamilies(MakeResult(std::make_shared<const Snapshot>(s.value())), o);
+  auto fams = ProbeMetricFamilies(MakeResult(s), o);
   auto by_route = SumByLabel(fams, "goroutine_category_goroutines", "route");
   CHECK(by_route[""] == 100);
   CHECK(by_route["/r3"] == 13);

@@ -2,19 +2,12 @@
 
 #include <doctest/doctest.h>
 
-#include "aggregate/aggregator.h"
 #include "aggregate/diff.h"
 #include "../proto_builder.h"
+#include "../test_util.h"
 
 namespace gx {
 namespace {
-
-Snapshot Analyze(const test::ProtoBuilder& b) {
-  Classifier c;
-  auto s = AnalyzeBody(b.Gzipped(), c, Limits(), "t");
-  REQUIRE(s.ok());
-  return std::move(s.value());
-}
 
 // `sends` goroutines blocked sending, `idle` idle keep-alive connections, `sleeps` sleeping.
 Snapshot Program(int sends, int idle, int sleeps) {
@@ -25,7 +18,7 @@ Snapshot Program(int sends, int idle, int sleeps) {
                     {"bufio.(*Reader).Peek"}, {"net/http.(*conn).serve"}});
   }
   if (sleeps) b.Sample(sleeps, {{"runtime.gopark"}, {"time.Sleep"}, {"main.poll"}});
-  return Analyze(b);
+  return test::Analyzed(b.Gzipped());
 }
 
 }  // namespace
@@ -52,10 +45,7 @@ TEST_CASE("snapshot text: GC-proven leaked stacks come first, with their total")
       "goroutine 2 [chan send]:\nmain.busy()\n\tm.go:1 +0x1\n\n"
       "goroutine 3 [chan send]:\nmain.busy()\n\tm.go:1 +0x1\n\n"
       "goroutine 4 [select (leaked)]:\nmain.stuck()\n\tm.go:2 +0x1\n\n";
-  Classifier c;
-  auto s = AnalyzeBody(dump, c, Limits(), "leak.txt");
-  REQUIRE(s.ok());
-  const std::string text = RenderSnapshotText(s.value(), TextReportOptions());
+  const std::string text = RenderSnapshotText(test::Analyzed(dump), TextReportOptions());
   CAPTURE(text);
   CHECK(text.find("GC-PROVEN LEAKED: 1 goroutines in 1 stack (listed first below)") !=
         std::string::npos);
