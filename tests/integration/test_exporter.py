@@ -120,10 +120,15 @@ class ExporterTest(LeakyAndExporter):
         self.assertTrue(ok, out)
         m = h.parse_metrics(text)
         self.assertEqual(metric_sum(m, "goroutine_probe_success"), 1)
-        self.assertEqual(metric_sum(m, "goroutine_goroutines"), expected["expected_total"])
+        # Connection goroutines (idle_server, running) come and go with timing: a connection of
+        # an earlier request (its server goroutine and background reader) can still be closing
+        # when the profile is taken. Every other category is counted exactly below.
+        total = metric_sum(m, "goroutine_goroutines")
+        self.assertGreaterEqual(total, expected["expected_total"])
+        self.assertLessEqual(total, expected["expected_total"] + 2)
         for category, n in expected["categories"].items():
             if category in ("running", "idle_server"):
-                continue  # the profile request's own goroutines come and go with timing
+                continue
             with self.subTest(category=category):
                 self.assertEqual(metric_sum(m, "goroutine_category_goroutines", category=category), n)
 
