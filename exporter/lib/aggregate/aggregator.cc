@@ -121,7 +121,7 @@ uint32_t Aggregator::QuickFind(std::string_view name) {
     std::memcpy(&head, name.data(), name.size());
   }
   uint32_t& slot = recent_names_[HashMix(head ^ name.size(), tail) & (kRecentNames - 1)];
-  if (slot != FunctionTable::kNone && SameBytes(functions_.name(slot), name)) return slot;
+  if (slot != FunctionTable::kNone && SameBytes(functions_.recorded_name(slot), name)) return slot;
   const uint32_t id = functions_.Find(name);
   if (id != FunctionTable::kNone) slot = id;
   return id;

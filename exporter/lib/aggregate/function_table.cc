@@ -11,10 +11,16 @@ bool FunctionTable::IsSelfSampleFunction(std::string_view f) {
          f == "runtime.goroutineProfileWithLabels";
 }
 
-uint32_t FunctionTable::Insert(std::string_view name) {
+uint32_t FunctionTable::Insert(std::string_view recorded) {
   bool added = false;
-  uint32_t id = names_.Insert(name, &added);
+  uint32_t id = names_.Insert(recorded, &added);
   if (added) {
+    Canonical& c = canonical_.emplace_back(Canonical{names_[id], names_.hash(id)});
+    if (CanonicalFunctionName(recorded, &scratch_)) {
+      c.name = rewritten_.Append(scratch_);
+      c.hash = InternTable::HashOf(c.name);
+    }
+    const std::string_view name = c.name;
     Traits& t = traits_.emplace_back();
     t.identity = TraitsOf(name);
     t.self_sample = IsSelfSampleFunction(name);

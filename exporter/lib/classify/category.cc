@@ -53,6 +53,14 @@ constexpr CategoryInfo kCategories[kCategoryCount] = {
     {"syscall", false,
      "Blocked in a system call or cgo: put a timeout on the file or socket underneath, or "
      "bound the number of concurrent calls."},
+    {"subprocess", false,
+     "Waiting on a child process (os/exec): the child, or a grandchild holding its stdout or "
+     "stderr pipe, has not exited. Call Wait on every started Cmd, use exec.CommandContext "
+     "with Cmd.WaitDelay, and bound how long the child may run."},
+    {"coroutine", false,
+     "An iter.Pull sequence waiting to be resumed: its caller never called stop. Call "
+     "defer stop() right after iter.Pull. A caller blocked in next waits for the sequence, "
+     "whose own goroutine shows where it blocks."},
     {"running", false,
      "Running or runnable: busy, not blocked. If this grows, look at the CPU profile."},
     {"idle_server", true,

@@ -21,6 +21,8 @@ enum class Category {
   kCond,
   kTimer,
   kSyscall,
+  kSubprocess,
+  kCoroutine,
   kRunning,
   kIdleServer,
   kRuntime,

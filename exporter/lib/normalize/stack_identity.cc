@@ -85,6 +85,49 @@ bool IsLibraryFunction(std::string_view f) {
   return head.substr(0, slash).find('.') == std::string_view::npos;
 }
 
+bool CanonicalFunctionName(std::string_view f, std::string* out) {
+  std::size_t open = f.find('[');
+  if (open == std::string_view::npos) return false;
+  out->clear();
+  std::size_t copied = 0;  // f[0, copied) is in *out
+  bool changed = false;
+  while (open != std::string_view::npos) {
+    // Find the ']' that closes f[open].
+    int depth = 0;
+    bool quoted = false;
+    std::size_t close = std::string_view::npos;
+    for (std::size_t i = open; i < f.size(); ++i) {
+      const char c = f[i];
+      if (quoted) {
+        if (c == '\\') {
+          ++i;
+        } else if (c == '"') {
+          quoted = false;
+        }
+      } else if (c == '"') {
+        quoted = true;
+      } else if (c == '[') {
+        ++depth;
+      } else if (c == ']' && --depth == 0) {
+        close = i;
+        break;
+      }
+    }
+    if (close == std::string_view::npos) break;  // unbalanced: keep the rest as it is
+    const std::string_view inside = f.substr(open + 1, close - open - 1);
+    if (inside != "...") {
+      out->append(f.substr(copied, open + 1 - copied));
+      out->append("...");
+      copied = close;
+      changed = true;
+    }
+    open = f.find('[', close + 1);
+  }
+  if (!changed) return false;
+  out->append(f.substr(copied));
+  return true;
+}
+
 uint64_t IdToHash(const std::string& id) {
   // Only what HashToId writes: 16 lower-case hex digits.
   if (id.size() != 16) return 0;

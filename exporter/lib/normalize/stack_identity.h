@@ -31,6 +31,15 @@ bool IsWrapperFrame(std::string_view function);
 // reading.
 bool IsLibraryFunction(std::string_view function);
 
+// Generic instantiations as debug=1 and debug=2 print them. debug=0 names the shapes
+// ("iter.Pull[go.shape.int].func1.1", "main.(*Pool[go.shape.string]).worker"), the text
+// formats print "[...]" (runtime.funcNameForPrint); without this the same stack would have
+// one id in debug=0 and another in debug=2. Writes the canonical name into *out and returns
+// true when it differs from `function`. Brackets are matched by depth (shapes nest them:
+// "go.shape.map[string]int"), and skipped inside quoted struct tags; an unbalanced name is
+// left as it is.
+bool CanonicalFunctionName(std::string_view function, std::string* out);
+
 // What the rules below say about one function name, worked out once per distinct name by
 // callers that see the same names many times (the Aggregator); the *Of functions take
 // frames as a count and a function from index to traits, and agree with the functions

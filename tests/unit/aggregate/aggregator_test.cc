@@ -32,6 +32,27 @@ TEST_CASE("aggregation: per stack, per category, labels, self sample excluded") 
   CHECK(snap->by_category[static_cast<int>(Category::kTimer)] == 3);
 }
 
+TEST_CASE("generic stacks have one id and one name in debug=0 and debug=2") {
+  // debug=0 names the instantiations' shapes, debug=2 prints "[...]"; two instantiations of
+  // one generic worker are one stack in both.
+  test::ProtoBuilder b;
+  b.Sample(3, {{"runtime.gopark"}, {"runtime.chanrecv"}, {"runtime.chanrecv2"},
+               {"main.(*Pool[go.shape.string]).worker"}});
+  b.Sample(2, {{"runtime.gopark"}, {"runtime.chanrecv"}, {"runtime.chanrecv2"},
+               {"main.(*Pool[go.shape.int]).worker"}});
+  const Snapshot debug0 = test::Analyzed(b.Gzipped());
+  const Snapshot debug2 = test::Analyzed(
+      "goroutine 7 [chan receive]:\nmain.(*Pool[...]).worker(0xc000010000)\n\tx.go:1 +0x1\n"
+      "created by main.NewPool[...] in goroutine 1\n\tx.go:9 +0x2\n\n");
+  REQUIRE(debug0.stacks.size() == 1);
+  REQUIRE(debug2.stacks.size() == 1);
+  CHECK(debug0.stacks[0].count == 5);
+  CHECK(debug0.stacks[0].id == debug2.stacks[0].id);
+  CHECK(debug0.stacks[0].function() == "main.(*Pool[...]).worker");
+  CHECK(debug0.stacks[0].category == Category::kChanReceive);
+  CHECK(debug2.stacks[0].category == Category::kChanReceive);
+}
+
 TEST_CASE("debug=2 goroutines group by stack with wait ages and creators") {
   std::string dump;
   for (int i = 0; i < 50; ++i) {

@@ -150,6 +150,26 @@ TEST_CASE("debug=0 frame signatures map to categories (FORMATS.md 5.2)") {
       {test::Frames({"runtime.gopark", "runtime.sigNoteSleep", "os/signal.signal_recv",
                      "os/signal.loop"}),
        Category::kRuntime},
+      // os/exec: copying a child's output, and waiting for the child (pidfd, Go >= 1.23).
+      {test::Frames({"runtime.gopark", "runtime.netpollblock", "internal/poll.runtime_pollWait",
+                     "internal/poll.(*FD).Read", "os.(*File).Read", "io.copyBuffer",
+                     "os/exec.(*Cmd).writerDescriptor.func1", "os/exec.(*Cmd).Start.func2"}),
+       Category::kSubprocess},
+      {test::Frames({"syscall.Syscall6", "internal/syscall/unix.Waitid",
+                     "os.(*Process).pidfdWait", "os.(*Process).wait", "os.(*Process).Wait",
+                     "os/exec.(*Cmd).Wait", "main.runJob"}),
+       Category::kSubprocess},
+      // An iter.Pull sequence parked until next or stop (names as canonical: "[...]").
+      {test::Frames({"runtime.coroswitch", "iter.Pull[...].func1.1", "main.numbers.func1",
+                     "iter.Pull[...].func1", "runtime.corostart"}),
+       Category::kCoroutine},
+      // ... and its caller inside next, while the sequence runs.
+      {test::Frames({"runtime.coroswitch", "iter.Pull2[...].func2", "main.handler"}),
+       Category::kCoroutine},
+      // A sequence blocked inside its own body is classified by what it waits for.
+      {test::Frames({"runtime.gopark", "runtime.chanrecv", "runtime.chanrecv1",
+                     "main.numbers.func1", "iter.Pull[...].func1", "runtime.corostart"}),
+       Category::kChanReceive},
   };
   for (const Case& k : cases) {
     CAPTURE(k.frames.back().function);
@@ -190,6 +210,7 @@ TEST_CASE("debug=2 wait reasons classify what the hidden frames cannot") {
       {"GC worker (idle)", Category::kRuntime},
       {"finalizer wait", Category::kRuntime},
       {"semacquire", Category::kSemaphore},
+      {"coroutine", Category::kCoroutine},
   };
   for (const auto& [state, want] : cases) {
     CAPTURE(state);

@@ -29,6 +29,25 @@ TEST_CASE("frame predicates") {
   CHECK_FALSE(IsLibraryFunction("github.com/prometheus/prometheus/scrape.(*scrapeLoop).run"));
 }
 
+TEST_CASE("generic instantiations read as the text formats print them") {
+  std::string out;
+  auto canonical = [&out](std::string_view f) {
+    return CanonicalFunctionName(f, &out) ? out : std::string(f);
+  };
+  CHECK(canonical("iter.Pull[go.shape.int].func1.1") == "iter.Pull[...].func1.1");
+  CHECK(canonical("main.(*Pool[go.shape.string]).worker") == "main.(*Pool[...]).worker");
+  CHECK(canonical("example.com/x.Map[go.shape.int,go.shape.string]") == "example.com/x.Map[...]");
+  // Shapes nest brackets, and struct tags may hold any of them.
+  CHECK(canonical("x.F[go.shape.map[string][]int].func2") == "x.F[...].func2");
+  CHECK(canonical("x.F[go.shape.struct { A int \"json:\\\"]\\\"\" }].g") == "x.F[...].g");
+  CHECK(canonical("x.(*T[go.shape.int]).M[go.shape.uint8]") == "x.(*T[...]).M[...]");
+  // Already canonical, not generic, or unbalanced: unchanged, and reported so.
+  CHECK_FALSE(CanonicalFunctionName("iter.Pull[...].func1", &out));
+  CHECK_FALSE(CanonicalFunctionName("main.leak.func1", &out));
+  CHECK_FALSE(CanonicalFunctionName("x.F[go.shape.int", &out));
+  CHECK(canonical("x.F[go.shape.int].g[oops") == "x.F[...].g[oops");
+}
+
 TEST_CASE("identity ignores primitive internals that changed between Go versions") {
   // Go 1.19 and Go 1.24 frames of the same Mutex.Lock wait (FORMATS.md §5.2).
   auto go119 = test::Frames({"runtime.gopark", "runtime.goparkunlock", "runtime.semacquire1",
