@@ -271,6 +271,56 @@ dep = next(d for d in docs if d["kind"] == "Deployment")
 assert dep["spec"]["strategy"] == {"type": "Recreate"}, dep["spec"]["strategy"]
 PY
 
+# StatefulSet: the ServiceMonitor selects the main Service only (not the headless one, which
+# would scrape every pod twice), and pinned probes go to the pod's own port, whatever port the
+# Service exposes (a headless Service translates none).
+sts_render=$("$HELM_BIN" template goroutine-exporter "$CHART" -n monitoring --kube-version "$KUBE_VERSION" \
+  -f "$CHART/ci/sharded-values.yaml" --set serviceMonitor.enabled=true --set service.port=80)
+"$PY" - <<'PY' "$sts_render" || failed "statefulset: ServiceMonitor selection or pinned probe port"
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(sys.argv[1]) if d]
+sm = next(d for d in docs if d["kind"] == "ServiceMonitor")
+sel = sm["spec"]["selector"]
+def selected(labels):
+    if any(labels.get(k) != v for k, v in sel.get("matchLabels", {}).items()):
+        return False
+    for e in sel.get("matchExpressions", []):
+        assert e["operator"] == "DoesNotExist", e
+        if e["key"] in labels:
+            return False
+    return True
+services = [d for d in docs if d["kind"] == "Service"]
+assert len(services) == 2, [s["metadata"]["name"] for s in services]
+picked = [s["metadata"]["name"] for s in services if selected(s["metadata"]["labels"])]
+assert picked == ["goroutine-exporter"], picked
+headless = next(s for s in services if s["metadata"]["name"].endswith("-headless"))
+assert headless["spec"]["ports"][0]["port"] == 9867, headless["spec"]["ports"]
+for sc in (d for d in docs if d["kind"] == "ScrapeConfig"):
+    pins = [r["replacement"] for r in sc["spec"]["relabelings"] if "-headless." in r.get("replacement", "")]
+    assert pins and all(p.endswith(":9867") for p in pins), pins
+PY
+# Health checks: the kubelet presents no client certificate, so a web config that requires one
+# gets TCP checks (as with basic auth); one that only verifies a certificate if given keeps HTTPS.
+for auth in RequireAndVerifyClientCert VerifyClientCertIfGiven; do
+  mtls_render=$("$HELM_BIN" template goroutine-exporter "$CHART" --kube-version "$KUBE_VERSION" \
+    --set webConfig.tlsSecretName=tls \
+    --set webConfig.config.tls_server_config.cert_file=/etc/goroutine-exporter/tls/tls.crt \
+    --set webConfig.config.tls_server_config.key_file=/etc/goroutine-exporter/tls/tls.key \
+    --set webConfig.config.tls_server_config.client_ca_file=/etc/goroutine-exporter/tls/ca.crt \
+    --set webConfig.config.tls_server_config.client_auth_type=$auth)
+  "$PY" - <<'PY' "$mtls_render" "$auth" || failed "health checks with client_auth_type $auth"
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(sys.argv[1]) if d]
+pod = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"]
+probe = pod["containers"][0]["livenessProbe"]
+if sys.argv[2] == "RequireAndVerifyClientCert":
+    assert "tcpSocket" in probe and "httpGet" not in probe, probe
+else:
+    assert probe["httpGet"]["scheme"] == "HTTPS", probe
+PY
+done
+log "statefulset Services and pinning, health checks under mutual TLS: ok"
+
 # ---- 7. relabeling end to end with a real Prometheus ----------------------------------------
 # The rendered ScrapeConfigs (Service; StatefulSet-pinned with 2 Prometheus shards; DaemonSet
 # node-local) run in a local Prometheus against synthetic pod targets (the labels that

@@ -136,13 +136,20 @@ In-cluster address of the exporter Service, host:port.
 {{- printf "%s.%s.svc:%d" (include "goroutine-exporter.fullname" .) (include "goroutine-exporter.namespace" .) (int .Values.service.port) }}
 {{- end }}
 
+{{- /* "true" when the web config makes every client present a certificate (the kubelet's probes have none). */}}
+{{- define "goroutine-exporter.webRequiresClientCert" -}}
+{{- $tls := dig "tls_server_config" dict (.Values.webConfig.config | default dict) }}
+{{- if has (dig "client_auth_type" "" $tls) (list "RequireAnyClientCert" "RequireAndVerifyClientCert") }}true{{ end }}
+{{- end }}
+
 {{/*
-A liveness or readiness probe: httpGet with the web scheme, or tcpSocket when basic auth is on.
+A liveness or readiness probe: httpGet with the web scheme, or tcpSocket when basic auth is on
+or every client must present a certificate (the kubelet sends neither).
 Call with (dict "probe" .Values.livenessProbe "root" $).
 */}}
 {{- define "goroutine-exporter.healthProbe" -}}
 {{- $probe := deepCopy .probe }}
-{{- if and (hasKey $probe "httpGet") (include "goroutine-exporter.webBasicAuth" .root) }}
+{{- if and (hasKey $probe "httpGet") (or (include "goroutine-exporter.webBasicAuth" .root) (include "goroutine-exporter.webRequiresClientCert" .root)) }}
 {{- $port := $probe.httpGet.port }}
 {{- $_ := unset $probe "httpGet" }}
 {{- $_ := set $probe "tcpSocket" (dict "port" $port) }}
