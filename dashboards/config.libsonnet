@@ -67,11 +67,20 @@
     // first block by more than this fraction. Falling traffic counts as flat (a growing
     // goroutine count under falling load is even more suspicious).
     trafficGrowthTolerance: 0.2,
+    // Traffic that rose by more than this fraction, but within the tolerance, explains the
+    // goroutine growth of a series unless the series grew faster, relatively, than traffic
+    // times (1 + trafficGrowthTolerance): goroutines per request must rise. Smaller rises are
+    // taken as noise.
+    trafficRiseMin: 0.05,
     // true: targets without the traffic metric never raise GoroutineLeakSuspected.
     // false: they are judged on goroutine growth alone (batch workers, queue consumers).
     leakRequireTraffic: false,
     // How long the signature must hold before the growth alerts fire, in minutes.
     leakForMinutes: 30,
+    // How long a firing growth alert stays firing after the signature stops holding: a noisy
+    // leak breaks "every block above the last" now and then, and each break would resolve
+    // the alert and restart `for` (Prometheus >= 2.42).
+    leakKeepFiringFor: '30m',
     // A restart of the target (process_start_time_seconds changed) within this many minutes
     // suppresses the growth alerts: the count resets and warm-up growth is not a leak. The
     // default, window + for, means a warm-up that lasts up to a whole window never fires,

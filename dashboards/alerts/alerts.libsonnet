@@ -65,6 +65,36 @@ local u = import '../lib/util.libsonnet';
     else
       'unless on (%s)\n(\n%s\n)' % [by, indent(trafficCompare('>', W))],
 
+  // Traffic that rose, if by less than the tolerance (a morning ramp), explains goroutine
+  // growth up to the same relative amount: a series that grew no faster than its target's
+  // request rate (times 1 + tolerance) kept its goroutines per request, which is load, not a
+  // leak. Rises under trafficRiseMin are noise, judged by the tolerance clause alone. Targets
+  // without the traffic metric are not in the right-hand side, so never suppressed here.
+  local proportionalClause(series, W) = u.dedent(|||
+    unless
+    (
+      %(b0)s / %(b3)s - 1
+        <= on (%(by)s) group_left ()
+      (
+        (
+          sum by (%(by)s) (rate(%(m)s{%(ts)s}[%(block)s]))
+            / sum by (%(by)s) (rate(%(m)s{%(ts)s}[%(block)s] offset %(off)s))
+          > %(rise)s
+        ) - 1
+      ) * %(margin)s
+    )
+  ||| % {
+    b0: blockAvg(series, W, 0),
+    b3: blockAvg(series, W, 3),
+    by: by,
+    m: c.trafficMetric,
+    ts: c.trafficSelector,
+    block: u.minutes(W / 4),
+    off: u.minutes(W - W / 4),
+    rise: 1 + c.trafficRiseMin,
+    margin: 1 + c.trafficGrowthTolerance,
+  }),
+
   // A restart resets the count; warm-up growth after it is not a leak.
   local restartClause(graceMinutes) =
     'unless on (%s)\n(\n  changes(process_start_time_seconds{%s}[%s]) > 0\n)'
@@ -75,6 +105,7 @@ local u = import '../lib/util.libsonnet';
     local over(W, grace) = std.join('\n', [
       growthSignature(series, minPerHour, W),
       trafficClause(W),
+      proportionalClause(series, W),
       restartClause(grace),
     ]);
     if c.leakStepWindowMinutes == 0 then
@@ -103,11 +134,15 @@ local u = import '../lib/util.libsonnet';
     + '{{ with first . }}, created by {{ .Labels.created_by }}{{ end }}{{ end }}',
   // The stack growing fastest over the growth window at the per-stack threshold, else (growth
   // in steps, flat right now) over the step window; any growth over the last window asked.
-  local topGrowingQuery(w, human, min) =
+  local topGrowingQuery(w, human, min, categories='%s' % nonBenign, what='Top growing stack') =
     '{{ with printf `topk(1, (deriv(goroutine_stack_goroutines{%s, stack_id!="other", %s, %s}[%s]) * 3600 > %s) %s)` %s | query }}'
-    % [sel, nonBenign, tm, w, min, hintJoin, ta]
-    + '{{ with first . }}Top growing stack: {{ .Labels.function }} (category {{ .Labels.category }}%s, stack_id {{ .Labels.stack_id }}) at +{{ .Value | humanize }}/h over %s. First fix: {{ .Labels.hint }}{{ end }}' % [creatorOf('.Labels.stack_id'), human],
-  local noTopStack = 'No single exported stack stands out; the growth may be spread over the stacks folded into stack_id="other".',
+    % [sel, categories, tm, w, min, hintJoin, ta]
+    + '{{ with first . }}%s: {{ .Labels.function }} (category {{ .Labels.category }}%s, stack_id {{ .Labels.stack_id }}) at +{{ .Value | humanize }}/h over %s. First fix: {{ .Labels.hint }}{{ end }}' % [what, creatorOf('.Labels.stack_id'), human],
+  // The total counts benign goroutines too: when only they grow (idle_server: clients holding
+  // more and more connections open), say so rather than "nothing stands out".
+  local benignGrowing =
+    topGrowingQuery(window, window, 0, 'category=~"%s"' % u.alternation(c.benignCategories), 'Only benign stacks grow; the top one') + '{{ else }}',
+  local noTopStack = benignGrowing + 'No single exported stack stands out; the growth may be spread over the stacks folded into stack_id="other".{{ end }}',
   local topGrowingStack =
     if c.leakStepWindowMinutes == 0 then
       topGrowingQuery(window, window, 0) + '{{ else }}' + noTopStack + '{{ end }}'
@@ -138,11 +173,12 @@ local u = import '../lib/util.libsonnet';
             alert: 'GoroutineLeakSuspected',
             expr: growing('goroutine_goroutines{%s}' % sel, c.leakMinGrowthPerHour),
             'for': u.minutes(c.leakForMinutes),
+            keep_firing_for: c.leakKeepFiringFor,
             labels: { severity: c.leakSeverity },
             annotations: fill({
               summary: 'Goroutines on {{ $labels.@TARGET@ }} keep growing while traffic is flat.',
               description: std.join('\n', [
-                'The goroutine count of {{ $labels.@TARGET@ }} (job {{ $labels.job }}) rose at {{ $value | humanize }}/h over the last %s, block after block, while its request rate (where exported) grew by less than %d%% and the process did not restart: the leak signature, not load.' % [windows, std.floor(c.trafficGrowthTolerance * 100 + 0.5)],
+                'The goroutine count of {{ $labels.@TARGET@ }} (job {{ $labels.job }}) rose at {{ $value | humanize }}/h over the last %s, block after block, while its request rate (where exported) grew by less than %d%% and less than the goroutines did, and the process did not restart: the leak signature, not load.' % [windows, std.floor(c.trafficGrowthTolerance * 100 + 0.5)],
                 topGrowingStack,
                 'Confirm with two captures 10-15 minutes apart: goroutine_triage watch, or /api/v1/diff?target={{ or $labels.%s $labels.@TARGET@ }} on the exporter.' % c.probedTargetLabel,
               ]),
@@ -155,6 +191,7 @@ local u = import '../lib/util.libsonnet';
               c.stackMinGrowthPerHour
             ),
             'for': u.minutes(c.leakForMinutes),
+            keep_firing_for: c.leakKeepFiringFor,
             labels: { severity: c.stackSeverity },
             annotations: fill({
               summary: 'Goroutine stack {{ $labels.function }} ({{ $labels.category }}) keeps growing on {{ $labels.@TARGET@ }}.',

@@ -17,6 +17,9 @@ local u = import '../lib/util.libsonnet';
     // The same targets' own series (traffic, latency, process).
     local tsel = '%s, %s=~"$instance"' % [c.trafficSelector, T],
     local psel = '%s, %s=~"$instance"' % [c.processSelector, T],
+    // Keeps only the targets the exporter probes: with $instance at All (.+), the selectors
+    // above alone would match every process in Prometheus.
+    local probed(expr) = '%s and on (%s) group by (%s) (goroutine_goroutines{%s})' % [expr, by, by, sel],
     local nonBenign = 'category!~"%s"' % u.alternation(c.benignCategories),
     local hintJoin = '* on (%s, category) group_left (hint) max by (%s, category, hint) (goroutine_category_info{%s})' % [by, by, sel],
     local stackLink = {
@@ -41,7 +44,7 @@ local u = import '../lib/util.libsonnet';
       annotations=[
         g.promAnnotation(
           'Target restarts',
-          'changes(process_start_time_seconds{%s}[5m]) > 0' % psel,
+          probed('changes(process_start_time_seconds{%s}[5m]) > 0' % psel),
           'Restart',
           'Restart of {{%s}}: the goroutine count resets; restarts hide leaks without fixing them.' % T,
         ),
@@ -80,19 +83,19 @@ local u = import '../lib/util.libsonnet';
                 [8, g.timeseries(
                   'Request rate',
                   "The same target's %s rate: the work. Goroutine growth that follows it is load." % c.trafficMetric,
-                  [g.target('sum by (%s) (rate(%s{%s}[$__rate_interval]))' % [by, c.trafficMetric, tsel], legend)],
+                  [g.target(probed('sum by (%s) (rate(%s{%s}[$__rate_interval]))' % [by, c.trafficMetric, tsel]), legend)],
                   unit='reqps',
                 )],
                 [8, g.timeseries(
                   'p99 latency',
                   "The same target's p99 request latency from %s. Leaks show as tail latency creeping up." % c.latencyBucketMetric,
-                  [g.target('histogram_quantile(0.99, sum by (%s, le) (rate(%s{%s}[$__rate_interval])))' % [by, c.latencyBucketMetric, tsel], legend)],
+                  [g.target('histogram_quantile(0.99, %s)' % probed('sum by (%s, le) (rate(%s{%s}[$__rate_interval]))' % [by, c.latencyBucketMetric, tsel]), legend)],
                   unit='s',
                 )],
                 [8, g.timeseries(
                   'Resident memory',
                   'process_resident_memory_bytes of the target process. Leaked goroutines hold their stacks and everything they reference.',
-                  [g.target('sum by (%s) (process_resident_memory_bytes{%s})' % [by, psel], legend)],
+                  [g.target(probed('sum by (%s) (process_resident_memory_bytes{%s})' % [by, psel]), legend)],
                   unit='bytes',
                 )],
               ],

@@ -91,8 +91,9 @@ local u = import '../lib/util.libsonnet';
                   'Request rate now and $offset ago',
                   'Compare like with like: the fix is proven under the same traffic.',
                   [
-                    g.target('sum(rate(%s{%s}[$__rate_interval]))' % [c.trafficMetric, tsel], 'now'),
-                    g.target('sum(rate(%s{%s}[$__rate_interval] offset $offset))' % [c.trafficMetric, tsel], '$offset ago'),
+                    // The traffic of the targets that have the stack (then), not of every process.
+                    g.target('sum(rate(%s{%s}[$__rate_interval]) and on (%s) group by (%s) (goroutine_stack_goroutines{%s}))' % [c.trafficMetric, tsel, by, by, stackSel], 'now'),
+                    g.target('sum(rate(%s{%s}[$__rate_interval] offset $offset) and on (%s) group by (%s) (goroutine_stack_goroutines{%s} offset $offset))' % [c.trafficMetric, tsel, by, by, stackSel], '$offset ago'),
                   ],
                   unit='reqps',
                   fill=0,
