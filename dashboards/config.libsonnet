@@ -100,6 +100,8 @@
     probeFailWindow: '15m',
     probeMinSuccessRatio: 0.5,
     probeFailFor: '10m',
+    // GoroutineProbesAbsent: no probe result of any target for this long.
+    probesAbsentFor: '15m',
     // GoroutineExporterConfigReloadFailed.
     reloadFailFor: '10m',
 

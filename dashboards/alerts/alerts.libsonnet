@@ -227,6 +227,18 @@ local u = import '../lib/util.libsonnet';
             }),
           },
           {
+            // When the exporter is down or its scrape job is gone, every goroutine series
+            // disappears and every alert above resolves: this one says they went blind.
+            alert: 'GoroutineProbesAbsent',
+            expr: 'absent(goroutine_probe_success{%s})' % sel,
+            'for': c.probesAbsentFor,
+            labels: { severity: c.probeSeverity },
+            annotations: fill({
+              summary: 'No goroutine probe results at all: the goroutine alerts are blind.',
+              description: 'No goroutine_probe_success series matched {%s} for %s. The exporter is down or not scraped (its scrape job, ScrapeConfig or Probe objects are gone or select nothing), or it has no targets: every goroutine leak alert resolved because its data vanished, not because a leak was fixed.' % [sel, c.probesAbsentFor],
+            }),
+          },
+          {
             alert: 'GoroutineExporterConfigReloadFailed',
             expr: 'goroutine_exporter_config_last_reload_successful{%s} == 0' % c.exporterSelector,
             'for': c.reloadFailFor,
