@@ -96,6 +96,9 @@
     // is exact, but the leak profile is fetched rarely; this guards against a single
     // transient reading around a deploy.
     gcLeakFor: '15m',
+    // ... and its last reading holds for up to this long while the target is over the
+    // exporter's goroutineleak cap (the profile is then no longer fetched).
+    gcLeakHoldFor: '6h',
     // GoroutineProbeFailing: fraction of successful probes over the window below this value.
     probeFailWindow: '15m',
     probeMinSuccessRatio: 0.5,
@@ -115,6 +118,11 @@
     // runbook_url = runbookBaseURL + '#' + lower-case alert name (GitHub heading anchors of
     // docs/runbook.md). Point it at wherever your copy of the runbook is rendered.
     runbookBaseURL: 'https://github.com/goroutine-exporter/goroutine-exporter/blob/main/docs/runbook.md',
+
+    // Base URL of the exporter as on-call engineers reach it (e.g.
+    // 'http://goroutine-exporter.monitoring.svc:9867'): the leak alert then links its /report
+    // page for the target. Empty: the description says "/report?target=... on the exporter".
+    exporterURL: '',
 
     // --- dashboards ----------------------------------------------------------------------
     dashboardTags: ['goroutine-exporter', 'go'],

@@ -180,7 +180,7 @@ local u = import '../lib/util.libsonnet';
               description: std.join('\n', [
                 'The goroutine count of {{ $labels.@TARGET@ }} (job {{ $labels.job }}) rose at {{ $value | humanize }}/h over the last %s, block after block, while its request rate (where exported) grew by less than %d%% and less than the goroutines did, and the process did not restart: the leak signature, not load.' % [windows, std.floor(c.trafficGrowthTolerance * 100 + 0.5)],
                 topGrowingStack,
-                'Confirm with two captures 10-15 minutes apart: goroutine_triage watch, or /api/v1/diff?target={{ or $labels.%s $labels.@TARGET@ }} on the exporter.' % c.probedTargetLabel,
+                'Triage: %s/report?target={{ or $labels.%s $labels.@TARGET@ }}%s (what grew over its recent probes, each stack with its first fix); confirm with two captures 10-15 minutes apart (goroutine_triage watch).' % [c.exporterURL, c.probedTargetLabel, if c.exporterURL == '' then ' on the exporter' else ''],
               ]),
             }),
           },
@@ -203,13 +203,26 @@ local u = import '../lib/util.libsonnet';
           },
           {
             alert: 'GoroutineGCProvenLeak',
-            expr: 'goroutine_gc_leaked_goroutines{%s} > 0' % sel,
+            // A leak grows: once the target passes the exporter's goroutineleak cap, the
+            // profile is no longer fetched and its series go away after two intervals. The
+            // last reading then holds while the fetch is skipped for that cap.
+            expr: u.dedent(|||
+              goroutine_gc_leaked_goroutines{%(sel)s} > 0
+              or
+              (
+                last_over_time(goroutine_gc_leaked_goroutines{%(sel)s}[%(hold)s]) > 0
+                and on (%(by)s)
+                goroutine_fetch_skipped{%(sel)s, profile="goroutineleak", reason="over_goroutine_cap"} == 1
+              )
+            ||| % { sel: sel, by: by, hold: c.gcLeakHoldFor }),
             'for': c.gcLeakFor,
             labels: { severity: c.gcLeakSeverity },
             annotations: fill({
               summary: 'The Go GC proved {{ $value }} goroutines leaked on {{ $labels.@TARGET@ }}.',
               description: std.join('\n', [
-                'The goroutineleak profile of {{ $labels.@TARGET@ }} (job {{ $labels.job }}) reports {{ $value }} goroutines blocked on objects that no running goroutine can reach: they can never resume.',
+                'The goroutineleak profile of {{ $labels.@TARGET@ }} (job {{ $labels.job }}) reports {{ $value }} goroutines blocked on objects that no running goroutine can reach: they can never resume.%s' % [
+                  '{{ with printf `goroutine_fetch_skipped{%s, %s, profile="goroutineleak", reason="over_goroutine_cap"} == 1` %s | query }} That is its last reading: the target has since grown past the exporter\'s goroutineleak cap, so the profile is no longer fetched.{{ end }}' % [sel, tm, ta],
+                ],
                 topLeakedStack,
               ]),
             }),
