@@ -245,6 +245,10 @@ if "$HELM_BIN" template goroutine-exporter "$CHART" --kube-version "$KUBE_VERSIO
     --set existingConfigMap=mine --set watchMode=true --set replicaCount=2 >/dev/null 2>&1; then
   failed "negative control: helm template accepted watchMode with two replicas"
 fi
+if "$HELM_BIN" template goroutine-exporter "$CHART" --kube-version "$KUBE_VERSION" \
+    -f "$CHART/ci/full-values.yaml" --set-json 'serviceMonitor.basicAuth={}' >/dev/null 2>&1; then
+  failed "negative control: helm template accepted a ServiceMonitor without the basic auth the web config requires"
+fi
 log "negative controls rejected as expected"
 
 # Watch mode: the series of watched targets must not carry the exporter pod's own labels (a
