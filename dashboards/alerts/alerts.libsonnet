@@ -230,8 +230,10 @@ local u = import '../lib/util.libsonnet';
           {
             alert: 'GoroutineProbeFailing',
             // `up`: when the exporter itself is down or answers after the scrape timeout,
-            // goroutine_probe_success is absent rather than 0, and only `up` says so.
-            expr: 'avg_over_time(goroutine_probe_success{%s}[%s]) < %s or avg_over_time(up{%s}[%s]) < %s' % [sel, c.probeFailWindow, c.probeMinSuccessRatio, sel, c.probeFailWindow, c.probeMinSuccessRatio],
+            // goroutine_probe_success is absent rather than 0, and only `up` says so. Not when
+            // no target has a probe result at all: that is one GoroutineProbesAbsent for the
+            // exporter's owners, not one alert per target for every service team.
+            expr: 'avg_over_time(goroutine_probe_success{%s}[%s]) < %s or (avg_over_time(up{%s}[%s]) < %s unless on () absent(goroutine_probe_success{%s}))' % [sel, c.probeFailWindow, c.probeMinSuccessRatio, sel, c.probeFailWindow, c.probeMinSuccessRatio, sel],
             'for': c.probeFailFor,
             labels: { severity: c.probeSeverity },
             annotations: fill({
