@@ -22,11 +22,17 @@ SECONDS_TO_RUN=${1:-300}
 OUT=$ROOT/build-fuzz
 
 GX_SETUP_NEEDS_NODE=0 ./scripts/setup.sh
-if ! command -v clang++ >/dev/null 2>&1; then
+# clang, and libFuzzer's runtime (only a recommendation of Debian's clang: not --no-install-recommends).
+have_libfuzzer() {
+  command -v clang++ >/dev/null 2>&1 &&
+    compgen -G "$(clang++ -print-runtime-dir)/libclang_rt.fuzzer-*.a" >/dev/null
+}
+if ! have_libfuzzer; then
   SUDO=""
   if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
   $SUDO apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends clang
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q clang
+  have_libfuzzer || { echo "fuzz: clang has no libFuzzer runtime (Debian: libclang-rt-*-dev)" >&2; exit 1; }
 fi
 
 cmake -S . -B "$OUT" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
