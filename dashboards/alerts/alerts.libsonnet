@@ -43,21 +43,22 @@ local u = import '../lib/util.libsonnet';
     b3: blockAvg(series, W, 3),
   }),
 
+  // The target's request rate over the last block of a W-minute window, or over its first
+  // block (`first`), summed per target.
+  local trafficRate(W, first=false) =
+    'sum by (%s) (rate(%s{%s}[%s]%s))' % [
+      by,
+      c.trafficMetric,
+      c.trafficSelector,
+      u.minutes(W / 4),
+      if first then ' offset %s' % u.minutes(W - W / 4) else '',
+    ],
+
   // Traffic that grew more than the tolerance between the first and the last block of W
   // minutes (`op` '>'), or did not (`op` '<='): growth in goroutines then follows load.
   // Targets without the traffic metric are in neither set.
-  local trafficCompare(op, W) = u.dedent(|||
-    sum by (%(by)s) (rate(%(m)s{%(ts)s}[%(block)s]))
-      %(op)s %(factor)s * sum by (%(by)s) (rate(%(m)s{%(ts)s}[%(block)s] offset %(off)s))
-  ||| % {
-    by: by,
-    m: c.trafficMetric,
-    ts: c.trafficSelector,
-    block: u.minutes(W / 4),
-    op: op,
-    factor: 1 + c.trafficGrowthTolerance,
-    off: u.minutes(W - W / 4),
-  }),
+  local trafficCompare(op, W) =
+    '%s\n  %s %s * %s' % [trafficRate(W), op, 1 + c.trafficGrowthTolerance, trafficRate(W, true)],
   local indent(s) = std.join('\n', ['  ' + l for l in std.split(s, '\n')]),
   local trafficClause(W) =
     if c.leakRequireTraffic then
@@ -77,8 +78,8 @@ local u = import '../lib/util.libsonnet';
         <= on (%(by)s) group_left ()
       (
         (
-          sum by (%(by)s) (rate(%(m)s{%(ts)s}[%(block)s]))
-            / sum by (%(by)s) (rate(%(m)s{%(ts)s}[%(block)s] offset %(off)s))
+          %(last)s
+            / %(first)s
           > %(rise)s
         ) - 1
       ) * %(margin)s
@@ -87,10 +88,8 @@ local u = import '../lib/util.libsonnet';
     b0: blockAvg(series, W, 0),
     b3: blockAvg(series, W, 3),
     by: by,
-    m: c.trafficMetric,
-    ts: c.trafficSelector,
-    block: u.minutes(W / 4),
-    off: u.minutes(W - W / 4),
+    last: trafficRate(W),
+    first: trafficRate(W, true),
     rise: 1 + c.trafficRiseMin,
     margin: 1 + c.trafficGrowthTolerance,
   }),
