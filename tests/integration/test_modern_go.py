@@ -10,7 +10,7 @@ import unittest
 
 import harness as h
 
-# identifying function -> (goroutines, category; None where debug=1 cannot tell)
+# identifying function -> (goroutines, category); debug=1 cannot tell HIDDEN_IN_DEBUG1 apart
 EXPECTED = {
     "main.(*Pool[...]).worker": (4, "chan_receive"),
     "main.counter.func1": (3, "coroutine"),
