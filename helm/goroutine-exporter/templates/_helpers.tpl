@@ -136,10 +136,10 @@ In-cluster address of the exporter Service, host:port.
 {{- printf "%s.%s.svc:%d" (include "goroutine-exporter.fullname" .) (include "goroutine-exporter.namespace" .) (int .Values.service.port) }}
 {{- end }}
 
-{{- /* "true" when the web config makes every client present a certificate (the kubelet's probes have none). */}}
+{{- /* "true" when the web config makes every client present a certificate (the kubelet's probes have none); RequireAndVerifyClientCert is the exporter's only such policy. */}}
 {{- define "goroutine-exporter.webRequiresClientCert" -}}
 {{- $tls := dig "tls_server_config" dict (.Values.webConfig.config | default dict) }}
-{{- if has (dig "client_auth_type" "" $tls) (list "RequireAnyClientCert" "RequireAndVerifyClientCert") }}true{{ end }}
+{{- if eq (dig "client_auth_type" "" $tls) "RequireAndVerifyClientCert" }}true{{ end }}
 {{- end }}
 
 {{/*
