@@ -254,6 +254,7 @@ void InstallApiRoutes(httplib::Server* server, App* app, Watcher* watcher) {
                           {"probe_allow_any_target", config->allowlist.allow_any},
                           {"probe_allowed_hosts", config->allowlist.host_globs},
                           {"probe_allowed_cidrs", config->allowlist.cidrs},
+                          {"probe_resolved_cidrs", config->allowlist.resolved_cidrs},
                           {"watch_interval_ms", config->watch.interval.count()},
                           {"watch_target_label", config->watch.target_label}};
     res.set_content(JsonText(out, 2), "application/json");

@@ -79,10 +79,11 @@ Status App::Reload() {
   return Status::Ok();
 }
 
-std::shared_ptr<const ProbeResult> App::RunProbe(const std::string& target, const Module& module,
-                                                 std::chrono::milliseconds budget,
-                                                 const std::map<std::string, std::string>& labels) {
-  auto result = prober_.Probe(target, module, budget);
+std::shared_ptr<const ProbeResult> App::RunProbe(
+    const std::string& target, const Module& module, std::chrono::milliseconds budget,
+    const std::map<std::string, std::string>& labels,
+    std::shared_ptr<const ConnectPolicy> connect_policy) {
+  auto result = prober_.Probe(target, module, budget, std::move(connect_policy));
   // A result shared with a concurrent probe was counted and recorded by the probe that ran
   // the fetch; counting it again would double fetch errors and history points.
   metrics_.ProbeDone(result->success, result->cached || (result->shared && result->success));

@@ -31,9 +31,10 @@ class App {
   std::shared_ptr<const WebConfig> web_config() const;
 
   // Probes target with module; records the result in history and metrics.
-  std::shared_ptr<const ProbeResult> RunProbe(const std::string& target, const Module& module,
-                                              std::chrono::milliseconds budget,
-                                              const std::map<std::string, std::string>& labels = {});
+  std::shared_ptr<const ProbeResult> RunProbe(
+      const std::string& target, const Module& module, std::chrono::milliseconds budget,
+      const std::map<std::string, std::string>& labels = {},
+      std::shared_ptr<const ConnectPolicy> connect_policy = nullptr);
 
   Prober& prober() { return prober_; }
   HistoryStore& history() { return history_; }

@@ -82,7 +82,9 @@ void HandleProbe(App* app, const std::chrono::milliseconds offset, const httplib
                     "text/plain; charset=utf-8");
     return;
   }
-  auto result = app->RunProbe(target, *module, budget);
+  // Names under resolved_cidrs connect only to an address in those ranges (checked where the
+  // connection is made, so that a second DNS answer cannot point elsewhere).
+  auto result = app->RunProbe(target, *module, budget, {}, config->allowlist.connect_policy);
   if (!result->success) {
     Log().Warn("probe failed", {{"target", target}, {"module", module_name}, {"err", result->error}});
   }

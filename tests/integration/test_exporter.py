@@ -460,6 +460,54 @@ class WatchedTargetDiesTest(LeakyAndExporter):
         self.assertIn("level=warn", [l for l in log.splitlines() if "watched target failing" in l][0])
 
 
+class ResolvedCidrsTest(LeakyAndExporter):
+    """probe.allowed_targets.resolved_cidrs: a target given by name is fetched only if the name
+    resolves into those ranges ("localhost" resolves through /etc/hosts, no DNS server), and
+    reloading the config applies new ranges; IP literals still go by cidrs."""
+    rounds = 1
+    exporter_name = "exporter-resolved"
+
+    @classmethod
+    def config_for(cls, leaky):
+        return cls.config_with(["10.0.0.0/8"])
+
+    @staticmethod
+    def config_with(resolved):
+        return ("probe:\n  allowed_targets:\n    hosts: [localhost, '*.invalid']\n"
+                f"    cidrs: [127.0.0.0/8]\n    resolved_cidrs: [{', '.join(resolved)}]\n")
+
+    def probe_success(self, target):
+        q = urllib.parse.urlencode({"target": target})
+        status, _, body = h.http_get(f"{self.exporter.url}/probe?{q}")
+        self.assertEqual(status, 200, body[:300])
+        return metric_sum(h.parse_metrics(body.decode()), "goroutine_probe_success")
+
+    def fetch_errors(self, reason):
+        _, _, body = h.http_get(self.exporter.url + "/metrics")
+        return metric_sum(h.parse_metrics(body.decode()), "goroutine_exporter_fetch_errors_total",
+                          reason=reason)
+
+    def test_names_connect_only_into_the_resolved_ranges(self):
+        port = self.leaky.address.rsplit(":", 1)[1]
+        by_name = f"localhost:{port}"
+        self.assertEqual(self.probe_success(by_name), 0)
+        self.assertEqual(self.fetch_errors("address_refused"), 1)
+        self.assertIn("host 'localhost' resolves to 127.0.0.1, outside "
+                      "probe.allowed_targets.resolved_cidrs", self.exporter.output())
+        self.assertEqual(self.probe_success(self.leaky.address), 1)  # a literal, under cidrs
+        self.assertEqual(self.probe_success("no-such-target.invalid:6060"), 0)
+        self.assertEqual(self.fetch_errors("dns"), 1)
+
+        with open(self.config_path, "w") as f:
+            f.write(self.config_with(["127.0.0.0/8"]))
+        status, _, body = h.http_get(self.exporter.url + "/-/reload", method="POST")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(self.probe_success(by_name), 1)
+        status, config = h.get_json(self.exporter.url + "/config")
+        self.assertEqual(status, 200, config)
+        self.assertEqual(config["probe_resolved_cidrs"], ["127.0.0.0/8"])
+
+
 class HistoryCapTest(unittest.TestCase):
     def test_more_watched_targets_than_the_history_keeps_is_logged(self):
         tmp = tempfile.mkdtemp(prefix="gx-it-cap-")

@@ -145,6 +145,10 @@ inline constexpr std::size_t kMaxHeaderNameBytes = 256;    // a module's extra r
 inline constexpr std::size_t kMaxHeaderValueBytes = 8192;
 inline constexpr std::size_t kMaxModuleNameBytes = 128;
 inline constexpr std::size_t kMaxHostNameBytes = 253;      // DNS names (target allowlist)
+// Addresses of a host name considered for a ConnectPolicy, and named in its refusal: a name
+// has a handful; a hostile DNS answer could list hundreds.
+inline constexpr std::size_t kMaxResolvedAddresses = 32;
+inline constexpr std::size_t kMaxAddressesInError = 4;
 inline constexpr std::chrono::milliseconds kMaxProbeTimeout{5 * 60 * 1000};
 inline constexpr std::chrono::milliseconds kMaxInterval{24 * 3600 * 1000};
 inline constexpr std::chrono::milliseconds kMaxHistoryAge{7 * 24 * 3600 * 1000LL};

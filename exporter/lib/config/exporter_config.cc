@@ -17,6 +17,30 @@ namespace {
 
 using std::chrono::milliseconds;
 
+// The ConnectPolicy of probe.allowed_targets.resolved_cidrs (ranges already validated); null
+// for an empty list, which sets no policy.
+std::shared_ptr<const ConnectPolicy> ResolvedAddressPolicy(const std::vector<std::string>& list) {
+  if (list.empty()) return nullptr;
+  std::vector<Cidr> ranges;
+  std::string key;
+  for (const std::string& text : list) {
+    if (auto cidr = ParseCidr(text)) ranges.push_back(*cidr);
+    key += (key.empty() ? "" : ",") + text;
+  }
+  auto policy = std::make_shared<ConnectPolicy>();
+  policy->name = "probe.allowed_targets.resolved_cidrs";
+  policy->key = std::move(key);
+  policy->allows = [ranges = std::move(ranges)](const std::string& address) {
+    const auto ip = ParseIp(address);
+    if (!ip) return false;
+    for (const Cidr& range : ranges) {
+      if (CidrContains(range, *ip)) return true;
+    }
+    return false;
+  };
+  return policy;
+}
+
 // Fills a Config from one parsed document, strictly; holds only the reader that names the
 // source in messages. One per document; not thread-safe.
 class ConfigParser {
@@ -291,7 +315,7 @@ class ConfigParser {
           // Present, even empty: only what is listed may be probed.
           allow->allow_any = false;
           return y_.ForEachEntry(
-              v, k, "probe allowed_targets", {"hosts", "cidrs"},
+              v, k, "probe allowed_targets", {"hosts", "cidrs", "resolved_cidrs"},
               [&](const std::string& name, const YAML::Node& lk, const YAML::Node& lv) -> Status {
                 std::vector<std::string> list;
                 GX_ASSIGN_OR_RETURN(list, y_.StringList(lk, lv));
@@ -309,7 +333,12 @@ class ConfigParser {
                     return y_.Error(lk, "invalid CIDR '" + item + "'");
                   }
                 }
-                (name == "hosts" ? allow->host_globs : allow->cidrs) = std::move(list);
+                if (name == "resolved_cidrs") {
+                  allow->connect_policy = ResolvedAddressPolicy(list);
+                  allow->resolved_cidrs = std::move(list);
+                } else {
+                  (name == "hosts" ? allow->host_globs : allow->cidrs) = std::move(list);
+                }
                 return Status::Ok();
               });
         });

@@ -57,6 +57,11 @@ struct TargetAllowlist {
   bool allow_any = true;               // no allowlist configured
   std::vector<std::string> host_globs;  // "*.svc.cluster.local", "localhost"
   std::vector<std::string> cidrs;       // "10.0.0.0/8", "::1/128"
+  // Ranges that names allowed by host_globs must resolve into; the probe connects only to an
+  // address in them. Empty: names are connected to wherever they resolve.
+  std::vector<std::string> resolved_cidrs;
+  // Built from resolved_cidrs when the configuration is loaded; null when that is empty.
+  std::shared_ptr<const ConnectPolicy> connect_policy;
   // True if host (name or IP literal, no port) may be probed.
   bool Allows(const std::string& host) const;
 };

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "fetch/http_fetch.h"
+
 namespace gx {
 namespace {
 
@@ -50,6 +52,12 @@ SelfMetrics::SelfMetrics(const std::string& version, const std::string& revision
                        .Name("goroutine_exporter_fetch_errors_total")
                        .Help("Failed profile fetches by reason.")
                        .Register(*registry_);
+  // Every reason from the start, so that the first failure of a kind is an increase from 0
+  // rather than a new series (which rate() and increase() cannot see).
+  for (int e = static_cast<int>(gx::FetchError::kBadUrl);
+       e <= static_cast<int>(gx::FetchError::kOther); ++e) {
+    fetch_errors_->Add({{"reason", FetchErrorReason(static_cast<gx::FetchError>(e))}});
+  }
   rejected_ = &prometheus::BuildCounter()
                    .Name("goroutine_exporter_probe_rejected_targets_total")
                    .Help("Probe requests refused because the target is not in the allowlist.")

@@ -1,18 +1,79 @@
 #include "fetch/http_fetch.h"
 
 #include <httplib.h>
+#include <netdb.h>
+#include <sys/socket.h>
 
+#include <algorithm>
 #include <charconv>
+#include <vector>
 
 #include "common/clock.h"
+#include "common/limits.h"
 #include "fetch/deadline_watchdog.h"
 
 namespace gx {
+namespace {
+
+// The address a host name may be connected to under `policy`: "" for an IP literal (which is
+// connected to as written), else the first resolved address the policy allows. getaddrinfo
+// is the call cpp-httplib itself makes to connect, with the same hints, so the order of
+// preference is the one it would have used.
+Result<std::string> PinnedAddress(const std::string& host, const ConnectPolicy& policy,
+                                  FetchError* kind) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICHOST;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), nullptr, &hints, &found) == 0) {
+    freeaddrinfo(found);
+    return std::string();
+  }
+  hints.ai_flags = 0;
+  found = nullptr;
+  const int rc = getaddrinfo(host.c_str(), nullptr, &hints, &found);
+  if (rc != 0) {
+    *kind = FetchError::kDns;
+    return Status::Error("cannot resolve host '" + host + "': " + gai_strerror(rc));
+  }
+  std::vector<std::string> refused;
+  std::string pinned;
+  std::size_t seen = 0;
+  for (addrinfo* a = found; a && pinned.empty() && seen < kMaxResolvedAddresses;
+       a = a->ai_next, ++seen) {
+    char text[NI_MAXHOST];
+    if (getnameinfo(a->ai_addr, a->ai_addrlen, text, sizeof text, nullptr, 0, NI_NUMERICHOST) !=
+        0) {
+      continue;
+    }
+    const std::string address = text;
+    if (policy.allows(address)) {
+      pinned = address;
+    } else if (std::find(refused.begin(), refused.end(), address) == refused.end()) {
+      refused.push_back(address);  // once per address (one per socket type otherwise)
+    }
+  }
+  freeaddrinfo(found);
+  if (!pinned.empty()) return pinned;
+  *kind = FetchError::kAddressRefused;
+  std::string list;
+  for (std::size_t i = 0; i < refused.size() && i < kMaxAddressesInError; ++i) {
+    list += (i ? ", " : "") + refused[i];
+  }
+  if (refused.size() > kMaxAddressesInError) list += ", ...";
+  return Status::Error("host '" + host + "' resolves to " + (list.empty() ? "no address" : list) +
+                       ", outside " + policy.name);
+}
+
+}  // namespace
 
 const char* FetchErrorReason(FetchError e) {
   switch (e) {
     case FetchError::kNone: return "none";
     case FetchError::kBadUrl: return "bad_url";
+    case FetchError::kDns: return "dns";
+    case FetchError::kAddressRefused: return "address_refused";
     case FetchError::kConnect: return "connect";
     case FetchError::kTimeout: return "timeout";
     case FetchError::kTooLarge: return "too_large";
@@ -121,14 +182,19 @@ FetchOutcome FetchUrl(const FetchRequest& request,
   try {
     const std::string base = url->scheme + "://" + url->HostPort();
     // A pooled connection is only ever reused for the same target and TLS settings.
-    const std::string pool_key = base + "\x1f" + request.tls.ca_file + "\x1f" +
-                                 request.tls.cert_file + "\x1f" + request.tls.key_file +
-                                 (request.tls.insecure_skip_verify ? "\x1fi" : "");
+    const std::string pool_key =
+        base + "\x1f" + request.tls.ca_file + "\x1f" + request.tls.cert_file + "\x1f" +
+        request.tls.key_file + (request.tls.insecure_skip_verify ? "\x1fi" : "") +
+        (request.connect_policy ? "\x1fpolicy:" + request.connect_policy->key : "");
+    // Resolved only when a new connection is needed: a pooled one was made to an address the
+    // same policy allowed.
+    std::string pinned;
     auto new_client = [&]() {
       auto client = request.tls.cert_file.empty()
                         ? std::make_unique<httplib::Client>(base)
                         : std::make_unique<httplib::Client>(base, request.tls.cert_file,
                                                             request.tls.key_file);
+      if (!pinned.empty()) client->set_hostname_addr_map({{url->host, pinned}});
       client->set_keep_alive(request.pool != nullptr);
       client->set_follow_location(false);
       client->set_decompress(true);
@@ -141,7 +207,19 @@ FetchOutcome FetchUrl(const FetchRequest& request,
     std::unique_ptr<httplib::Client> client;
     if (request.pool) client = request.pool->Take(pool_key, NowUnixMs());
     const bool reused = client != nullptr;
-    if (!client) client = new_client();
+    FetchError pin_error = FetchError::kNone;
+    std::string pin_message;
+    auto pin = [&]() {
+      if (!request.connect_policy || !pinned.empty()) return true;
+      auto address = PinnedAddress(url->host, *request.connect_policy, &pin_error);
+      if (!address.ok()) pin_message = address.status().message();
+      if (address.ok()) pinned = address.value();
+      return address.ok();
+    };
+    if (!client) {
+      if (!pin()) return fail(pin_error, pin_message);
+      client = new_client();
+    }
     httplib::Headers headers;
     for (const auto& [k, v] : request.headers) headers.emplace(k, v);
 
@@ -196,6 +274,7 @@ FetchOutcome FetchUrl(const FetchRequest& request,
     if (!result && reused && status == 0 && outcome.response.bytes == 0 &&
         std::chrono::steady_clock::now() < deadline) {
       // The target closed the idle connection just as it was reused: once more, fresh.
+      if (!pin()) return fail(pin_error, pin_message);
       client = new_client();
       result = get(client.get());
     }
@@ -218,7 +297,8 @@ FetchOutcome FetchUrl(const FetchRequest& request,
       auto err = result.error();
       switch (err) {
         case httplib::Error::Connection:
-          return fail(FetchError::kConnect, "cannot connect to " + url->HostPort());
+          return fail(FetchError::kConnect, "cannot connect to " + url->HostPort() +
+                                                (pinned.empty() ? "" : " (" + pinned + ")"));
         case httplib::Error::Read:
         case httplib::Error::Write:
           if (std::chrono::steady_clock::now() >= deadline - std::chrono::milliseconds(50)) {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -31,6 +32,17 @@ struct TlsOptions {
   bool insecure_skip_verify = false;
 };
 
+// Where a fetch may connect when its URL names a host rather than giving an IP address. The
+// name is resolved by FetchUrl itself, and the connection goes to the first address that
+// `allows` accepts, never to one it refuses: a check of the name's addresses made elsewhere
+// could be answered differently by the next DNS lookup (rebinding). IP literals are not
+// resolved and not checked here. Immutable once built; thread-safe if `allows` is.
+struct ConnectPolicy {
+  std::function<bool(const std::string& address)> allows;  // numeric: "10.1.2.3", "fd00::1"
+  std::string name;  // names the allowed ranges in errors: "probe.allowed_targets.resolved_cidrs"
+  std::string key;   // what it allows ("10.0.0.0/8,fd00::/8"), in the connection pool key
+};
+
 struct FetchRequest {
   std::string url;
   std::chrono::milliseconds timeout{10000};
@@ -38,6 +50,9 @@ struct FetchRequest {
   std::map<std::string, std::string> headers;  // may carry secrets: never logged
   TlsOptions tls;
   ConnectionPool* pool = nullptr;  // keep-alive connections to reuse, when set
+  // When set, host names connect only to addresses it allows. Pooled connections are kept
+  // apart by the policy's key: one made under other ranges is never reused.
+  std::shared_ptr<const ConnectPolicy> connect_policy;
 };
 
 struct FetchResponse {
@@ -49,7 +64,19 @@ struct FetchResponse {
 };
 
 // Bounded failure reasons for metrics and logs.
-enum class FetchError { kNone, kBadUrl, kConnect, kTimeout, kTooLarge, kHttpStatus, kCanceled, kTls, kOther };
+enum class FetchError {
+  kNone,
+  kBadUrl,
+  kDns,             // the host name did not resolve (only where a ConnectPolicy resolves it)
+  kAddressRefused,  // the host name resolved only to addresses the ConnectPolicy refuses
+  kConnect,
+  kTimeout,
+  kTooLarge,
+  kHttpStatus,
+  kCanceled,
+  kTls,
+  kOther  // the last (self metrics create a series for each reason from kBadUrl to here)
+};
 const char* FetchErrorReason(FetchError e);  // "connect", "timeout", ...
 
 struct FetchOutcome {

@@ -97,6 +97,7 @@ Result<Capture> CaptureUrl(const std::string& source_url, const Classifier& clas
   request.timeout = options.timeout;
   request.max_bytes = options.limits.max_text_bytes;
   request.pool = options.connections;
+  request.connect_policy = options.connect_policy;
   request.headers = options.headers;
   request.tls = options.tls;
   FetchOutcome outcome = FetchUrl(request, [&](std::string_view chunk) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <string>
 
 #include "aggregate/snapshot.h"
@@ -23,6 +24,7 @@ struct CaptureOptions {
   int target_debug = 0;  // the format fetched from a URL without a path (ProfileUrlFor)
   StackShapeCache* shapes = nullptr;  // shares stack shapes across captures when set
   ConnectionPool* connections = nullptr;  // keeps connections to targets alive when set
+  std::shared_ptr<const ConnectPolicy> connect_policy;  // where host names may connect, when set
 };
 
 struct Capture {

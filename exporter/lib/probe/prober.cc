@@ -113,8 +113,9 @@ void Prober::EvictIfFull() {
   if (oldest != states_.end()) states_.erase(oldest);
 }
 
-std::shared_ptr<const ProbeResult> Prober::Probe(const std::string& target, const Module& module,
-                                                 std::chrono::milliseconds budget) {
+std::shared_ptr<const ProbeResult> Prober::Probe(
+    const std::string& target, const Module& module, std::chrono::milliseconds budget,
+    std::shared_ptr<const ConnectPolicy> connect_policy) {
   // One state per address, however it is spelled ("h:6060", "h:06060", "http://h:6060").
   const auto address = ResolveTarget(target, module);
   const std::string key = module.name + "\x1f" + (address.ok() ? address->base_url : target);
@@ -169,7 +170,7 @@ std::shared_ptr<const ProbeResult> Prober::Probe(const std::string& target, cons
   TargetState updated = snapshot_of_state;
   std::shared_ptr<const ProbeResult> result;
   try {
-    result = Run(target, address, module, budget, snapshot_of_state, &updated);
+    result = Run(target, address, module, budget, connect_policy, snapshot_of_state, &updated);
   } catch (const std::exception& e) {
     // Never leave the in-flight marker set: waiting and future probes would hang on it.
     auto failed = std::make_shared<ProbeResult>();
@@ -193,12 +194,14 @@ std::shared_ptr<const ProbeResult> Prober::Probe(const std::string& target, cons
   return result;
 }
 
-Result<CaptureOptions> Prober::FetchOptions(const Module& module,
-                                            std::chrono::milliseconds timeout) {
+Result<CaptureOptions> Prober::FetchOptions(
+    const Module& module, std::chrono::milliseconds timeout,
+    const std::shared_ptr<const ConnectPolicy>& connect_policy) {
   auto options = OptionsFor(module, limits_, timeout);
   if (options.ok()) {
     options->shapes = &shapes_;
     options->connections = &connections_;
+    options->connect_policy = connect_policy;
   }
   return options;
 }
@@ -206,6 +209,7 @@ Result<CaptureOptions> Prober::FetchOptions(const Module& module,
 std::shared_ptr<ProbeResult> Prober::Run(const std::string& target,
                                          const Result<TargetAddress>& address,
                                          const Module& module, std::chrono::milliseconds budget,
+                                         const std::shared_ptr<const ConnectPolicy>& connect_policy,
                                          TargetState state, TargetState* updated) {
   const auto start = Clock::now();
   const auto deadline = start + budget;
@@ -230,7 +234,7 @@ std::shared_ptr<ProbeResult> Prober::Run(const std::string& target,
 
   // 1. The cheap profile, every time.
   FetchRecord cheap = Record("goroutine", 0);
-  auto options = FetchOptions(module, std::min(budget, module.timeout));
+  auto options = FetchOptions(module, std::min(budget, module.timeout), connect_policy);
   if (!options.ok()) {
     result->error = options.status().message();
     result->error_kind = FetchError::kOther;
@@ -289,7 +293,8 @@ std::shared_ptr<ProbeResult> Prober::Run(const std::string& target,
     rec.skipped = PlanExpensiveFetch(*plan.policy, total, now_ms, *plan.fetch_state,
                                      Remaining(deadline).count());
     if (rec.skipped == SkipReason::kNone) {
-      auto opts = FetchOptions(module, std::min(Remaining(deadline), module.timeout));
+      auto opts =
+          FetchOptions(module, std::min(Remaining(deadline), module.timeout), connect_policy);
       auto t = Clock::now();
       FetchError kind = FetchError::kOther;
       int64_t received = 0;

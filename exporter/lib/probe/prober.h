@@ -69,9 +69,11 @@ Result<TargetAddress> ResolveTarget(const std::string& target, const Module& mod
 class Prober {
  public:
   explicit Prober(const Limits& limits);
-  // Never throws; failures are in the result. `budget` bounds the whole probe.
-  std::shared_ptr<const ProbeResult> Probe(const std::string& target, const Module& module,
-                                           std::chrono::milliseconds budget);
+  // Never throws; failures are in the result. `budget` bounds the whole probe. With a
+  // `connect_policy`, a target given by name is connected to only at an address it allows.
+  std::shared_ptr<const ProbeResult> Probe(
+      const std::string& target, const Module& module, std::chrono::milliseconds budget,
+      std::shared_ptr<const ConnectPolicy> connect_policy = nullptr);
   std::size_t tracked_targets() const;
 
  private:
@@ -90,12 +92,14 @@ class Prober {
   };
   std::shared_ptr<ProbeResult> Run(const std::string& target,
                                    const Result<TargetAddress>& address, const Module& module,
-                                   std::chrono::milliseconds budget, TargetState state,
-                                   TargetState* updated);
+                                   std::chrono::milliseconds budget,
+                                   const std::shared_ptr<const ConnectPolicy>& connect_policy,
+                                   TargetState state, TargetState* updated);
   void EvictIfFull();
   // A fetch's options (module settings, secrets read now) with the prober's shared shape
   // cache and connection pool.
-  Result<CaptureOptions> FetchOptions(const Module& module, std::chrono::milliseconds timeout);
+  Result<CaptureOptions> FetchOptions(const Module& module, std::chrono::milliseconds timeout,
+                                      const std::shared_ptr<const ConnectPolicy>& connect_policy);
 
   const Limits limits_;
   StackShapeCache shapes_;      // shared by every capture of every target

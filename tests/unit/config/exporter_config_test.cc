@@ -260,6 +260,36 @@ TEST_CASE("a present but empty allowlist denies everything") {
   CHECK(absent.value()->allowlist.allow_any);
 }
 
+TEST_CASE("resolved_cidrs builds the policy host names connect under") {
+  auto parsed = ParseConfig(
+      "probe:\n  allowed_targets:\n    hosts: ['*.svc']\n"
+      "    resolved_cidrs: ['10.0.0.0/8', 'fd00::/8']\n",
+      "p.yml");
+  REQUIRE_MESSAGE(parsed.ok(), parsed.status().message());
+  const TargetAllowlist& allow = parsed.value()->allowlist;
+  CHECK(allow.resolved_cidrs == std::vector<std::string>{"10.0.0.0/8", "fd00::/8"});
+  REQUIRE(allow.connect_policy);
+  const ConnectPolicy& policy = *allow.connect_policy;
+  CHECK(policy.allows("10.1.2.3"));
+  CHECK(policy.allows("::ffff:10.1.2.3"));  // IPv4-mapped, as a dual-stack lookup may answer
+  CHECK(policy.allows("fd00::1"));
+  CHECK_FALSE(policy.allows("127.0.0.1"));
+  CHECK_FALSE(policy.allows("169.254.169.254"));
+  CHECK_FALSE(policy.allows("not an address"));
+  CHECK(policy.name == "probe.allowed_targets.resolved_cidrs");
+  CHECK(policy.key == "10.0.0.0/8,fd00::/8");
+  // The name check itself is unchanged: the ranges apply where the probe connects.
+  CHECK(allow.Allows("api.svc"));
+  CHECK_FALSE(allow.Allows("10.1.2.3"));  // literals still go by cidrs
+
+  auto without = ParseConfig("probe:\n  allowed_targets: {hosts: ['*.svc']}\n", "p.yml");
+  REQUIRE(without.ok());
+  CHECK_FALSE(without.value()->allowlist.connect_policy);
+  auto empty = ParseConfig("probe:\n  allowed_targets: {resolved_cidrs: []}\n", "p.yml");
+  REQUIRE(empty.ok());
+  CHECK_FALSE(empty.value()->allowlist.connect_policy);
+}
+
 TEST_CASE("bad configs are rejected with the file and line") {
   struct Case {
     const char* name;
@@ -350,6 +380,8 @@ TEST_CASE("bad configs are rejected with the file and line") {
        "bad.yml:4: invalid label name 'a-b'"},
       {"bad cidr", "probe:\n  allowed_targets:\n    cidrs: ['10.0.0.0/33']\n",
        "bad.yml:3: invalid CIDR '10.0.0.0/33'"},
+      {"bad resolved cidr", "probe:\n  allowed_targets:\n    resolved_cidrs: ['10.0.0/8']\n",
+       "bad.yml:3: invalid CIDR '10.0.0/8'"},
       {"ip in hosts", "probe:\n  allowed_targets:\n    hosts: ['10.1.2.3']\n",
        "bad.yml:3: host '10.1.2.3' is an IP address"},
       {"bad host glob", "probe:\n  allowed_targets:\n    hosts: ['a b']\n",

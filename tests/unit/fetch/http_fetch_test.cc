@@ -8,8 +8,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <functional>
+#include <memory>
+#include <string>
 #include <thread>
+#include <vector>
 
 namespace gx {
 namespace {
@@ -57,8 +61,8 @@ class LoopbackServer {
     server_.stop();
     thread_.join();
   }
-  std::string Url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  std::string Url(const std::string& path, const std::string& host = "127.0.0.1") const {
+    return "http://" + host + ":" + std::to_string(port_) + path;
   }
 
  private:
@@ -270,6 +274,122 @@ TEST_CASE("a body cut short says how much of it arrived") {
   auto r = Get(cutter.Url(), std::chrono::seconds(5), 1000, &body);
   CHECK_FALSE(r.status.ok());
   CHECK(r.status.message() == "the target closed the connection after 10 bytes of the body (of 100)");
+}
+
+namespace {
+
+// A policy that allows the addresses `allowed` returns true for, and records what it was asked.
+std::shared_ptr<ConnectPolicy> RecordingPolicy(std::function<bool(const std::string&)> allowed,
+                                               std::vector<std::string>* asked) {
+  auto policy = std::make_shared<ConnectPolicy>();
+  policy->name = "the test's ranges";
+  policy->key = "test";
+  policy->allows = [allowed = std::move(allowed), asked](const std::string& address) {
+    asked->push_back(address);
+    return allowed(address);
+  };
+  return policy;
+}
+
+FetchOutcome GetWith(std::shared_ptr<const ConnectPolicy> policy, const std::string& url,
+                     std::string* body, ConnectionPool* pool = nullptr) {
+  FetchRequest request;
+  request.url = url;
+  request.timeout = std::chrono::seconds(5);
+  request.pool = pool;
+  request.connect_policy = std::move(policy);
+  return FetchUrl(request, [&](std::string_view chunk) {
+    body->append(chunk);
+    return true;
+  });
+}
+
+}  // namespace
+
+// "localhost" resolves through /etc/hosts here, so no DNS server is involved.
+TEST_CASE("a connect policy resolves host names and connects only where it allows") {
+  LoopbackServer server;
+  std::vector<std::string> asked;
+  auto loopback_only = RecordingPolicy(
+      [](const std::string& a) { return a == "127.0.0.1"; }, &asked);
+  std::string body;
+  auto ok = GetWith(loopback_only, server.Url("/ok", "localhost"), &body);
+  CHECK_MESSAGE(ok.status.ok(), ok.status.message());
+  CHECK(body == "hello");
+  CHECK(std::find(asked.begin(), asked.end(), "127.0.0.1") != asked.end());
+
+  asked.clear();
+  body.clear();
+  auto nothing = RecordingPolicy([](const std::string&) { return false; }, &asked);
+  auto refused = GetWith(nothing, server.Url("/ok", "localhost"), &body);
+  CHECK(refused.error == FetchError::kAddressRefused);
+  CHECK(std::string(FetchErrorReason(refused.error)) == "address_refused");
+  CHECK(refused.status.message().find("host 'localhost' resolves to ") == 0);
+  CHECK(refused.status.message().find("127.0.0.1") != std::string::npos);
+  CHECK(refused.status.message().find("outside the test's ranges") != std::string::npos);
+  CHECK_FALSE(asked.empty());
+  CHECK(body.empty());
+
+  // IP literals are connected to as written: the allowlist's cidrs decided on them already.
+  asked.clear();
+  auto literal = GetWith(nothing, server.Url("/ok"), &body);
+  CHECK_MESSAGE(literal.status.ok(), literal.status.message());
+  CHECK(asked.empty());
+
+  // A closed port names the address the name was pinned to.
+  asked.clear();
+  int closed_port = 0;
+  {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+    socklen_t len = sizeof(addr);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    closed_port = ntohs(addr.sin_port);
+    ::close(fd);
+  }
+  auto closed = GetWith(loopback_only,
+                        "http://localhost:" + std::to_string(closed_port) + "/", &body);
+  CHECK(closed.error == FetchError::kConnect);
+  CHECK(closed.status.message() ==
+        "cannot connect to localhost:" + std::to_string(closed_port) + " (127.0.0.1)");
+}
+
+TEST_CASE("a pooled connection is reused under its policy without another lookup") {
+  LoopbackServer server;
+  ConnectionPool pool;
+  std::vector<std::string> asked;
+  auto loopback_only = RecordingPolicy(
+      [](const std::string& a) { return a == "127.0.0.1"; }, &asked);
+  std::string first, second;
+  REQUIRE(GetWith(loopback_only, server.Url("/port", "localhost"), &first, &pool).status.ok());
+  const std::size_t lookups = asked.size();
+  REQUIRE(GetWith(loopback_only, server.Url("/port", "localhost"), &second, &pool).status.ok());
+  CHECK(second == first);  // one connection served both
+  CHECK(asked.size() == lookups);
+
+  // Under another policy (other ranges) that connection is not reused.
+  std::vector<std::string> asked_other;
+  auto other = RecordingPolicy([](const std::string&) { return true; }, &asked_other);
+  other->key = "other";
+  std::string third;
+  REQUIRE(GetWith(other, server.Url("/port", "localhost"), &third, &pool).status.ok());
+  CHECK(third != first);
+  CHECK_FALSE(asked_other.empty());
+}
+
+// Names under the reserved .invalid top-level domain never resolve (RFC 6761).
+TEST_CASE("a name that does not resolve is a DNS error, not a connect error") {
+  std::vector<std::string> asked;
+  auto any = RecordingPolicy([](const std::string&) { return true; }, &asked);
+  std::string body;
+  auto r = GetWith(any, "http://no-such-target.invalid:6060/debug/pprof/goroutine", &body);
+  CHECK(r.error == FetchError::kDns);
+  CHECK(std::string(FetchErrorReason(r.error)) == "dns");
+  CHECK(r.status.message().find("cannot resolve host 'no-such-target.invalid': ") == 0);
+  CHECK(asked.empty());
 }
 
 }  // namespace gx
