@@ -122,8 +122,7 @@ int TopParam(const httplib::Request& req, int fallback) {
   return v < 0 ? fallback : std::min(v, 100000);
 }
 
-// ?top= for a JSON listing: `fallback` when absent; 0 ("all") and anything above `max` read
-// as max (answers say how many stacks there are in all).
+// JSON answers say how many stacks there are in all.
 int ListingTop(const httplib::Request& req, int fallback, int max) {
   const int top = TopParam(req, fallback);
   return top <= 0 || top > max ? max : top;

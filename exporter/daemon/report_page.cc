@@ -7,6 +7,7 @@
 
 #include "common/clock.h"
 #include "common/duration.h"
+#include "aggregate/debug2_categories.h"
 #include "common/limits.h"
 #include "daemon/routes_internal.h"
 #include "report/text_report.h"
@@ -78,8 +79,8 @@ void InstallReportPage(httplib::Server* server, App* app) {
     options.benign_hint = "&all=1 lists them";
     // Up to 512 frames a stack: fewer stacks with frames keep a page within a few MB.
     const int max_top = options.frames ? kMaxReportStacksWithFrames : kMaxReportStacks;
-    options.top_k = std::max(1, std::min(TopParam(req, options.top_k), max_top));
-    options.more_hint = "?top=N lists up to " + std::to_string(max_top);
+    options.top_k = ListingTop(req, options.top_k, max_top);  // 0: as many as a page holds
+    options.more_hint = "&top=N lists up to " + std::to_string(max_top);
 
     const ProbeResult& r = *view.latest;
     std::string text = "target " + target + ", module " + module + ", last probe " +
@@ -94,7 +95,19 @@ void InstallReportPage(httplib::Server* server, App* app) {
     } else {
       text += "WHAT GREW: " + diff.status().message() + "\n\n";
     }
-    if (r.snapshot) {
+    if (r.snapshot && r.debug2) {
+      // The dump this probe or an earlier one paid a stop-the-world pause for: its creators,
+      // states and wait ages are the first things triage looks at.
+      int joined = 0;
+      Snapshot with_facts = WithDebug2Facts(*r.snapshot, *r.debug2, &joined);
+      if (joined > 0) {
+        with_facts.notes.push_back(
+            "creators, states and wait ages of " + std::to_string(joined) +
+            (joined == 1 ? " stack are" : " stacks are") + " from the debug=2 dump of " +
+            UtcTime(r.debug2->captured_unix_ms) + "; goroutine counts are from this probe");
+      }
+      text += RenderSnapshotText(with_facts, options);
+    } else if (r.snapshot) {
       text += RenderSnapshotText(*r.snapshot, options);
     }
     if (r.leak) {
@@ -103,8 +116,18 @@ void InstallReportPage(httplib::Server* server, App* app) {
     }
     const std::string q = "target=" + httplib::detail::encode_query_param(target) +
                           "&amp;module=" + httplib::detail::encode_query_param(module);
+    // The frames link keeps the page's other choices (window, benign stacks, how many).
+    std::string same_page = q;
+    for (const char* p : {"from", "all", "top"}) {
+      if (req.has_param(p)) {
+        same_page += std::string("&amp;") + p + "=" +
+                     httplib::detail::encode_query_param(req.get_param_value(p));
+      }
+    }
     const std::string links =
-        "<p><a href=\"report?" + q + "&amp;frames=1\">with frames</a> · <a href=\"api/v1/stacks?" +
+        "<p><a href=\"report?" + same_page +
+        (options.frames ? "\">without frames</a>" : "&amp;frames=1\">with frames</a>") +
+        " · <a href=\"api/v1/stacks?" +
         q + "\">stacks (JSON)</a> · <a href=\"api/v1/diff?" + q +
         "\">diff (JSON)</a> · <a href=\"api/v1/capture?" + q + "\">capture for go tool pprof</a></p>";
     Reply(res, html, 200, "Goroutine report: " + target, text, links);

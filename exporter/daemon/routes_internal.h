@@ -34,5 +34,7 @@ std::string UtcTime(int64_t unix_ms);
 bool ParseTimeParam(const std::string& text, int64_t now_ms, int64_t* out_ms);
 // ?top=N, bounded; `fallback` when absent or negative.
 int TopParam(const httplib::Request& req, int fallback);
+// ?top= for a listing: `fallback` when absent; 0 ("all") and anything above `max` read as max.
+int ListingTop(const httplib::Request& req, int fallback, int max);
 
 }  // namespace gx

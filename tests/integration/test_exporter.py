@@ -190,6 +190,10 @@ class ExporterTest(LeakyAndExporter):
         self.assertIn("chan_send", text)              # a category of the leaky fixture
         self.assertIn("at main.leakChanSend.func1", text)  # its first application frame
         self.assertIn("ctx.Done()", text)             # and the category's first-fix hint
+        # Creators, states and wait ages of the stacks, from the debug=2 dump of the plan.
+        self.assertIn("created by main.leakChanSend", text)
+        self.assertIn("state chan send", text)
+        self.assertRegex(text, r"stacks are from the debug=2 dump of \d{4}-\d\d-\d\d ")
         # The same for a browser: escaped HTML with links to the JSON API and the capture.
         status, headers, body = h.http_get(f"{self.exporter.url}/report?{q}&frames=1")
         self.assertEqual(status, 200)
@@ -199,6 +203,11 @@ class ExporterTest(LeakyAndExporter):
         self.assertIn("api/v1/capture?", page)
         self.assertIn("1h ago -&gt; latest", page)  # the report is escaped
         self.assertNotIn("1h ago -> latest", page)
+        self.assertIn("&amp;from=1h&amp;top=100\">without frames</a>", page)
+        # top=0 means as many as the page holds, as in the JSON API (not one stack).
+        q0 = urllib.parse.urlencode({"target": target, "top": 0, "all": 1})
+        all_text = h.http_get(f"{self.exporter.url}/report?{q0}&format=text")[2].decode()
+        self.assertGreater(all_text.split("WHAT GREW")[-1].count("\n        at "), 5, all_text)
         _, _, landing = h.http_get(self.exporter.url + "/")
         self.assertIn("report?target=", landing.decode())
         # Each row says whether /probe or watch mode produced it, and when (UTC).

@@ -53,4 +53,21 @@ std::shared_ptr<const Snapshot> Debug2Categories::ApplyTo(const Snapshot& snapsh
   return patched;
 }
 
+Snapshot WithDebug2Facts(const Snapshot& cheap, const Snapshot& debug2, int* joined) {
+  Snapshot out = cheap;
+  *joined = 0;
+  if (cheap.info.format == ProfileFormat::kDebug2) return out;
+  for (StackSummary& s : out.stacks) {
+    const StackSummary* d = debug2.FindStack(s.id);
+    if (!d) continue;
+    s.created_by = d->created_by;
+    s.created_at = d->created_at;
+    s.other_creators = d->other_creators;
+    s.state = d->state;
+    s.wait = d->wait;
+    ++*joined;
+  }
+  return out;
+}
+
 }  // namespace gx

@@ -37,4 +37,10 @@ class Debug2Categories {
   std::vector<Entry> entries_;  // sorted by id
 };
 
+// `cheap` (a debug=0 or debug=1 snapshot) with, for each stack that `debug2` also has, the
+// facts only debug=2 carries: creators, the most frequent state and the wait ages (as of the
+// dump: the caller says when that was). Counts and categories stay `cheap`'s own. *joined is
+// the number of stacks that got them.
+Snapshot WithDebug2Facts(const Snapshot& cheap, const Snapshot& debug2, int* joined);
+
 }  // namespace gx

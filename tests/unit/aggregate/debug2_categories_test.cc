@@ -104,3 +104,33 @@ TEST_CASE("a user rule on created_by is named in a note on captures without crea
 }
 
 }  // namespace gx
+
+namespace gx {
+
+TEST_CASE("debug=2 facts: creators, states and waits join a debug=0 snapshot by stack id") {
+  Classifier c;
+  Snapshot d0 = Debug0(c);
+  Snapshot d2 = Debug2(c);
+  int joined = -1;
+  Snapshot with = WithDebug2Facts(d0, d2, &joined);
+  CHECK(joined == 2);
+  const StackSummary& wait = ByFunction(with, "main.wait");
+  CHECK(wait.created_by == "main.serve");
+  CHECK(wait.state == "chan receive (nil chan)");
+  CHECK(wait.count == 7);
+  // Counts and categories stay the cheap profile's own; the input is not touched.
+  CHECK(wait.category == ByFunction(d0, "main.wait").category);
+  CHECK(with.total == d0.total);
+  CHECK(ByFunction(d0, "main.wait").created_by.empty());
+  CHECK(ByFunction(with, "main.push").created_by == "main.batch");
+
+  // A stack the dump does not have keeps empty facts; a debug=2 snapshot is left as it is.
+  Snapshot empty_dump = d2;
+  empty_dump.stacks.clear();
+  WithDebug2Facts(d0, empty_dump, &joined);
+  CHECK(joined == 0);
+  WithDebug2Facts(d2, d2, &joined);
+  CHECK(joined == 0);
+}
+
+}  // namespace gx
