@@ -22,15 +22,17 @@ constexpr CategoryInfo kCategories[kCategoryCount] = {
      "Send or receive on a nil channel blocks forever: the channel was never made or was set "
      "to nil; initialise it or guard the path."},
     {"select", false,
-     "Select with no case that can fire: add a ctx.Done() case and make sure shutdown "
-     "reaches one of the cases."},
+     "Select with no case that can fire. If it has a ctx.Done() case, that context is never "
+     "cancelled: trace it to context.Background() or a cancel func never called. Otherwise "
+     "add a ctx.Done() case and make sure shutdown reaches one of the cases."},
     {"select_no_cases", false,
      "select {} blocks forever by design: make sure this goroutine is meant to live as long "
      "as the process, and is started once."},
     {"http_client", false,
-     "Outbound HTTP without a deadline or request context: set http.Client.Timeout, use "
-     "http.NewRequestWithContext, always close and bound response bodies. Growing "
-     "persistConn read/write loops: share one Transport, close every body."},
+     "Outbound HTTP. Stuck in a round trip: set http.Client.Timeout, use "
+     "NewRequestWithContext, close every body. A persistConn read/write loop pair per pooled "
+     "idle connection is normal; pairs that keep growing mean a Transport per request or "
+     "unclosed bodies."},
     {"network_io", false,
      "Network I/O without a deadline: set read/write deadlines or close the connection when "
      "the request context is done."},
@@ -38,9 +40,9 @@ constexpr CategoryInfo kCategories[kCategoryCount] = {
      "Join that never completes: one owner always calls Wait, every Add has a Done on every "
      "path; use errgroup.WithContext so one failure cancels the rest."},
     {"semaphore", false,
-     "Unbounded fan-out queued on a semaphore or limit: pass a context to Acquire, bound the "
-     "producers (errgroup SetLimit) and release on every path (a database/sql pool: close "
-     "every Rows and Tx)."},
+     "Queued for a slot (semaphore, errgroup SetLimit, database/sql pool): the slots are held "
+     "by goroutines that do not finish, so look at the holders' stacks. Release on every path "
+     "(close Rows and Tx); let waiting stop: a context for Acquire, errgroup TryGo."},
     {"mutex", false,
      "Waiting for a lock: look for an Unlock missing on an error path, I/O held under the "
      "lock, or lock-order inversions."},
