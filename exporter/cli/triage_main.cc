@@ -49,7 +49,8 @@ void AddCommonFlags(CLI::App* cmd, CommonFlags* f) {
                   "YAML file with extra classification rules and ignore-lists");
   cmd->add_option("--timeout", f->timeout, "Deadline for fetching a URL")->capture_default_str();
   cmd->add_option("--debug", f->debug,
-                  "Format fetched from a target URL without a path: 0 (protobuf, cheap for the "
+                  "Format fetched from a target URL without a path or query (or with the "
+                  "profile's own path): 0 (protobuf, cheap for the "
                   "target), 1, or 2 (text with wait reasons, wait times and creators; the "
                   "target stops the world while it writes it, longer with more goroutines)")
       ->check(CLI::IsMember({0, 1, 2}))
@@ -95,10 +96,14 @@ bool MakeSetup(const CommonFlags& f, Setup* setup) {
 // --debug picks the format fetched from a URL; a file or stdin is read as it is.
 void WarnDebugUnused(const CommonFlags& f, const std::vector<std::string>& sources) {
   if (f.debug == 0) return;
+  const std::string asked = "debug=" + std::to_string(f.debug);
   for (const std::string& source : sources) {
     if (!gx::IsUrlSource(source)) {
       std::cerr << "goroutine_triage: --debug applies to URLs only; " << source
                 << " is read in whatever format it holds\n";
+    } else if (gx::ProfileUrlFor(source, f.debug).find(asked) == std::string::npos) {
+      std::cerr << "goroutine_triage: --debug " << f.debug << " does not apply to " << source
+                << ": its query is fetched as written\n";
     }
   }
 }

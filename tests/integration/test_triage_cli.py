@@ -48,6 +48,16 @@ class TriageCliTest(unittest.TestCase):
             out = triage("analyze", leaky.url, "-o", "json")
             self.assertEqual(out.returncode, 0, out.stderr)
             self.assertEqual(json.loads(out.stdout)["format"], "debug=0")
+            # The profile's own URL, as `go tool pprof` takes it, honours --debug too; a URL
+            # with its own query is fetched as written, and says so.
+            out = triage("analyze", leaky.url + "/debug/pprof/goroutine", "--debug", "2", "-o", "json")
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertEqual(json.loads(out.stdout)["format"], "debug=2")
+            out = triage("analyze", leaky.url + "/debug/pprof/goroutine?debug=1", "--debug", "2",
+                         "-o", "json")
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertEqual(json.loads(out.stdout)["format"], "debug=1")
+            self.assertIn(b"--debug 2 does not apply to", out.stderr)
             proc = subprocess.Popen([h.TRIAGE, "watch", leaky.url, "--interval", "2s", "-o", "json"],
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             import time

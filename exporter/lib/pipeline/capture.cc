@@ -74,6 +74,10 @@ std::string ProfileUrlFor(const std::string& url, int debug) {
     return url.substr(0, url.size() - (path_written ? path.size() : 0)) +
            "/debug/pprof/goroutine?debug=" + std::to_string(debug);
   }
+  // The profile's own page without a query (as `go tool pprof` takes it): the format asked for.
+  if (path == "/debug/pprof/goroutine" || path == "/debug/pprof/goroutineleak") {
+    return url + "?debug=" + std::to_string(debug);
+  }
   return url;
 }
 

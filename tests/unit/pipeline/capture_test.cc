@@ -26,6 +26,13 @@ TEST_CASE("a target URL without a path means its goroutine profile") {
   CHECK(ProfileUrlFor("http://svc:6060/?debug=1") == "http://svc:6060/?debug=1");
   CHECK(ProfileUrlFor("http://svc:6060", 2) == "http://svc:6060/debug/pprof/goroutine?debug=2");
   CHECK(ProfileUrlFor("http://svc:6060/x?debug=1", 2) == "http://svc:6060/x?debug=1");
+  // The profile's page without a query, as `go tool pprof` takes it, gets the format asked for.
+  CHECK(ProfileUrlFor("http://svc:6060/debug/pprof/goroutine", 2) ==
+        "http://svc:6060/debug/pprof/goroutine?debug=2");
+  CHECK(ProfileUrlFor("http://svc:6060/debug/pprof/goroutineleak") ==
+        "http://svc:6060/debug/pprof/goroutineleak?debug=0");
+  CHECK(ProfileUrlFor("http://svc:6060/debug/pprof/goroutine?debug=1", 2) ==
+        "http://svc:6060/debug/pprof/goroutine?debug=1");
 }
 
 TEST_CASE("the raw body is kept whole or not at all") {
