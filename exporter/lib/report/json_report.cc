@@ -84,7 +84,9 @@ nlohmann::json SnapshotToJson(const Snapshot& snap, int top_k, bool with_frames,
   out["source"] = snap.source;
   out["format"] = FormatName(snap.info.format);
   out["profile"] = KindName(snap.info.kind);
-  out["captured_unix_ms"] = snap.captured_unix_ms;
+  // Text captures read from a file carry no time: null, as the diff says, rather than 1970.
+  out["captured_unix_ms"] =
+      snap.captured_unix_ms > 0 ? nlohmann::json(snap.captured_unix_ms) : nlohmann::json(nullptr);
   out["total"] = snap.total;
   out["self_excluded"] = snap.self_excluded;
   out["distinct_stacks"] = snap.stacks.size();
