@@ -1,6 +1,7 @@
 #include "history/history_store.h"
 
 #include <algorithm>
+#include <limits>
 #include <unordered_set>
 
 #include "common/duration.h"
@@ -103,10 +104,28 @@ void HistoryStore::Compact(Entry* e) {
 }
 
 void HistoryStore::Trim(Entry* e, int64_t now_ms) {
-  while (!e->points.empty() &&
-         (static_cast<int>(e->points.size()) > limits_.max_points ||
-          now_ms - e->points.front().time_ms > limits_.max_age.count())) {
+  while (!e->points.empty() && now_ms - e->points.front().time_ms > limits_.max_age.count()) {
     e->points.pop_front();
+    --total_points_;
+  }
+  // Past max_points, thin instead of forgetting the oldest point, so that the points span up
+  // to max_age whatever the probe rate (60 points at one probe per 15 s would hold 15 minutes,
+  // too little for "what grew in the last hour"): drop the point whose neighbours are closest
+  // together for its age. Recent points stay dense and older ones end up spaced about in
+  // proportion to their age; the oldest and the newest are kept.
+  while (static_cast<int>(e->points.size()) > limits_.max_points) {
+    std::size_t drop = 0;
+    const std::size_t n = e->points.size();
+    double best = std::numeric_limits<double>::infinity();
+    for (std::size_t i = 1; n >= 3 && i + 1 < n; ++i) {
+      const double gap = static_cast<double>(e->points[i + 1].time_ms - e->points[i - 1].time_ms);
+      const double age = static_cast<double>(std::max<int64_t>(1, now_ms - e->points[i].time_ms));
+      if (gap / age < best) {
+        best = gap / age;
+        drop = i;
+      }
+    }
+    e->points.erase(e->points.begin() + static_cast<std::ptrdiff_t>(drop));
     --total_points_;
   }
   if (e->stack_ids.size() >= e->compact_at) Compact(e);

@@ -46,6 +46,7 @@ std::shared_ptr<const ProbeResult> ProbeOfStacks(int64_t time_ms, int first, int
 TEST_CASE("history keeps details of vanished stacks and renumbers stacks as they churn") {
   HistoryLimits limits;
   limits.max_points = 5;
+  limits.max_age = std::chrono::milliseconds(4500);  // the last five points, not thinned ones
   HistoryStore store(limits);
   const int64_t t0 = 1'700'000'000'000;
   // Every probe shifts the window of 40 stacks by 30: after a few probes stack numbers pass
@@ -124,6 +125,38 @@ TEST_CASE("history diff says when it starts later than asked or the last probe f
   CHECK(view->last_good->time_ms == t0 + 60'000);
   CHECK(store.ModulesOf("127.0.0.1:1") == std::vector<std::string>{"default"});
   CHECK(store.ModulesOf("127.0.0.1:9").empty());
+}
+
+TEST_CASE("history past max_points thins older points to span max_age") {
+  HistoryLimits limits;
+  limits.max_points = 60;  // the default
+  limits.max_age = std::chrono::hours(2);
+  HistoryStore store(limits);
+  const int64_t t0 = 1'700'000'000'000;
+  // Three hours of probes every 15 s: 720 points offered, 60 kept.
+  const int64_t step = 15'000;
+  const int probes = 720;
+  for (int i = 0; i < probes; ++i) store.Record(Probe(t0 + i * step, i + 1));
+  CHECK(store.total_points() == 60);
+  const int64_t now = t0 + (probes - 1) * step;
+  auto view = store.Target("127.0.0.1:1", "default");
+  REQUIRE(view.has_value());
+  CHECK(view->points == 60);
+  // The oldest point kept is near max_age, not 60 probes (15 minutes) back...
+  CHECK(now - view->oldest_point_ms > 90 * 60'000);
+  CHECK(now - view->oldest_point_ms <= 2 * 3'600'000);
+  // ...and the diffs the runbook asks for start at the last point at or before the time
+  // asked for, a little further back at most.
+  for (int64_t ago : {15 * 60'000, 60 * 60'000}) {
+    auto diff = store.Diff("127.0.0.1:1", "default", now - ago, 0);
+    REQUIRE(diff.ok());
+    CHECK(diff->interval_seconds * 1000 >= ago);
+    CHECK(diff->interval_seconds * 1000 <= ago * 1.2);
+  }
+  // The newest points stay dense: the last probe against the one before.
+  auto last = store.Diff("127.0.0.1:1", "default", now - step, 0);
+  REQUIRE(last.ok());
+  CHECK(last->interval_seconds == doctest::Approx(15));
 }
 
 TEST_CASE("history is bounded in points, age and targets") {
