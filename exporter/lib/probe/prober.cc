@@ -101,6 +101,17 @@ std::size_t Prober::tracked_targets() const {
   return states_.size();
 }
 
+void GrowthBase::Advance(std::shared_ptr<const StackCounts> counts, int64_t time_ms) {
+  if (!next_) {
+    next_ = std::move(counts);
+    next_ms_ = time_ms;
+  } else if (time_ms - next_ms_ >= std::chrono::milliseconds(kWindow).count()) {
+    base_ = std::move(next_);
+    next_ = std::move(counts);
+    next_ms_ = time_ms;
+  }
+}
+
 void Prober::EvictIfFull() {
   if (states_.size() < kMaxTrackedTargets) return;
   auto oldest = states_.end();
@@ -187,7 +198,10 @@ std::shared_ptr<const ProbeResult> Prober::Probe(
     TargetState& st = states_[key];
     updated.inflight = {};
     updated.last_used_ms = NowUnixMs();
-    if (result->success) updated.last = result;
+    if (result->success) {
+      updated.last = result;
+      updated.growth.Advance(result->counts, result->time_ms);
+    }
     st = std::move(updated);
   }
   promise.set_value(result);
@@ -217,8 +231,8 @@ std::shared_ptr<ProbeResult> Prober::Run(const std::string& target,
   result->target = target;
   result->module = module.name;
   result->time_ms = NowUnixMs();
-  // Only the counts of the previous result are kept (for growth), not its snapshot.
-  if (state.last) result->previous = state.last->counts;
+  // Only counts of earlier results are kept (for growth), not their snapshots.
+  result->growth_base = state.growth.Current();
   auto finish = [&]() {
     result->duration_seconds = std::chrono::duration<double>(Clock::now() - start).count();
     return result;

@@ -52,7 +52,9 @@ struct ProbeResult {
   bool shared = false;
   std::shared_ptr<const Snapshot> snapshot;  // debug=0 (the main result)
   std::shared_ptr<const StackCounts> counts;    // per-stack counts of `snapshot`
-  std::shared_ptr<const StackCounts> previous;  // those of the target's previous result
+  // The counts growth is ranked against (top_k_growth): a result of the target 10 to 20
+  // minutes old, or its first one until there is such a result (GrowthBase).
+  std::shared_ptr<const StackCounts> growth_base;
   std::shared_ptr<const Snapshot> debug2;    // latest debug=2, fresh or reused
   std::shared_ptr<const Snapshot> leak;      // latest goroutineleak, fresh or reused
   std::vector<FetchRecord> fetches;
@@ -66,8 +68,29 @@ struct TargetAddress {
 };
 Result<TargetAddress> ResolveTarget(const std::string& target, const Module& module);
 
+// The counts one target's growth is ranked against (ProbeResult::growth_base): a result
+// between kWindow and twice that old, or the target's first result until there is one.
+// Growth is ranked over 10 to 20 minutes rather than since the previous scrape: a slow leak (a
+// goroutine every few minutes) seldom grows between two scrapes 15 s apart, so ranked against
+// the previous result its stack would be exported only now and then, and its series would
+// have gaps just where deriv() and the growth alerts need it. Plain data; thread-compatible.
+class GrowthBase {
+ public:
+  static constexpr std::chrono::minutes kWindow{10};
+  // What results probed now are ranked against; null before the first successful result.
+  std::shared_ptr<const StackCounts> Current() const { return base_ ? base_ : next_; }
+  // After each successful result, with its counts and unix ms time.
+  void Advance(std::shared_ptr<const StackCounts> counts, int64_t time_ms);
+
+ private:
+  std::shared_ptr<const StackCounts> base_;
+  std::shared_ptr<const StackCounts> next_;  // becomes base_ once kWindow old
+  int64_t next_ms_ = 0;
+};
+
 class Prober {
  public:
+
   explicit Prober(const Limits& limits);
   // Never throws; failures are in the result. `budget` bounds the whole probe. With a
   // `connect_policy`, a target given by name is connected to only at an address it allows.
@@ -87,6 +110,7 @@ class Prober {
     std::shared_ptr<const Debug2Categories> debug2_categories;
     uint64_t categories_rules = 0;
     std::shared_ptr<const ProbeResult> last;
+    GrowthBase growth;
     std::shared_future<std::shared_ptr<const ProbeResult>> inflight;
     int64_t last_used_ms = 0;
   };

@@ -28,7 +28,7 @@ ProbeResult MakeResult(std::shared_ptr<const Snapshot> now, std::shared_ptr<cons
   ProbeResult r;
   r.success = true;
   r.snapshot = std::move(now);
-  if (before) r.previous = std::make_shared<const StackCounts>(StackCounts::Of(*before));
+  if (before) r.growth_base = std::make_shared<const StackCounts>(StackCounts::Of(*before));
   FetchRecord f;
   f.profile = "goroutine";
   f.performed = true;
