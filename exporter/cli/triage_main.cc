@@ -103,7 +103,7 @@ void WarnDebugUnused(const CommonFlags& f, const std::vector<std::string>& sourc
                 << " is read in whatever format it holds\n";
     } else if (gx::ProfileUrlFor(source, f.debug).find(asked) == std::string::npos) {
       std::cerr << "goroutine_triage: --debug " << f.debug << " does not apply to " << source
-                << ": its query is fetched as written\n";
+                << ": its path and query are fetched as written\n";
     }
   }
 }
@@ -216,7 +216,8 @@ int Watch(const std::string& url, const std::string& interval_text, const std::s
   std::cerr << "goroutine_triage: first capture: " << before->snapshot.total << " goroutines"
             << (saved.empty() ? "" : ", saved to " + saved) << "; next in " << interval_text
             << (later.empty() ? "" : " (or compare later with: " + later + ")") << "\n";
-  // Only a URL without a path takes --debug; one with a path is fetched as it is.
+  // A URL without a path, or with the profile's own path and no query, takes --debug; others
+  // are fetched as they are.
   if (before->snapshot.info.format != gx::ProfileFormat::kDebug2 &&
       gx::ProfileUrlFor(url, 2) != url) {
     std::cerr << "goroutine_triage: this format names no creators and no wait reasons; "
@@ -238,7 +239,7 @@ int main(int argc, char** argv) {
   CLI::App app{
       "goroutine_triage: find what is accumulating in a Go service's goroutines.\n"
       "Reads goroutine profiles (debug=0/1/2, goroutine or goroutineleak) from files, stdin\n"
-      "(-) or http(s):// URLs; a URL without a path (or with just /) gets\n/debug/pprof/goroutine?debug=0 (--debug 2 for the text dump)."};
+      "(-) or http(s):// URLs; a URL without a path (or with just /) gets\n/debug/pprof/goroutine?debug=0 (--debug 2 for the text dump), as does one ending in\n/debug/pprof/goroutine without a query."};
   app.require_subcommand(1);
   std::string print_rules_flag;
 

@@ -15,47 +15,60 @@
 namespace gx {
 namespace {
 
-// The address a host name may be connected to under `policy`: "" for an IP literal (which is
-// connected to as written), else the first resolved address the policy allows. getaddrinfo
-// is the call cpp-httplib itself makes to connect, with the same hints, so the order of
-// preference is the one it would have used.
-Result<std::string> PinnedAddress(const std::string& host, const ConnectPolicy& policy,
-                                  FetchError* kind) {
+// The system's answer for a host name: numeric addresses in getaddrinfo's order (the call and
+// hints cpp-httplib itself connects with), each once, at most kMaxResolvedAddresses.
+Result<std::vector<std::string>> SystemResolve(const std::string& host) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  const int rc = getaddrinfo(host.c_str(), nullptr, &hints, &found);
+  if (rc != 0) return Status::Error(gai_strerror(rc));
+  std::vector<std::string> out;
+  for (addrinfo* a = found; a && out.size() < kMaxResolvedAddresses; a = a->ai_next) {
+    char text[NI_MAXHOST];
+    if (getnameinfo(a->ai_addr, a->ai_addrlen, text, sizeof text, nullptr, 0, NI_NUMERICHOST) ==
+            0 &&
+        std::find(out.begin(), out.end(), text) == out.end()) {
+      out.emplace_back(text);
+    }
+  }
+  freeaddrinfo(found);
+  return out;
+}
+
+// IP literals are connected to as written (the allowlist judged them already). A zone id
+// ("fe80::1%eth0") does not make a literal here: the allowlist cannot parse one, so it is
+// resolved and judged like a name (and refused, as the policy cannot parse it either).
+bool IsIpLiteral(const std::string& host) {
+  if (host.find('%') != std::string::npos) return false;
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_NUMERICHOST;
   addrinfo* found = nullptr;
-  if (getaddrinfo(host.c_str(), nullptr, &hints, &found) == 0) {
-    freeaddrinfo(found);
-    return std::string();
-  }
-  hints.ai_flags = 0;
-  found = nullptr;
-  const int rc = getaddrinfo(host.c_str(), nullptr, &hints, &found);
-  if (rc != 0) {
-    *kind = FetchError::kDns;
-    return Status::Error("cannot resolve host '" + host + "': " + gai_strerror(rc));
-  }
-  std::vector<std::string> refused;
-  std::string pinned;
-  std::size_t seen = 0;
-  for (addrinfo* a = found; a && pinned.empty() && seen < kMaxResolvedAddresses;
-       a = a->ai_next, ++seen) {
-    char text[NI_MAXHOST];
-    if (getnameinfo(a->ai_addr, a->ai_addrlen, text, sizeof text, nullptr, 0, NI_NUMERICHOST) !=
-        0) {
-      continue;
-    }
-    const std::string address = text;
-    if (policy.allows(address)) {
-      pinned = address;
-    } else if (std::find(refused.begin(), refused.end(), address) == refused.end()) {
-      refused.push_back(address);  // once per address (one per socket type otherwise)
-    }
-  }
+  if (getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0) return false;
   freeaddrinfo(found);
-  if (!pinned.empty()) return pinned;
+  return true;
+}
+
+// The addresses a host name may be connected to under `policy`, in the resolver's order of
+// preference (each is tried in turn, as cpp-httplib tries every address of a name it
+// resolves itself); empty for an IP literal.
+Result<std::vector<std::string>> AllowedAddresses(const std::string& host,
+                                                  const ConnectPolicy& policy, FetchError* kind) {
+  if (IsIpLiteral(host)) return std::vector<std::string>();
+  auto resolved = policy.resolve ? policy.resolve(host) : SystemResolve(host);
+  if (!resolved.ok()) {
+    *kind = FetchError::kDns;
+    return Status::Error("cannot resolve host '" + host + "': " + resolved.status().message());
+  }
+  std::vector<std::string> allowed, refused;
+  for (const std::string& address : resolved.value()) {
+    (policy.allows(address) ? allowed : refused).push_back(address);
+    if (allowed.size() + refused.size() >= kMaxResolvedAddresses) break;
+  }
+  if (!allowed.empty()) return allowed;
   *kind = FetchError::kAddressRefused;
   std::string list;
   for (std::size_t i = 0; i < refused.size() && i < kMaxAddressesInError; ++i) {
@@ -186,15 +199,17 @@ FetchOutcome FetchUrl(const FetchRequest& request,
         base + "\x1f" + request.tls.ca_file + "\x1f" + request.tls.cert_file + "\x1f" +
         request.tls.key_file + (request.tls.insecure_skip_verify ? "\x1fi" : "") +
         (request.connect_policy ? "\x1fpolicy:" + request.connect_policy->key : "");
-    // Resolved only when a new connection is needed: a pooled one was made to an address the
-    // same policy allowed.
-    std::string pinned;
+    // Under a policy, a new connection goes to an allowed address of the name (the next one
+    // after a refused connect); resolved only when a new connection is needed, since a pooled
+    // one was made to an address the same policy allowed.
+    std::vector<std::string> allowed;
+    std::size_t tried = 0;  // allowed[tried - 1] is the address of the latest connection
     auto new_client = [&]() {
       auto client = request.tls.cert_file.empty()
                         ? std::make_unique<httplib::Client>(base)
                         : std::make_unique<httplib::Client>(base, request.tls.cert_file,
                                                             request.tls.key_file);
-      if (!pinned.empty()) client->set_hostname_addr_map({{url->host, pinned}});
+      if (tried < allowed.size()) client->set_hostname_addr_map({{url->host, allowed[tried++]}});
       client->set_keep_alive(request.pool != nullptr);
       client->set_follow_location(false);
       client->set_decompress(true);
@@ -209,12 +224,17 @@ FetchOutcome FetchUrl(const FetchRequest& request,
     const bool reused = client != nullptr;
     FetchError pin_error = FetchError::kNone;
     std::string pin_message;
+    bool resolved = false;
     auto pin = [&]() {
-      if (!request.connect_policy || !pinned.empty()) return true;
-      auto address = PinnedAddress(url->host, *request.connect_policy, &pin_error);
-      if (!address.ok()) pin_message = address.status().message();
-      if (address.ok()) pinned = address.value();
-      return address.ok();
+      if (!request.connect_policy || resolved) return true;
+      auto addresses = AllowedAddresses(url->host, *request.connect_policy, &pin_error);
+      if (!addresses.ok()) {
+        pin_message = addresses.status().message();
+        return false;
+      }
+      allowed = std::move(addresses).value();
+      resolved = true;
+      return true;
     };
     if (!client) {
       if (!pin()) return fail(pin_error, pin_message);
@@ -278,6 +298,11 @@ FetchOutcome FetchUrl(const FetchRequest& request,
       client = new_client();
       result = get(client.get());
     }
+    while (!result && result.error() == httplib::Error::Connection && tried < allowed.size() &&
+           std::chrono::steady_clock::now() < deadline) {
+      client = new_client();  // the name's next allowed address
+      result = get(client.get());
+    }
     outcome.response.status = status;
     outcome.response.content_type = content_type;
     outcome.response.seconds =
@@ -297,8 +322,14 @@ FetchOutcome FetchUrl(const FetchRequest& request,
       auto err = result.error();
       switch (err) {
         case httplib::Error::Connection:
+        {
+          std::string addresses;  // those of the name that were tried, under a policy
+          for (std::size_t i = 0; i < tried && i < kMaxAddressesInError; ++i) {
+            addresses += (i ? ", " : "") + allowed[i];
+          }
           return fail(FetchError::kConnect, "cannot connect to " + url->HostPort() +
-                                                (pinned.empty() ? "" : " (" + pinned + ")"));
+                                                (addresses.empty() ? "" : " (" + addresses + ")"));
+        }
         case httplib::Error::Read:
         case httplib::Error::Write:
           if (std::chrono::steady_clock::now() >= deadline - std::chrono::milliseconds(50)) {

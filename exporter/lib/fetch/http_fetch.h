@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 #include "fetch/connection_pool.h"
@@ -33,12 +34,15 @@ struct TlsOptions {
 };
 
 // Where a fetch may connect when its URL names a host rather than giving an IP address. The
-// name is resolved by FetchUrl itself, and the connection goes to the first address that
-// `allows` accepts, never to one it refuses: a check of the name's addresses made elsewhere
-// could be answered differently by the next DNS lookup (rebinding). IP literals are not
-// resolved and not checked here. Immutable once built; thread-safe if `allows` is.
+// name is resolved by FetchUrl itself, and each connection goes to an address that `allows`
+// accepts (the first one, then the next when it refuses connections), never to one it
+// refuses: a check of the name's addresses made elsewhere could be answered differently by
+// the next DNS lookup (rebinding). IP literals are not resolved and not checked here.
+// Immutable once built; thread-safe if its functions are.
 struct ConnectPolicy {
   std::function<bool(const std::string& address)> allows;  // numeric: "10.1.2.3", "fd00::1"
+  // Null: the system resolver (getaddrinfo). Tests give names answers of their own.
+  std::function<Result<std::vector<std::string>>(const std::string& host)> resolve;
   std::string name;  // names the allowed ranges in errors: "probe.allowed_targets.resolved_cidrs"
   std::string key;   // what it allows ("10.0.0.0/8,fd00::/8"), in the connection pool key
 };

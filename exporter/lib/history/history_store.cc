@@ -103,6 +103,17 @@ void HistoryStore::Compact(Entry* e) {
   e->compact_at = std::max<std::size_t>(256, 2 * e->stack_ids.size());
 }
 
+void HistoryStore::DropOldestVanished(Entry* e) {
+  if (e->vanished.empty()) return;
+  std::vector<int64_t> times;
+  times.reserve(e->vanished.size());
+  for (const auto& [id, v] : e->vanished) times.push_back(v.since_ms);
+  const std::size_t quarter = std::max<std::size_t>(1, times.size() / 4);
+  std::nth_element(times.begin(), times.begin() + (quarter - 1), times.end());
+  const int64_t cutoff = times[quarter - 1];
+  std::erase_if(e->vanished, [cutoff](const auto& kv) { return kv.second.since_ms <= cutoff; });
+}
+
 void HistoryStore::Trim(Entry* e, int64_t now_ms) {
   while (!e->points.empty() && now_ms - e->points.front().time_ms > limits_.max_age.count()) {
     e->points.pop_front();
@@ -113,15 +124,41 @@ void HistoryStore::Trim(Entry* e, int64_t now_ms) {
   // too little for "what grew in the last hour"): drop the point whose neighbours are closest
   // together for its age. Recent points stay dense and older ones end up spaced about in
   // proportion to their age; the oldest and the newest are kept.
-  while (static_cast<int>(e->points.size()) > limits_.max_points) {
-    std::size_t drop = 0;
+  auto crowding = [&](std::size_t i) {  // i: an interior point
+    const double gap = static_cast<double>(e->points[i + 1].time_ms - e->points[i - 1].time_ms);
+    return gap / static_cast<double>(std::max<int64_t>(1, now_ms - e->points[i].time_ms));
+  };
+  const std::size_t max_points = static_cast<std::size_t>(std::max(1, limits_.max_points));
+  while (e->points.size() > max_points + 1 && e->points.size() >= 3) {
+    // Many at once (max_snapshots lowered by a reload): passes that each drop up to half the
+    // excess, the most crowded first and never two neighbours (whose measure the first drop
+    // changes), rather than a pass per point dropped.
     const std::size_t n = e->points.size();
+    std::vector<std::pair<double, std::size_t>> by_crowding;
+    for (std::size_t i = 1; i + 1 < n; ++i) by_crowding.emplace_back(crowding(i), i);
+    std::sort(by_crowding.begin(), by_crowding.end());
+    const std::size_t want = std::max<std::size_t>(1, (n - max_points) / 2);
+    std::vector<bool> dropped(n, false);
+    std::size_t drop = 0;
+    for (const auto& [measure, i] : by_crowding) {
+      if (drop == want) break;
+      if (dropped[i - 1] || dropped[i + 1]) continue;
+      dropped[i] = true;
+      ++drop;
+    }
+    std::deque<HistoryPoint> kept;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!dropped[i]) kept.push_back(std::move(e->points[i]));
+    }
+    e->points.swap(kept);
+    total_points_ -= drop;
+  }
+  while (e->points.size() > max_points) {
+    std::size_t drop = 0;  // the oldest, when there is no interior point
     double best = std::numeric_limits<double>::infinity();
-    for (std::size_t i = 1; n >= 3 && i + 1 < n; ++i) {
-      const double gap = static_cast<double>(e->points[i + 1].time_ms - e->points[i - 1].time_ms);
-      const double age = static_cast<double>(std::max<int64_t>(1, now_ms - e->points[i].time_ms));
-      if (gap / age < best) {
-        best = gap / age;
+    for (std::size_t i = 1; e->points.size() >= 3 && i + 1 < e->points.size(); ++i) {
+      if (crowding(i) < best) {
+        best = crowding(i);
         drop = i;
       }
     }
@@ -159,7 +196,8 @@ void HistoryStore::Record(const std::shared_ptr<const ProbeResult>& result,
     const Snapshot& s = *result->snapshot;
     // Stacks of the last result that are gone now keep their details for later diffs.
     // When the catalog is full, stacks no point counts any more are dropped, once per record
-    // (a full pass over the points) so that a target churning its stacks stays linear.
+    // (a full pass over the points) so that a target churning its stacks stays linear; if
+    // it is still full, those that vanished longest ago make room.
     bool compacted = false;
     if (e.view.last_good && e.view.last_good->snapshot) {
       for (const StackSummary& old : e.view.last_good->snapshot->stacks) {
@@ -168,10 +206,12 @@ void HistoryStore::Record(const std::shared_ptr<const ProbeResult>& result,
           Compact(&e);
           compacted = true;
         }
-        if (e.vanished.size() >= limits_.max_catalog_stacks) break;
-        StackSummary& kept = e.vanished[IdToHash(old.id)];
-        kept = old;
-        kept.labels.resize(std::min(kept.labels.size(), kLabelSetsPerStack));
+        if (e.vanished.size() >= limits_.max_catalog_stacks) DropOldestVanished(&e);
+        if (e.vanished.size() >= limits_.max_catalog_stacks) break;  // a catalog of size 0
+        Entry::Vanished& kept = e.vanished[IdToHash(old.id)];
+        kept.stack = old;
+        kept.stack.labels.resize(std::min(kept.stack.labels.size(), kLabelSetsPerStack));
+        kept.since_ms = result->time_ms;
       }
     }
     std::vector<std::pair<uint64_t, int64_t>> counts;
@@ -252,7 +292,7 @@ StackSummary HistoryStore::Details(const Entry& e, uint64_t id) {
     st = *current;
     st.labels.resize(std::min(st.labels.size(), kLabelSetsPerStack));
   } else if (auto it = e.vanished.find(id); it != e.vanished.end()) {
-    st = it->second;
+    st = it->second.stack;
   }
   if (auto it = e.creators.find(id); it != e.creators.end() && st.created_by.empty()) {
     st.created_by = it->second.first;

@@ -72,7 +72,11 @@ class HistoryStore {
     std::deque<HistoryPoint> points;
     std::vector<uint64_t> stack_ids;                  // stack number -> id as a number
     std::unordered_map<uint64_t, uint32_t> stack_numbers;  // and back
-    std::unordered_map<uint64_t, StackSummary> vanished;
+    struct Vanished {
+      StackSummary stack;
+      int64_t since_ms = 0;  // time of the first result without it
+    };
+    std::unordered_map<uint64_t, Vanished> vanished;
     // Creators learned from debug=2 (debug=0 has none), kept while the stack is in a point.
     std::unordered_map<uint64_t, std::pair<std::string, std::string>> creators;
     int64_t last_used_ms = 0;
@@ -98,6 +102,9 @@ class HistoryStore {
   void Trim(Entry* e, int64_t now_ms);
   // Renumbers the stacks still in some point and forgets the others.
   static void Compact(Entry* e);
+  // Makes room in a full catalog of vanished stacks: the quarter that vanished longest ago
+  // goes (recent diffs need the recent ones, and thinned points keep old stacks counted).
+  static void DropOldestVanished(Entry* e);
 
   mutable std::mutex mu_;
   HistoryLimits limits_;                           // GUARDED_BY(mu_)

@@ -101,12 +101,18 @@ std::size_t Prober::tracked_targets() const {
   return states_.size();
 }
 
+std::shared_ptr<const StackCounts> GrowthBase::Current(int64_t now_ms) const {
+  const int64_t window_ms = std::chrono::milliseconds(kWindow).count();
+  return base_ && now_ms - base_ms_ <= 2 * window_ms ? base_ : next_;
+}
+
 void GrowthBase::Advance(std::shared_ptr<const StackCounts> counts, int64_t time_ms) {
   if (!next_) {
     next_ = std::move(counts);
     next_ms_ = time_ms;
   } else if (time_ms - next_ms_ >= std::chrono::milliseconds(kWindow).count()) {
     base_ = std::move(next_);
+    base_ms_ = next_ms_;
     next_ = std::move(counts);
     next_ms_ = time_ms;
   }
@@ -129,7 +135,10 @@ std::shared_ptr<const ProbeResult> Prober::Probe(
     std::shared_ptr<const ConnectPolicy> connect_policy) {
   // One state per address, however it is spelled ("h:6060", "h:06060", "http://h:6060").
   const auto address = ResolveTarget(target, module);
-  const std::string key = module.name + "\x1f" + (address.ok() ? address->base_url : target);
+  // Results fetched under one connect policy are never served under another (a watched
+  // target's fetch to a name's unchecked address, or one made before the ranges changed).
+  const std::string key = module.name + "\x1f" + (address.ok() ? address->base_url : target) +
+                          (connect_policy ? "\x1fpolicy:" + connect_policy->key : "");
   const int64_t now_ms = NowUnixMs();
   std::promise<std::shared_ptr<const ProbeResult>> promise;
   TargetState snapshot_of_state;
@@ -232,7 +241,7 @@ std::shared_ptr<ProbeResult> Prober::Run(const std::string& target,
   result->module = module.name;
   result->time_ms = NowUnixMs();
   // Only counts of earlier results are kept (for growth), not their snapshots.
-  result->growth_base = state.growth.Current();
+  result->growth_base = state.growth.Current(result->time_ms);
   auto finish = [&]() {
     result->duration_seconds = std::chrono::duration<double>(Clock::now() - start).count();
     return result;

@@ -53,7 +53,7 @@ struct ProbeResult {
   std::shared_ptr<const Snapshot> snapshot;  // debug=0 (the main result)
   std::shared_ptr<const StackCounts> counts;    // per-stack counts of `snapshot`
   // The counts growth is ranked against (top_k_growth): a result of the target 10 to 20
-  // minutes old, or its first one until there is such a result (GrowthBase).
+  // minutes old when there is one (GrowthBase).
   std::shared_ptr<const StackCounts> growth_base;
   std::shared_ptr<const Snapshot> debug2;    // latest debug=2, fresh or reused
   std::shared_ptr<const Snapshot> leak;      // latest goroutineleak, fresh or reused
@@ -69,7 +69,8 @@ struct TargetAddress {
 Result<TargetAddress> ResolveTarget(const std::string& target, const Module& module);
 
 // The counts one target's growth is ranked against (ProbeResult::growth_base): a result
-// between kWindow and twice that old, or the target's first result until there is one.
+// between kWindow and twice that old, or else the latest result kept (the target's first
+// until there is an older one; the previous one when probes come further apart than that).
 // Growth is ranked over 10 to 20 minutes rather than since the previous scrape: a slow leak (a
 // goroutine every few minutes) seldom grows between two scrapes 15 s apart, so ranked against
 // the previous result its stack would be exported only now and then, and its series would
@@ -77,14 +78,15 @@ Result<TargetAddress> ResolveTarget(const std::string& target, const Module& mod
 class GrowthBase {
  public:
   static constexpr std::chrono::minutes kWindow{10};
-  // What results probed now are ranked against; null before the first successful result.
-  std::shared_ptr<const StackCounts> Current() const { return base_ ? base_ : next_; }
+  // What a result probed at now_ms is ranked against; null before the first successful one.
+  std::shared_ptr<const StackCounts> Current(int64_t now_ms) const;
   // After each successful result, with its counts and unix ms time.
   void Advance(std::shared_ptr<const StackCounts> counts, int64_t time_ms);
 
  private:
   std::shared_ptr<const StackCounts> base_;
   std::shared_ptr<const StackCounts> next_;  // becomes base_ once kWindow old
+  int64_t base_ms_ = 0;
   int64_t next_ms_ = 0;
 };
 

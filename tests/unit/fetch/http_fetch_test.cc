@@ -380,16 +380,54 @@ TEST_CASE("a pooled connection is reused under its policy without another lookup
   CHECK_FALSE(asked_other.empty());
 }
 
-// Names under the reserved .invalid top-level domain never resolve (RFC 6761).
-TEST_CASE("a name that does not resolve is a DNS error, not a connect error") {
+// Names under the reserved .test top-level domain (RFC 6761) exist only in the answers the
+// test's resolver gives: a fetch by such a name reaches the server only through the pinned
+// address, never by a lookup of its own.
+TEST_CASE("a pinned name is connected to at its allowed addresses in turn") {
+  LoopbackServer server;  // on 127.0.0.1 only: nothing listens on ::1 at its port
   std::vector<std::string> asked;
-  auto any = RecordingPolicy([](const std::string&) { return true; }, &asked);
+  auto both = RecordingPolicy([](const std::string&) { return true; }, &asked);
+  both->resolve = [](const std::string& host) -> Result<std::vector<std::string>> {
+    if (host != "pinned.test") return Status::Error("Name or service not known");
+    return std::vector<std::string>{"::1", "127.0.0.1"};
+  };
   std::string body;
-  auto r = GetWith(any, "http://no-such-target.invalid:6060/debug/pprof/goroutine", &body);
-  CHECK(r.error == FetchError::kDns);
-  CHECK(std::string(FetchErrorReason(r.error)) == "dns");
-  CHECK(r.status.message().find("cannot resolve host 'no-such-target.invalid': ") == 0);
-  CHECK(asked.empty());
+  auto ok = GetWith(both, server.Url("/ok", "pinned.test"), &body);
+  CHECK_MESSAGE(ok.status.ok(), ok.status.message());
+  CHECK(body == "hello");
+  CHECK(asked == std::vector<std::string>{"::1", "127.0.0.1"});
+
+  // Refused connections on every allowed address name them all.
+  both->resolve = [](const std::string&) -> Result<std::vector<std::string>> {
+    return std::vector<std::string>{"::1", "127.0.0.1", "10.1.2.3"};
+  };
+  asked.clear();
+  auto refuse_ten = RecordingPolicy([](const std::string& a) { return a != "10.1.2.3"; }, &asked);
+  refuse_ten->resolve = both->resolve;
+  body.clear();
+  auto closed = GetWith(refuse_ten, "http://pinned.test:1/", &body);
+  CHECK(closed.error == FetchError::kConnect);
+  CHECK(closed.status.message() == "cannot connect to pinned.test:1 (::1, 127.0.0.1)");
+
+  // A name the resolver does not know is a DNS error, not a connect error.
+  both->resolve = [](const std::string&) -> Result<std::vector<std::string>> {
+    return Status::Error("Name or service not known");
+  };
+  auto missing = GetWith(both, server.Url("/ok", "missing.test"), &body);
+  CHECK(missing.error == FetchError::kDns);
+  CHECK(std::string(FetchErrorReason(missing.error)) == "dns");
+  CHECK(missing.status.message() == "cannot resolve host 'missing.test': Name or service not known");
+
+  // A zone id does not make an IP literal: it is resolved and judged, and the policy (like
+  // the allowlist) cannot parse it.
+  asked.clear();
+  auto none = RecordingPolicy([](const std::string&) { return false; }, &asked);
+  none->resolve = [](const std::string& host) -> Result<std::vector<std::string>> {
+    return std::vector<std::string>{host};
+  };
+  auto zoned = GetWith(none, "http://[fe80::1%lo]:1/", &body);
+  CHECK(zoned.error == FetchError::kAddressRefused);
+  CHECK(asked == std::vector<std::string>{"fe80::1%lo"});
 }
 
 }  // namespace gx

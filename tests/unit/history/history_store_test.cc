@@ -159,6 +159,56 @@ TEST_CASE("history past max_points thins older points to span max_age") {
   CHECK(last->interval_seconds == doctest::Approx(15));
 }
 
+TEST_CASE("a full catalog of vanished stacks keeps those that vanished last") {
+  HistoryLimits limits;
+  limits.max_points = 10;
+  limits.max_age = std::chrono::hours(2);
+  limits.max_catalog_stacks = 40;
+  HistoryStore store(limits);
+  const int64_t t0 = 1'700'000'000'000;
+  // Every minute the 10 stacks of the last probe vanish and 10 new ones come: thinned points
+  // keep old stacks counted, so the catalog fills long before they age out.
+  const int probes = 60;
+  for (int k = 0; k < probes; ++k) store.Record(ProbeOfStacks(t0 + k * 60'000, 10 * k, 10));
+  const int64_t now = t0 + (probes - 1) * 60'000;
+  // The stacks that vanished at the last probe still name their function in a short diff.
+  auto diff = store.Diff("127.0.0.1:2", "default", now - 60'000, 0);
+  REQUIRE(diff.ok());
+  std::size_t gone = 0, gone_with_details = 0;
+  for (const DiffRow& row : diff->rows) {
+    if (row.after != 0) continue;
+    ++gone;
+    if (!row.stack.function().empty()) ++gone_with_details;
+  }
+  CHECK(gone == 10);
+  CHECK(gone_with_details == 10);
+}
+
+TEST_CASE("lowering max_snapshots thins a long history in one pass") {
+  HistoryLimits limits;
+  limits.max_points = 2000;
+  HistoryStore store(limits);
+  const int64_t t0 = 1'700'000'000'000;
+  for (int i = 0; i < 2000; ++i) store.Record(Probe(t0 + i * 3'000, i + 1));
+  CHECK(store.total_points() == 2000);
+  limits.max_points = 30;
+  store.SetLimits(limits);
+  const int64_t now = t0 + 2000 * 3'000;
+  store.Record(Probe(now, 1));
+  CHECK(store.total_points() == 30);
+  auto view = store.Target("127.0.0.1:1", "default");
+  REQUIRE(view.has_value());
+  CHECK(view->oldest_point_ms == t0);  // the oldest point is kept
+  auto last = store.Diff("127.0.0.1:1", "default", now - 1, 0);
+  REQUIRE(last.ok());
+  CHECK(last->interval_seconds <= 30);  // the newest stay dense
+  // and the rest are spread between: a diff over the last hour starts within 20 minutes of it.
+  auto hour = store.Diff("127.0.0.1:1", "default", now - 3'600'000, 0);
+  REQUIRE(hour.ok());
+  CHECK(hour->interval_seconds >= 3600);
+  CHECK(hour->interval_seconds <= 4800);
+}
+
 TEST_CASE("history is bounded in points, age and targets") {
   HistoryLimits limits;
   limits.max_points = 3;
