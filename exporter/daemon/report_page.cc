@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <ctime>
 
+#include "aggregate/debug2_categories.h"
 #include "common/clock.h"
 #include "common/duration.h"
-#include "aggregate/debug2_categories.h"
 #include "common/limits.h"
 #include "daemon/routes_internal.h"
 #include "report/text_report.h"
