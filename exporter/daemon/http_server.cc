@@ -90,6 +90,7 @@ void HandleProbe(App* app, const std::chrono::milliseconds offset, const httplib
   }
   ExposeOptions options = ExposeOptionsFor(*module);
   options.now_ms = NowUnixMs();
+  options.growth_base = app->history().GrowthBase(result->target, result->module, options.now_ms);
   auto families = ProbeMetricFamilies(*result, options);
   res.set_content(SerializeText(families), kTextFormat);
 }
@@ -105,6 +106,7 @@ void HandleMetrics(App* app, Watcher* watcher, httplib::Response& res) {
     if (!module) continue;
     ExposeOptions options = ExposeOptionsFor(*module);
     options.now_ms = now_ms;
+    options.growth_base = app->history().GrowthBase(w.target.address, w.target.module, now_ms);
     options.target_labels.emplace_back(label, w.target.address);
     // Target labels are valid names, none of the exporter's own (checked at load, file_sd
     // included); one named like the target label or like a pprof label key of this module

@@ -518,6 +518,33 @@ class ResolvedCidrsTest(LeakyAndExporter):
         self.assertEqual(config["probe_resolved_cidrs"], ["127.0.0.0/8"])
 
 
+class GrowthSelectionTest(LeakyAndExporter):
+    """top_k_growth ranks against the target's history: a stack that grew since the first
+    probe is exported by growth although it is not among the top_k by count."""
+    rounds = 4  # stacks of 4 goroutines each: more than the 2 leaked below
+    exporter_name = "exporter-growth"
+
+    @classmethod
+    def config_for(cls, leaky):
+        return "modules:\n  default:\n    top_k: 1\n    top_k_growth: 1\n"
+
+    def stack_series(self):
+        q = urllib.parse.urlencode({"target": self.leaky.address})
+        status, _, body = h.http_get(f"{self.exporter.url}/probe?{q}")
+        self.assertEqual(status, 200, body[:300])
+        return {l["function"]: v for n, l, v in h.parse_metrics(body.decode())
+                if n == "goroutine_stack_goroutines" and l["stack_id"] != "other"}
+
+    def test_a_stack_that_grew_is_exported_by_growth(self):
+        first = self.stack_series()
+        self.assertEqual(len(first), 1, first)  # the top stack by count; nothing grew yet
+        h.http_get(self.leaky.url + "/leak-extra?n=2")
+        second = self.stack_series()
+        self.assertEqual(second.get("main.leakExtraSend.func1"), 2, second)
+        self.assertEqual(len(second), 2, second)  # the top stack by count, and the growth pick
+        self.assertGreater(max(second.values()), 2, second)
+
+
 class HistoryCapTest(unittest.TestCase):
     def test_more_watched_targets_than_the_history_keeps_is_logged(self):
         tmp = tempfile.mkdtemp(prefix="gx-it-cap-")

@@ -66,6 +66,12 @@ StackCounts StackCounts::Of(const Snapshot& snapshot) {
   return c;
 }
 
+StackCounts StackCounts::FromSorted(std::vector<std::pair<uint64_t, int64_t>> counts) {
+  StackCounts c;
+  c.counts_ = std::move(counts);
+  return c;
+}
+
 int64_t StackCounts::Find(const std::string& id) const {
   const uint64_t key = IdToHash(id);
   auto it = std::lower_bound(counts_.begin(), counts_.end(), std::make_pair(key, INT64_MIN));

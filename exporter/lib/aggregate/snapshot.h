@@ -100,6 +100,8 @@ struct Snapshot;
 class StackCounts {
  public:
   static StackCounts Of(const Snapshot& snapshot);
+  // From (id as a number, goroutines) pairs sorted by id, as the history stores them.
+  static StackCounts FromSorted(std::vector<std::pair<uint64_t, int64_t>> counts);
   // Goroutines of the stack with this id (StackSummary::id), 0 when absent.
   int64_t Find(const std::string& id) const;
   std::size_t size() const { return counts_.size(); }

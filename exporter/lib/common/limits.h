@@ -111,7 +111,7 @@ inline constexpr std::size_t kWholeGzipMaxRatio = 16;
 
 // A /probe?target= value: far longer than any host:port or URL of a pprof endpoint.
 inline constexpr std::size_t kMaxProbeTargetBytes = 1024;
-// Targets whose probe state (previous counts, fetch plan) the prober keeps between probes;
+// Targets whose probe state (last result, fetch plan) the prober keeps between probes;
 // beyond this the least recently used is dropped.
 inline constexpr std::size_t kMaxTrackedTargets = 10000;
 // Stacks listed by /report (?top=): each is a few lines, or up to 512 frames with ?frames=1.

@@ -45,7 +45,7 @@ struct Module {
   std::map<std::string, std::string> headers;
   std::vector<std::string> label_keys;  // pprof label keys that split series
   int top_k = 20;          // stacks exported by count
-  int top_k_growth = 10;   // extra stacks exported by growth over 10-20 min (GrowthBase)
+  int top_k_growth = 10;   // extra stacks exported by growth (HistoryStore::GrowthBase)
   int max_label_values = 20;  // distinct values per label key before folding into "other"
   std::vector<Rule> rules;    // user rules, ignore-lists first
   // Built from `rules` once when the configuration is loaded, not on every probe; null in a

@@ -258,7 +258,7 @@ std::vector<MetricFamily> ProbeMetricFamilies(const ProbeResult& r, const Expose
     out.push_back(fb.Take());
   }
 
-  // Stacks: top-K by count, plus top-K by growth against the growth base (10-20 min ago).
+  // Stacks: top-K by count, plus top-K by growth against the growth base (~10 min ago).
   std::vector<const StackSummary*> chosen;
   std::set<std::string> chosen_ids;
   for (const StackSummary& st : s.stacks) {
@@ -269,8 +269,8 @@ std::vector<MetricFamily> ProbeMetricFamilies(const ProbeResult& r, const Expose
   std::vector<std::pair<int64_t, const StackSummary*>> growth;
   for (const StackSummary& st : s.stacks) {
     if (chosen_ids.count(st.id)) continue;
-    if (!r.growth_base) break;
-    int64_t delta = st.count - r.growth_base->Find(st.id);
+    if (!o.growth_base) break;
+    int64_t delta = st.count - o.growth_base->Find(st.id);
     if (delta > 0) growth.emplace_back(-delta, &st);
   }
   std::sort(growth.begin(), growth.end(), [](const auto& a, const auto& b) {

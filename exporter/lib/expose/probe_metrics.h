@@ -5,6 +5,7 @@
 
 #include <prometheus/metric_family.h>
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,7 +17,9 @@ namespace gx {
 
 struct ExposeOptions {
   int top_k = 20;         // stacks by goroutine count
-  int top_k_growth = 10;  // more stacks by growth since the target's previous result
+  int top_k_growth = 10;  // more stacks by growth against growth_base
+  // The counts growth is ranked against (HistoryStore::GrowthBase); null: no growth selection.
+  std::shared_ptr<const StackCounts> growth_base;
   std::vector<std::string> label_keys;  // pprof label keys that split series
   int max_label_values = 20;            // distinct values per key; the rest become "other"
   std::vector<std::pair<std::string, std::string>> target_labels;  // watch mode: target=...

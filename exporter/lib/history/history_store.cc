@@ -319,6 +319,22 @@ Snapshot HistoryStore::Rebuild(const Entry& e, const HistoryPoint& p) const {
   return s;
 }
 
+std::shared_ptr<const StackCounts> HistoryStore::GrowthBase(const std::string& target,
+                                                          const std::string& module,
+                                                          int64_t now_ms) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = entries_.find(Key(target, module));
+  if (it == entries_.end() || it->second.points.empty()) return nullptr;
+  const Entry& e = it->second;
+  const int64_t before_ms = now_ms - std::chrono::milliseconds(kGrowthWindow).count();
+  const HistoryPoint* base = &e.points.front();
+  for (const HistoryPoint& p : e.points) {
+    if (p.time_ms > before_ms) break;
+    base = &p;
+  }
+  return std::make_shared<const StackCounts>(StackCounts::FromSorted(Unpack(e, *base).stacks));
+}
+
 Result<SnapshotDiff> HistoryStore::Diff(const std::string& target, const std::string& module,
                                         int64_t from_ms, int64_t to_ms) const {
   // Every probe records under mu_: only the two snapshots are rebuilt under it, the diff

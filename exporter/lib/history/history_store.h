@@ -60,6 +60,16 @@ class HistoryStore {
   // notes say when the history starts after from_ms or the last probe failed.
   Result<SnapshotDiff> Diff(const std::string& target, const std::string& module, int64_t from_ms,
                             int64_t to_ms) const;
+  // The per-stack counts a result of the target probed at now_ms ranks its growth against
+  // (top_k_growth): its latest point at least kGrowthWindow old, else its oldest; null
+  // without points. Ranked over ten minutes or more rather than since the previous scrape,
+  // since a slow leak (a goroutine every few minutes) seldom grows between two scrapes 15 s
+  // apart: its stack would be exported only now and then, and its series would have gaps
+  // just where deriv() and the growth alerts need it. Read from the points the history keeps
+  // anyway, so it costs no memory of its own.
+  static constexpr std::chrono::minutes kGrowthWindow{10};
+  std::shared_ptr<const StackCounts> GrowthBase(const std::string& target,
+                                                const std::string& module, int64_t now_ms) const;
   void Forget(const std::string& target, const std::string& module);
   std::size_t total_points() const;
 

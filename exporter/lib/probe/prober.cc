@@ -101,23 +101,6 @@ std::size_t Prober::tracked_targets() const {
   return states_.size();
 }
 
-std::shared_ptr<const StackCounts> GrowthBase::Current(int64_t now_ms) const {
-  const int64_t window_ms = std::chrono::milliseconds(kWindow).count();
-  return base_ && now_ms - base_ms_ <= 2 * window_ms ? base_ : next_;
-}
-
-void GrowthBase::Advance(std::shared_ptr<const StackCounts> counts, int64_t time_ms) {
-  if (!next_) {
-    next_ = std::move(counts);
-    next_ms_ = time_ms;
-  } else if (time_ms - next_ms_ >= std::chrono::milliseconds(kWindow).count()) {
-    base_ = std::move(next_);
-    base_ms_ = next_ms_;
-    next_ = std::move(counts);
-    next_ms_ = time_ms;
-  }
-}
-
 void Prober::EvictIfFull() {
   if (states_.size() < kMaxTrackedTargets) return;
   auto oldest = states_.end();
@@ -207,10 +190,7 @@ std::shared_ptr<const ProbeResult> Prober::Probe(
     TargetState& st = states_[key];
     updated.inflight = {};
     updated.last_used_ms = NowUnixMs();
-    if (result->success) {
-      updated.last = result;
-      updated.growth.Advance(result->counts, result->time_ms);
-    }
+    if (result->success) updated.last = result;
     st = std::move(updated);
   }
   promise.set_value(result);
@@ -240,8 +220,6 @@ std::shared_ptr<ProbeResult> Prober::Run(const std::string& target,
   result->target = target;
   result->module = module.name;
   result->time_ms = NowUnixMs();
-  // Only counts of earlier results are kept (for growth), not their snapshots.
-  result->growth_base = state.growth.Current(result->time_ms);
   auto finish = [&]() {
     result->duration_seconds = std::chrono::duration<double>(Clock::now() - start).count();
     return result;
@@ -292,7 +270,6 @@ std::shared_ptr<ProbeResult> Prober::Run(const std::string& target,
   result->fetches.push_back(cheap);
   result->raw = std::make_shared<const std::string>(std::move(capture->raw));
   result->snapshot = std::make_shared<const Snapshot>(std::move(capture->snapshot));
-  result->counts = std::make_shared<const StackCounts>(StackCounts::Of(*result->snapshot));
   result->success = true;
   const int64_t total = result->snapshot->total;
 

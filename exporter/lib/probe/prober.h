@@ -51,10 +51,6 @@ struct ProbeResult {
   // probe's timeout while waiting for it: that probe does the bookkeeping, not this one.
   bool shared = false;
   std::shared_ptr<const Snapshot> snapshot;  // debug=0 (the main result)
-  std::shared_ptr<const StackCounts> counts;    // per-stack counts of `snapshot`
-  // The counts growth is ranked against (top_k_growth): a result of the target 10 to 20
-  // minutes old when there is one (GrowthBase).
-  std::shared_ptr<const StackCounts> growth_base;
   std::shared_ptr<const Snapshot> debug2;    // latest debug=2, fresh or reused
   std::shared_ptr<const Snapshot> leak;      // latest goroutineleak, fresh or reused
   std::vector<FetchRecord> fetches;
@@ -67,28 +63,6 @@ struct TargetAddress {
   std::string host;
 };
 Result<TargetAddress> ResolveTarget(const std::string& target, const Module& module);
-
-// The counts one target's growth is ranked against (ProbeResult::growth_base): a result
-// between kWindow and twice that old, or else the latest result kept (the target's first
-// until there is an older one; the previous one when probes come further apart than that).
-// Growth is ranked over 10 to 20 minutes rather than since the previous scrape: a slow leak (a
-// goroutine every few minutes) seldom grows between two scrapes 15 s apart, so ranked against
-// the previous result its stack would be exported only now and then, and its series would
-// have gaps just where deriv() and the growth alerts need it. Plain data; thread-compatible.
-class GrowthBase {
- public:
-  static constexpr std::chrono::minutes kWindow{10};
-  // What a result probed at now_ms is ranked against; null before the first successful one.
-  std::shared_ptr<const StackCounts> Current(int64_t now_ms) const;
-  // After each successful result, with its counts and unix ms time.
-  void Advance(std::shared_ptr<const StackCounts> counts, int64_t time_ms);
-
- private:
-  std::shared_ptr<const StackCounts> base_;
-  std::shared_ptr<const StackCounts> next_;  // becomes base_ once kWindow old
-  int64_t base_ms_ = 0;
-  int64_t next_ms_ = 0;
-};
 
 class Prober {
  public:
@@ -112,7 +86,6 @@ class Prober {
     std::shared_ptr<const Debug2Categories> debug2_categories;
     uint64_t categories_rules = 0;
     std::shared_ptr<const ProbeResult> last;
-    GrowthBase growth;
     std::shared_future<std::shared_ptr<const ProbeResult>> inflight;
     int64_t last_used_ms = 0;
   };

@@ -24,11 +24,10 @@ std::shared_ptr<const Snapshot> Snap(const std::vector<std::pair<std::string, in
   return std::make_shared<const Snapshot>(test::Analyzed(b.Gzipped()));
 }
 
-ProbeResult MakeResult(std::shared_ptr<const Snapshot> now, std::shared_ptr<const Snapshot> before = nullptr) {
+ProbeResult MakeResult(std::shared_ptr<const Snapshot> now) {
   ProbeResult r;
   r.success = true;
   r.snapshot = std::move(now);
-  if (before) r.growth_base = std::make_shared<const StackCounts>(StackCounts::Of(*before));
   FetchRecord f;
   f.profile = "goroutine";
   f.performed = true;
@@ -83,7 +82,8 @@ TEST_CASE("top-K by count plus top-K by growth; the rest folded into other") {
   ExposeOptions o;
   o.top_k = 2;
   o.top_k_growth = 1;
-  auto series = StackSeries(ProbeMetricFamilies(MakeResult(now, before), o));
+  o.growth_base = std::make_shared<const StackCounts>(StackCounts::Of(*before));
+  auto series = StackSeries(ProbeMetricFamilies(MakeResult(now), o));
   CHECK(series["main.a"] == 50);
   CHECK(series["main.b"] == 40);
   CHECK(series["main.c"] == 9);  // grew by 8: the growth pick
@@ -185,7 +185,7 @@ TEST_CASE("series carry only the exporter's label names, label keys and target l
   // Config rejects label keys and target labels named like the exporter's own labels
   // (common/label_names.h); that check only holds while the list matches what is emitted.
   auto now = Snap({{"main.a", 5}, {"main.b", 3}}, {{"route", "/a"}});
-  ProbeResult r = MakeResult(now, Snap({{"main.a", 1}}));
+  ProbeResult r = MakeResult(now);
   r.debug2 = now;
   r.leak = now;
   FetchRecord skipped;
@@ -202,6 +202,7 @@ TEST_CASE("series carry only the exporter's label names, label keys and target l
   ExposeOptions o;
   o.label_keys = {"route"};
   o.target_labels = {{"target", "127.0.0.1:1"}, {"team", "x"}};
+  o.growth_base = std::make_shared<const StackCounts>(StackCounts::Of(*Snap({{"main.a", 1}})));
   int series = 0;
   for (const auto& family : ProbeMetricFamilies(r, o)) {
     for (const auto& m : family.metric) {

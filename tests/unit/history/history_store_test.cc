@@ -209,6 +209,38 @@ TEST_CASE("lowering max_snapshots thins a long history in one pass") {
   CHECK(hour->interval_seconds <= 4800);
 }
 
+TEST_CASE("growth is ranked against the point ten minutes back, the oldest until then") {
+  HistoryStore store{HistoryLimits()};
+  const int64_t t0 = 1'700'000'000'000, min = 60'000;
+  CHECK_FALSE(store.GrowthBase("127.0.0.1:1", "default", t0));
+  // One goroutine more every minute in main.enqueue: a slow leak, flat between two scrapes.
+  for (int64_t m = 0; m <= 30; ++m) {
+    for (int64_t s = 0; s < 60'000; s += 15'000) store.Record(Probe(t0 + m * min + s, 10 + m));
+  }
+  const StackSummary* enqueue = nullptr;
+  auto view = store.Target("127.0.0.1:1", "default");
+  REQUIRE(view.has_value());
+  for (const StackSummary& st : view->latest->snapshot->stacks) {
+    if (st.function() == "main.enqueue") enqueue = &st;
+  }
+  REQUIRE(enqueue);
+  CHECK(enqueue->count == 40);
+  const int64_t now = t0 + 30 * min + 45'000;
+  auto base = store.GrowthBase("127.0.0.1:1", "default", now);
+  REQUIRE(base);
+  // The latest point at least ten minutes old: minute 20 (or a thinned neighbour before it).
+  const int64_t then = base->Find(enqueue->id);
+  CHECK(then <= 30);
+  CHECK(then >= 28);
+  // During the first ten minutes, the oldest point: the first probe.
+  HistoryStore fresh{HistoryLimits()};
+  fresh.Record(Probe(t0, 5));
+  fresh.Record(Probe(t0 + 15'000, 6));
+  auto first = fresh.GrowthBase("127.0.0.1:1", "default", t0 + 15'000);
+  REQUIRE(first);
+  CHECK(first->Find(enqueue->id) == 5);
+}
+
 TEST_CASE("history is bounded in points, age and targets") {
   HistoryLimits limits;
   limits.max_points = 3;

@@ -114,39 +114,9 @@ TEST_CASE("a probe fetches debug=0, then debug=2 under the cap, and remembers a 
   CHECK(Find(*r2, "goroutine", 2)->skipped == SkipReason::kMinInterval);
   CHECK(Find(*r2, "goroutineleak", 0)->skipped == SkipReason::kUnsupported);
   CHECK(r2->debug2 == r->debug2);
-  CHECK(r2->growth_base == r->counts);
-  CHECK(r2->growth_base->size() == r->snapshot->stacks.size());
   CHECK(target.debug2_ == 1);
   CHECK(target.leak_ == 1);
   CHECK(target.debug0_ == 2);
-}
-
-TEST_CASE("growth is ranked against a result 10 to 20 minutes old, the first one until then") {
-  GrowthBase g;
-  const int64_t t0 = 1'700'000'000'000, min = 60'000;
-  CHECK_FALSE(g.Current(t0));
-  auto counts = [] { return std::make_shared<const StackCounts>(); };
-  auto first = counts();
-  g.Advance(first, t0);
-  CHECK(g.Current(t0 + 15'000) == first);
-  for (int64_t t = t0 + 15'000; t < t0 + 10 * min; t += 15'000) {
-    CHECK(g.Current(t) == first);  // every result of the first 10 minutes against the first
-    g.Advance(counts(), t);
-  }
-  auto at10 = counts();
-  CHECK(g.Current(t0 + 10 * min) == first);
-  g.Advance(at10, t0 + 10 * min);
-  for (int64_t t = t0 + 10 * min + 15'000; t < t0 + 20 * min; t += 15'000) {
-    CHECK(g.Current(t) == first);  // 10 to 20 minutes old
-    g.Advance(counts(), t);
-  }
-  CHECK(g.Current(t0 + 20 * min) == first);
-  auto at20 = counts();
-  g.Advance(at20, t0 + 20 * min);
-  CHECK(g.Current(t0 + 20 * min + 15'000) == at10);  // 10 minutes old again
-
-  // Probes that stop for an hour: the base is not an hour old, but the latest result kept.
-  CHECK(g.Current(t0 + 80 * min) == at20);
 }
 
 TEST_CASE("targets over the cap never get an expensive fetch") {
