@@ -71,6 +71,19 @@ class LoopbackServer {
   std::thread thread_;
 };
 
+// A port nobody listens on: a socket bound to a free loopback port, then closed.
+int ClosedLoopbackPort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
 FetchOutcome Get(const std::string& url, std::chrono::milliseconds timeout, std::size_t max_bytes,
                  std::string* body, ConnectionPool* pool = nullptr) {
   FetchRequest request;
@@ -134,19 +147,7 @@ TEST_CASE("fetch over loopback: body, status errors, byte cap, deadline, refused
   CHECK(slow.error == FetchError::kTimeout);
   CHECK(slow.response.seconds < 5.0);  // the trickle alone would take 10 s
 
-  // A port nobody listens on: bind a socket to a free port, then close it.
-  int closed_port = 0;
-  {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-    socklen_t len = sizeof(addr);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    closed_port = ntohs(addr.sin_port);
-    ::close(fd);
-  }
+  const int closed_port = ClosedLoopbackPort();
   body.clear();
   auto refused = Get("http://127.0.0.1:" + std::to_string(closed_port) + "/", std::chrono::seconds(2),
                      1000, &body);
@@ -338,18 +339,7 @@ TEST_CASE("a connect policy resolves host names and connects only where it allow
 
   // A closed port names the address the name was pinned to.
   asked.clear();
-  int closed_port = 0;
-  {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-    socklen_t len = sizeof(addr);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    closed_port = ntohs(addr.sin_port);
-    ::close(fd);
-  }
+  const int closed_port = ClosedLoopbackPort();
   auto closed = GetWith(loopback_only,
                         "http://localhost:" + std::to_string(closed_port) + "/", &body);
   CHECK(closed.error == FetchError::kConnect);
