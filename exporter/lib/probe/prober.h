@@ -66,7 +66,6 @@ Result<TargetAddress> ResolveTarget(const std::string& target, const Module& mod
 
 class Prober {
  public:
-
   explicit Prober(const Limits& limits);
   // Never throws; failures are in the result. `budget` bounds the whole probe. With a
   // `connect_policy`, a target given by name is connected to only at an address it allows.
