@@ -173,7 +173,7 @@ std::shared_ptr<const ProbeResult> Prober::Probe(
   TargetState updated = snapshot_of_state;
   std::shared_ptr<const ProbeResult> result;
   try {
-    result = Run(target, address, module, budget, connect_policy, snapshot_of_state, &updated);
+    result = Run(target, address, module, budget, connect_policy, &updated);
   } catch (const std::exception& e) {
     // Never leave the in-flight marker set: waiting and future probes would hang on it.
     auto failed = std::make_shared<ProbeResult>();
@@ -213,7 +213,7 @@ std::shared_ptr<ProbeResult> Prober::Run(const std::string& target,
                                          const Result<TargetAddress>& address,
                                          const Module& module, std::chrono::milliseconds budget,
                                          const std::shared_ptr<const ConnectPolicy>& connect_policy,
-                                         TargetState state, TargetState* updated) {
+                                         TargetState* updated) {
   const auto start = Clock::now();
   const auto deadline = start + budget;
   auto result = std::make_shared<ProbeResult>();

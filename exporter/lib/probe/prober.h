@@ -88,11 +88,12 @@ class Prober {
     std::shared_future<std::shared_ptr<const ProbeResult>> inflight;
     int64_t last_used_ms = 0;
   };
+  // `updated` holds the target's state when Run starts, and its new state when Run returns.
   std::shared_ptr<ProbeResult> Run(const std::string& target,
                                    const Result<TargetAddress>& address, const Module& module,
                                    std::chrono::milliseconds budget,
                                    const std::shared_ptr<const ConnectPolicy>& connect_policy,
-                                   TargetState state, TargetState* updated);
+                                   TargetState* updated);
   void EvictIfFull();
   // A fetch's options (module settings, secrets read now) with the prober's shared shape
   // cache and connection pool.
