@@ -157,8 +157,9 @@ void HistoryStore::Trim(Entry* e, int64_t now_ms) {
     std::size_t drop = 0;  // the oldest, when there is no interior point
     double best = std::numeric_limits<double>::infinity();
     for (std::size_t i = 1; e->points.size() >= 3 && i + 1 < e->points.size(); ++i) {
-      if (crowding(i) < best) {
-        best = crowding(i);
+      const double measure = crowding(i);
+      if (measure < best) {
+        best = measure;
         drop = i;
       }
     }
