@@ -506,7 +506,10 @@ class ResolvedCidrsTest(LeakyAndExporter):
                          r"host 'localhost' resolves to (::1, )?127\.0\.0\.1, outside "
                          r"probe\.allowed_targets\.resolved_cidrs")
         self.assertEqual(self.probe_success(self.leaky.address), 1)  # a literal, under cidrs
-        self.assertEqual(self.fetch_errors("dns"), 0)  # exported from the start
+        self.assertEqual(self.fetch_errors("dns"), 0)
+        # exported from the start: the series is there at 0, not merely absent
+        _, _, body = h.http_get(self.exporter.url + "/metrics")
+        self.assertIn('goroutine_exporter_fetch_errors_total{reason="dns"} 0', body.decode())
 
         with open(self.config_path, "w") as f:
             f.write(self.config_with(["127.0.0.0/8"]))
