@@ -10,6 +10,7 @@
 
 #include "common/clock.h"
 #include "common/limits.h"
+#include "fetch/bounded_resolver.h"
 #include "fetch/deadline_watchdog.h"
 
 namespace gx {
@@ -52,23 +53,33 @@ bool IsIpLiteral(const std::string& host) {
   return true;
 }
 
-// The addresses a host name may be connected to under `policy`, in the resolver's order of
-// preference (each is tried in turn, as cpp-httplib tries every address of a name it
-// resolves itself); empty for an IP literal.
+// The addresses a host name may be connected to (under `policy`, if any), in the resolver's
+// order of preference: each is tried in turn, as cpp-httplib tries every address of a name it
+// resolves itself. Empty for an IP literal. The name is looked up here rather than by
+// cpp-httplib so that the lookup, too, ends at the deadline.
 Result<std::vector<std::string>> AllowedAddresses(const std::string& host,
-                                                  const ConnectPolicy& policy, FetchError* kind) {
+                                                  const ConnectPolicy* policy,
+                                                  std::chrono::steady_clock::time_point deadline,
+                                                  FetchError* kind) {
   if (IsIpLiteral(host)) return std::vector<std::string>();
-  auto resolved = policy.resolve ? policy.resolve(host) : SystemResolve(host);
-  if (!resolved.ok()) {
-    *kind = FetchError::kDns;
-    return Status::Error("cannot resolve host '" + host + "': " + resolved.status().message());
+  const ResolveFunction& resolve =
+      policy && policy->resolve ? policy->resolve : ResolveFunction(SystemResolve);
+  BoundedLookup lookup = ResolveBefore(host, resolve, deadline);
+  if (!lookup.addresses.ok()) {
+    *kind = lookup.timed_out ? FetchError::kTimeout : FetchError::kDns;
+    return Status::Error("cannot resolve host '" + host + "': " +
+                         lookup.addresses.status().message());
   }
   std::vector<std::string> allowed, refused;
-  for (const std::string& address : resolved.value()) {
-    (policy.allows(address) ? allowed : refused).push_back(address);
+  for (const std::string& address : lookup.addresses.value()) {
+    (!policy || policy->allows(address) ? allowed : refused).push_back(address);
     if (allowed.size() + refused.size() >= kMaxResolvedAddresses) break;
   }
   if (!allowed.empty()) return allowed;
+  if (!policy) {
+    *kind = FetchError::kDns;
+    return Status::Error("cannot resolve host '" + host + "': no address");
+  }
   *kind = FetchError::kAddressRefused;
   std::string list;
   for (std::size_t i = 0; i < refused.size() && i < kMaxAddressesInError; ++i) {
@@ -76,7 +87,7 @@ Result<std::vector<std::string>> AllowedAddresses(const std::string& host,
   }
   if (refused.size() > kMaxAddressesInError) list += ", ...";
   return Status::Error("host '" + host + "' resolves to " + (list.empty() ? "no address" : list) +
-                       ", outside " + policy.name);
+                       ", outside " + policy->name);
 }
 
 }  // namespace
@@ -199,9 +210,9 @@ FetchOutcome FetchUrl(const FetchRequest& request,
         base + "\x1f" + request.tls.ca_file + "\x1f" + request.tls.cert_file + "\x1f" +
         request.tls.key_file + (request.tls.insecure_skip_verify ? "\x1fi" : "") +
         (request.connect_policy ? "\x1fpolicy:" + request.connect_policy->key : "");
-    // Under a policy, a new connection goes to an allowed address of the name (the next one
-    // after a refused connect); resolved only when a new connection is needed, since a pooled
-    // one was made to an address the same policy allowed.
+    // A new connection goes to an address of the name (under a policy, an allowed one), the
+    // next one after a refused connect; resolved only when a new connection is needed, since
+    // a pooled one was made to an address the same policy allowed.
     std::vector<std::string> allowed;
     std::size_t tried = 0;  // allowed[tried - 1] is the address of the latest connection
     auto new_client = [&]() {
@@ -226,8 +237,9 @@ FetchOutcome FetchUrl(const FetchRequest& request,
     std::string pin_message;
     bool resolved = false;
     auto pin = [&]() {
-      if (!request.connect_policy || resolved) return true;
-      auto addresses = AllowedAddresses(url->host, *request.connect_policy, &pin_error);
+      if (resolved) return true;
+      auto addresses =
+          AllowedAddresses(url->host, request.connect_policy.get(), deadline, &pin_error);
       if (!addresses.ok()) {
         pin_message = addresses.status().message();
         return false;

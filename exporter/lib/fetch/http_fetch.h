@@ -1,6 +1,7 @@
 // Fetches a URL over HTTP(S) with a hard deadline and a byte cap, handing the body to the
-// caller chunk by chunk. With a ConnectionPool, connections are kept alive and reused between
-// fetches of the same target; without, each fetch opens and closes its own. Thread-safe.
+// caller chunk by chunk. The deadline bounds the whole fetch, the name lookup included. With a
+// ConnectionPool, connections are kept alive and reused between fetches of the same target;
+// without, each fetch opens and closes its own. Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "fetch/bounded_resolver.h"
 #include "fetch/connection_pool.h"
 
 namespace gx {
@@ -42,7 +44,7 @@ struct TlsOptions {
 struct ConnectPolicy {
   std::function<bool(const std::string& address)> allows;  // numeric: "10.1.2.3", "fd00::1"
   // Null: the system resolver (getaddrinfo). Tests give names answers of their own.
-  std::function<Result<std::vector<std::string>>(const std::string& host)> resolve;
+  ResolveFunction resolve;
   std::string name;  // names the allowed ranges in errors: "probe.allowed_targets.resolved_cidrs"
   std::string key;   // what it allows ("10.0.0.0/8,fd00::/8"), in the connection pool key
 };
@@ -71,7 +73,7 @@ struct FetchResponse {
 enum class FetchError {
   kNone,
   kBadUrl,
-  kDns,             // the host name did not resolve (only where a ConnectPolicy resolves it)
+  kDns,             // the host name did not resolve (a lookup past the deadline is kTimeout)
   kAddressRefused,  // the host name resolved only to addresses the ConnectPolicy refuses
   kConnect,
   kTimeout,

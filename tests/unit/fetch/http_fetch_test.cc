@@ -9,8 +9,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -418,6 +420,52 @@ TEST_CASE("a pinned name is connected to at its allowed addresses in turn") {
   auto zoned = GetWith(none, "http://[fe80::1%lo]:1/", &body);
   CHECK(zoned.error == FetchError::kAddressRefused);
   CHECK(asked == std::vector<std::string>{"fe80::1%lo"});
+}
+
+// Without a policy the exporter still resolves names itself (so that the deadline bounds the
+// lookup), and tries the name's addresses in turn: "localhost" is ::1 first here, where
+// nothing listens, then 127.0.0.1.
+TEST_CASE("a host name without a policy is resolved and connected to") {
+  LoopbackServer server;
+  std::string body;
+  auto ok = GetWith(nullptr, server.Url("/ok", "localhost"), &body);
+  CHECK_MESSAGE(ok.status.ok(), ok.status.message());
+  CHECK(body == "hello");
+}
+
+TEST_CASE("a name lookup that does not answer ends at the fetch's deadline") {
+  LoopbackServer server;
+  struct Gate {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool open = false;
+  };
+  auto gate = std::make_shared<Gate>();
+  std::vector<std::string> asked;
+  auto policy = RecordingPolicy([](const std::string&) { return true; }, &asked);
+  policy->resolve = [gate](const std::string&) -> Result<std::vector<std::string>> {
+    std::unique_lock<std::mutex> lock(gate->mu);
+    gate->cv.wait(lock, [&] { return gate->open; });
+    return std::vector<std::string>{"127.0.0.1"};
+  };
+  FetchRequest request;
+  request.url = server.Url("/ok", "slow.test");
+  request.timeout = std::chrono::milliseconds(100);
+  request.connect_policy = policy;
+  // The resolver answers only once FetchUrl has returned: had it waited, this would hang.
+  auto outcome = FetchUrl(request, [](std::string_view) { return true; });
+  CHECK(outcome.error == FetchError::kTimeout);
+  CHECK(outcome.status.message() == "cannot resolve host 'slow.test': no answer before the deadline");
+  CHECK(asked.empty());
+  {
+    std::lock_guard<std::mutex> lock(gate->mu);
+    gate->open = true;
+  }
+  gate->cv.notify_all();
+  for (int i = 0; i < 5000 && PendingDnsLookups() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  CHECK(PendingDnsLookups() == 0);
 }
 
 }  // namespace gx
