@@ -1,5 +1,7 @@
 #include "report/json_report.h"
 
+#include <algorithm>
+
 #include "report/stack_order.h"
 
 namespace gx {
@@ -116,19 +118,40 @@ nlohmann::json DiffToJson(const SnapshotDiff& diff, int top_k, bool with_frames,
       diff.interval_seconds > 0 ? nlohmann::json(diff.interval_seconds) : nlohmann::json();
   out["categories_before"] = CategoriesToJson(diff.category_before);
   out["categories_after"] = CategoriesToJson(diff.category_after);
-  nlohmann::json rows = nlohmann::json::array();
-  int shown = 0;
-  for (const DiffRow& row : diff.rows) {
-    if (!include_benign && IsBenign(row.stack.category)) continue;
-    if (top_k > 0 && shown++ >= top_k) break;
+  // "stacks": what grew, largest growth first (what a diff is read for); "shrinking": what
+  // shrank or went, largest drop first (where a fix shows). Unchanged stacks are counted only.
+  auto row_json = [&](const DiffRow& row) {
     nlohmann::json r = StackToJson(row.stack, with_frames);
     r["before"] = row.before;
     r["after"] = row.after;
     r["delta"] = row.delta();
     r.erase("count");
-    rows.push_back(std::move(r));
+    return r;
+  };
+  nlohmann::json growing = nlohmann::json::array(), shrinking = nlohmann::json::array();
+  int64_t growing_count = 0, shrinking_count = 0, unchanged_count = 0, benign_growth = 0;
+  for (const DiffRow& row : diff.rows) {  // largest growth first
+    if (!include_benign && IsBenign(row.stack.category)) {
+      benign_growth += std::max<int64_t>(row.delta(), 0);
+      continue;
+    }
+    if (row.delta() > 0 && (top_k <= 0 || growing_count < top_k)) growing.push_back(row_json(row));
+    growing_count += row.delta() > 0;
+    unchanged_count += row.delta() == 0;
   }
-  out["stacks"] = std::move(rows);
+  for (auto it = diff.rows.rbegin(); it != diff.rows.rend() && it->delta() < 0; ++it) {
+    if (!include_benign && IsBenign(it->stack.category)) continue;
+    if (top_k <= 0 || shrinking_count < top_k) shrinking.push_back(row_json(*it));
+    ++shrinking_count;
+  }
+  out["stacks"] = std::move(growing);
+  out["shrinking"] = std::move(shrinking);
+  // Counts of all such stacks, beyond top_k too (benign ones only when they are included).
+  out["growing_stacks"] = growing_count;
+  out["shrinking_stacks"] = shrinking_count;
+  out["unchanged_stacks"] = unchanged_count;
+  // Goroutines that benign stacks grew by, when they are left out (null when included).
+  out["benign_growth"] = include_benign ? nlohmann::json() : nlohmann::json(benign_growth);
   out["distinct_stacks"] = diff.rows.size();
   out["before_truncated"] = diff.before_truncated;
   out["after_truncated"] = diff.after_truncated;

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "aggregate/diff.h"
+#include "report/json_report.h"
 #include "../proto_builder.h"
 #include "../test_util.h"
 
@@ -37,6 +38,39 @@ TEST_CASE("diff text: hidden benign growth is counted, shrinking stacks are list
   const std::string all = RenderDiffText(d, "old", "new", options);
   CHECK(all.find("benign stacks grew too") == std::string::npos);
   CHECK(all.find("+300      2 -> 302   idle_server") != std::string::npos);
+}
+
+TEST_CASE("diff JSON: growing and shrinking stacks apart, unchanged ones only counted") {
+  // chan_send 5 -> 25, idle_server (benign) 2 -> 302, timer 40 -> 4; and one stack that
+  // does not change.
+  test::ProtoBuilder before, after;
+  for (test::ProtoBuilder* b : {&before, &after}) {
+    b->Sample(3, {{"runtime.gopark"}, {"runtime.selectgo"}, {"main.loop"}});
+  }
+  SnapshotDiff d = DiffSnapshots(Program(5, 2, 40), Program(25, 302, 4));
+  SnapshotDiff with_steady = DiffSnapshots(test::Analyzed(before.Gzipped()),
+                                           test::Analyzed(after.Gzipped()));
+  const nlohmann::json hidden = DiffToJson(d, 0, false, /*include_benign=*/false);
+  REQUIRE(hidden["stacks"].size() == 1);
+  CHECK(hidden["stacks"][0]["category"] == "chan_send");
+  CHECK(hidden["stacks"][0]["delta"] == 20);
+  REQUIRE(hidden["shrinking"].size() == 1);
+  CHECK(hidden["shrinking"][0]["category"] == "timer");
+  CHECK(hidden["shrinking"][0]["delta"] == -36);
+  CHECK(hidden["growing_stacks"] == 1);
+  CHECK(hidden["shrinking_stacks"] == 1);
+  CHECK(hidden["benign_growth"] == 300);
+
+  const nlohmann::json all = DiffToJson(d, 1, false);
+  REQUIRE(all["stacks"].size() == 1);  // top_k = 1 of the two that grew
+  CHECK(all["stacks"][0]["category"] == "idle_server");
+  CHECK(all["growing_stacks"] == 2);
+  CHECK(all["benign_growth"].is_null());
+
+  const nlohmann::json steady = DiffToJson(with_steady, 0, false);
+  CHECK(steady["stacks"].empty());
+  CHECK(steady["shrinking"].empty());
+  CHECK(steady["unchanged_stacks"] == 1);
 }
 
 TEST_CASE("snapshot text: GC-proven leaked stacks come first, with their total") {
