@@ -84,6 +84,18 @@ inline constexpr std::size_t kMaxKeptRawBytes = 1u << 20;
 inline constexpr std::size_t kMaxIdleConnections = 4096;
 inline constexpr std::chrono::milliseconds kMaxConnectionIdle{5 * 60 * 1000};
 
+// Bytes a response may put on the wire before its headers end (fetch/capped_client.h).
+// cpp-httplib 0.11 keeps every header line it reads, at about 100 bytes of memory for as
+// little as 6 bytes of wire: a target sending headers without end grew the exporter by
+// hundreds of MB a second until the deadline. Real pprof responses carry a few hundred bytes.
+inline constexpr std::size_t kMaxResponseHeaderBytes = 64u << 10;
+// Bytes a whole response may put on the wire: twice the body cap (chunked framing around
+// small chunks) plus the headers. cpp-httplib also grows a buffer for a line without end (a
+// chunk-size line); the body cap alone, counted after decompression, does not bound that.
+inline constexpr std::size_t MaxResponseWireBytes(std::size_t max_body_bytes) {
+  return 2 * max_body_bytes + kMaxResponseHeaderBytes;
+}
+
 // Function names whose rule matches a classifier remembers (classify/match_cache.h): far more
 // than the functions of the services one exporter watches, few enough (~100 bytes each) that
 // a target inventing names cannot grow memory past a few MiB; beyond it names are matched

@@ -1,16 +1,15 @@
 #include "fetch/connection_pool.h"
 
-#include <httplib.h>
-
 #include "common/limits.h"
+#include "fetch/capped_client.h"
 
 namespace gx {
 
 ConnectionPool::ConnectionPool() = default;
 ConnectionPool::~ConnectionPool() = default;
 
-std::unique_ptr<httplib::Client> ConnectionPool::Take(const std::string& key, int64_t now_ms) {
-  std::unique_ptr<httplib::Client> client;
+std::unique_ptr<CappedClient> ConnectionPool::Take(const std::string& key, int64_t now_ms) {
+  std::unique_ptr<CappedClient> client;
   std::list<Idle> closing;  // destroyed (sockets closed) after the lock is released
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -24,7 +23,7 @@ std::unique_ptr<httplib::Client> ConnectionPool::Take(const std::string& key, in
   return client;
 }
 
-void ConnectionPool::Give(const std::string& key, std::unique_ptr<httplib::Client> client,
+void ConnectionPool::Give(const std::string& key, std::unique_ptr<CappedClient> client,
                           int64_t now_ms) {
   std::list<Idle> closing;  // destroyed (sockets closed) after the lock is released
   {

@@ -13,11 +13,9 @@
 #include <string>
 #include <unordered_map>
 
-namespace httplib {
-class Client;
-}
-
 namespace gx {
+
+class CappedClient;
 
 class ConnectionPool {
  public:
@@ -27,16 +25,16 @@ class ConnectionPool {
   ConnectionPool& operator=(const ConnectionPool&) = delete;
 
   // An idle client for `key` (scheme, host, port and TLS settings), or null.
-  std::unique_ptr<httplib::Client> Take(const std::string& key, int64_t now_ms);
+  std::unique_ptr<CappedClient> Take(const std::string& key, int64_t now_ms);
   // Keeps a client whose last exchange ended cleanly, for the next Take of `key`.
-  void Give(const std::string& key, std::unique_ptr<httplib::Client> client, int64_t now_ms);
+  void Give(const std::string& key, std::unique_ptr<CappedClient> client, int64_t now_ms);
   std::size_t idle() const;
 
  private:
   struct Idle {
     std::string key;
     int64_t since_ms = 0;
-    std::unique_ptr<httplib::Client> client;
+    std::unique_ptr<CappedClient> client;
   };
   // Move connections out of the pool into *closing (closed once the lock is released).
   void DropOldest(std::list<Idle>* closing);                  // REQUIRES(mu_)

@@ -18,7 +18,7 @@ DeadlineWatchdog::DeadlineWatchdog() {
   std::thread([this] { Loop(); }).detach();
 }
 
-DeadlineWatchdog::Watch DeadlineWatchdog::Start(httplib::Client* client,
+DeadlineWatchdog::Watch DeadlineWatchdog::Start(httplib::ClientImpl* client,
                                                 Clock::time_point deadline) {
   std::lock_guard<std::mutex> lock(mu_);
   const uint64_t id = next_id_++;
@@ -41,7 +41,7 @@ void DeadlineWatchdog::Forget(uint64_t id) {
 
 void DeadlineWatchdog::Loop() {
   std::unique_lock<std::mutex> lock(mu_);
-  std::vector<std::pair<uint64_t, httplib::Client*>> due;
+  std::vector<std::pair<uint64_t, httplib::ClientImpl*>> due;
   while (true) {
     // A few requests at a time are in flight (probe threads): a linear scan is enough.
     Clock::time_point earliest = Clock::time_point::max();

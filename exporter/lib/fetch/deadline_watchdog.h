@@ -2,8 +2,8 @@
 // and write, not a whole request: a target (or anything in between) that drips its headers or
 // body a byte per read timeout could hold a probe thread many times longer than the probe's
 // deadline. One thread for the whole process sleeps until the earliest deadline and calls
-// httplib::Client::stop() on requests still running then, the library's way to shut a socket
-// down from another thread; the request then fails at once. Thread-safe.
+// httplib::ClientImpl::stop() on requests still running then, the library's way to shut a
+// socket down from another thread; the request then fails at once. Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -13,7 +13,7 @@
 #include <mutex>
 
 namespace httplib {
-class Client;
+class ClientImpl;
 }
 
 namespace gx {
@@ -43,7 +43,7 @@ class DeadlineWatchdog {
   static DeadlineWatchdog& Instance();
 
   // Stops `client` at `deadline` unless the returned Watch is destroyed first.
-  Watch Start(httplib::Client* client, Clock::time_point deadline);
+  Watch Start(httplib::ClientImpl* client, Clock::time_point deadline);
 
  private:
   DeadlineWatchdog();
@@ -52,7 +52,7 @@ class DeadlineWatchdog {
 
   struct Entry {
     Clock::time_point deadline;
-    httplib::Client* client;
+    httplib::ClientImpl* client;
     bool stopping = false;  // stop() runs on it now, without mu_ held
   };
   std::mutex mu_;

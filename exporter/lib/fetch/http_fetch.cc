@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "common/limits.h"
 #include "fetch/bounded_resolver.h"
+#include "fetch/capped_client.h"
 #include "fetch/deadline_watchdog.h"
 
 namespace gx {
@@ -216,21 +217,20 @@ FetchOutcome FetchUrl(const FetchRequest& request,
     std::vector<std::string> allowed;
     std::size_t tried = 0;  // allowed[tried - 1] is the address of the latest connection
     auto new_client = [&]() {
-      auto client = request.tls.cert_file.empty()
-                        ? std::make_unique<httplib::Client>(base)
-                        : std::make_unique<httplib::Client>(base, request.tls.cert_file,
-                                                            request.tls.key_file);
-      if (tried < allowed.size()) client->set_hostname_addr_map({{url->host, allowed[tried++]}});
-      client->set_keep_alive(request.pool != nullptr);
-      client->set_follow_location(false);
-      client->set_decompress(true);
+      auto client = MakeCappedClient(url->scheme, url->host, url->port, request.tls.cert_file,
+                                     request.tls.key_file);
+      httplib::ClientImpl& http = client->http();
+      if (tried < allowed.size()) http.set_hostname_addr_map({{url->host, allowed[tried++]}});
+      http.set_keep_alive(request.pool != nullptr);
+      http.set_follow_location(false);
+      http.set_decompress(true);
       if (url->scheme == "https") {
-        if (!request.tls.ca_file.empty()) client->set_ca_cert_path(request.tls.ca_file.c_str());
-        client->enable_server_certificate_verification(!request.tls.insecure_skip_verify);
+        if (!request.tls.ca_file.empty()) http.set_ca_cert_path(request.tls.ca_file.c_str());
+        http.enable_server_certificate_verification(!request.tls.insecure_skip_verify);
       }
       return client;
     };
-    std::unique_ptr<httplib::Client> client;
+    std::unique_ptr<CappedClient> client;
     if (request.pool) client = request.pool->Take(pool_key, NowUnixMs());
     const bool reused = client != nullptr;
     FetchError pin_error = FetchError::kNone;
@@ -259,7 +259,9 @@ FetchOutcome FetchUrl(const FetchRequest& request,
     int status = 0;
     std::string content_type;
     std::string content_length;
+    ReadBudget* budget = nullptr;  // the current request's
     auto on_response = [&](const httplib::Response& r) {
+      budget->headers_done = true;
       status = r.status;
       content_type = r.get_header_value("Content-Type");
       // On the wire: compared with bytes counted after decompression only when there is none.
@@ -288,7 +290,8 @@ FetchOutcome FetchUrl(const FetchRequest& request,
       }
       return true;
     };
-    auto get = [&](httplib::Client* c) {
+    auto get = [&](CappedClient* capped) {
+      httplib::ClientImpl* c = &capped->http();
       // Timeouts are what is left of the deadline (a reused client keeps older settings).
       auto left = std::chrono::duration_cast<std::chrono::microseconds>(
           deadline - std::chrono::steady_clock::now());
@@ -298,6 +301,10 @@ FetchOutcome FetchUrl(const FetchRequest& request,
       c->set_connection_timeout(sec, usec);
       c->set_read_timeout(sec, usec);
       c->set_write_timeout(sec, usec);
+      budget = &capped->budget();
+      *budget = ReadBudget{};
+      budget->max_header_bytes = kMaxResponseHeaderBytes;
+      budget->max_wire_bytes = MaxResponseWireBytes(request.max_bytes);
       // The timeouts above bound each read and write; this bounds the request.
       auto watch = DeadlineWatchdog::Instance().Start(c, deadline);
       return c->Get(url->path_and_query, headers, on_response, on_data);
@@ -319,9 +326,14 @@ FetchOutcome FetchUrl(const FetchRequest& request,
     outcome.response.content_type = content_type;
     outcome.response.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (too_large) {
+    if (budget->spent == ReadBudget::Spent::kHeaders) {
+      return fail(FetchError::kTooLarge, "response headers longer than " +
+                                             std::to_string(kMaxResponseHeaderBytes) + " bytes");
+    }
+    if (too_large || budget->spent == ReadBudget::Spent::kWire) {
       return fail(FetchError::kTooLarge,
-                  "response larger than " + std::to_string(request.max_bytes) + " bytes");
+                  "response larger than " + std::to_string(request.max_bytes) + " bytes" +
+                      (too_large ? "" : " (counting its framing on the wire)"));
     }
     if (timed_out) return fail(FetchError::kTimeout, "deadline exceeded while reading the body");
     if (consumer_stopped) return fail(FetchError::kCanceled, "body rejected by the decoder");

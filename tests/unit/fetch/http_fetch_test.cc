@@ -269,6 +269,37 @@ TEST_CASE("a target that drips its headers is cut off at the deadline") {
   CHECK(seconds < 5.0);
 }
 
+// cpp-httplib keeps every header line: without the read budget, headers without end grew the
+// exporter by hundreds of MB a second until the deadline. The sender stops when the fetch
+// closes the connection, or after 64 MiB.
+TEST_CASE("a target that sends headers without end is cut off at the header cap") {
+  RawServer flooder([](int conn) {
+    bool open = Send(conn, "HTTP/1.1 200 OK\r\n");
+    std::string lines;
+    for (int i = 0; i < 8192; ++i) lines += "X-A: b\r\n";
+    for (int i = 0; open && i < 1024; ++i) open = Send(conn, lines);
+  });
+  std::string body;
+  auto r = Get(flooder.Url(), std::chrono::seconds(30), 1000, &body);
+  CHECK(r.error == FetchError::kTooLarge);
+  CHECK(r.status.message() == "response headers longer than 65536 bytes");
+}
+
+// A chunk-size line without end: cpp-httplib grows a buffer for it; the body cap, counted
+// on what the chunks carry, never sees it.
+TEST_CASE("a line without end in a chunked body is cut off at the wire cap") {
+  RawServer flooder([](int conn) {
+    bool open = Send(conn, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1");
+    const std::string zeros(64 << 10, '0');
+    for (int i = 0; open && i < 1024; ++i) open = Send(conn, zeros);
+  });
+  std::string body;
+  auto r = Get(flooder.Url(), std::chrono::seconds(30), 100000, &body);
+  CHECK(r.error == FetchError::kTooLarge);
+  CHECK(r.status.message() == "response larger than 100000 bytes (counting its framing on the wire)");
+  CHECK(body.empty());
+}
+
 TEST_CASE("a body cut short says how much of it arrived") {
   RawServer cutter([](int conn) {
     Send(conn, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789");

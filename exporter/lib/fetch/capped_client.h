@@ -1,0 +1,50 @@
+// cpp-httplib clients (HTTP and HTTPS) whose socket reads are charged to a byte budget, so
+// that what a target sends is bounded in memory, not only in time: cpp-httplib 0.11 keeps
+// every response header line it reads, however many, and grows a buffer for a line without
+// end. The clients read through a stream of their own (the library's way to supply one is to
+// override process_socket) that fails a read once the budget is spent; the request then
+// fails at once. Everything else is cpp-httplib's. One request at a time per client, as
+// with httplib's own clients; not thread-safe, except http().stop().
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+namespace httplib {
+class ClientImpl;
+}
+
+namespace gx {
+
+// What one request may read from its socket, and what it read. Reset before each request.
+struct ReadBudget {
+  enum class Spent { kNo, kHeaders, kWire };
+  std::size_t max_header_bytes = 0;  // before the response handler saw the headers
+  std::size_t max_wire_bytes = 0;    // in all
+  std::size_t received = 0;
+  bool headers_done = false;         // set by the caller's response handler
+  Spent spent = Spent::kNo;
+
+  // Counts n more bytes read; false once a cap is passed (and stays so).
+  bool Charge(std::size_t n);
+};
+
+class CappedClient {
+ public:
+  virtual ~CappedClient() = default;
+  // The client, to configure and send with (an httplib::SSLClient for https).
+  virtual httplib::ClientImpl& http() = 0;
+  ReadBudget& budget() { return budget_; }
+
+ private:
+  ReadBudget budget_;
+};
+
+// scheme: "http" or "https"; host without brackets; cert and key files for mTLS (https only,
+// may be empty).
+std::unique_ptr<CappedClient> MakeCappedClient(const std::string& scheme, const std::string& host,
+                                               int port, const std::string& cert_file,
+                                               const std::string& key_file);
+
+}  // namespace gx
