@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
+#include <iterator>
 
 #include "decode/text_util.h"
 
@@ -63,6 +64,18 @@ constexpr std::string_view kWellKnownLibraries[] = {
     "k8s.io/client-go",
 };
 
+// The first path elements of the standard library's packages, Go 1.19 to 1.27 ("vendor" holds
+// the golang.org/x code the standard library vendors; "simd" is GOEXPERIMENT=simd). Sorted.
+constexpr std::string_view kStandardLibraryRoots[] = {
+    "archive", "bufio",   "builtin", "bytes",   "cmp",     "compress", "container", "context",
+    "crypto",  "database", "debug",  "embed",   "encoding", "errors",  "expvar",    "flag",
+    "fmt",     "go",      "hash",    "html",    "image",   "index",    "internal",  "io",
+    "iter",    "log",     "maps",    "math",    "mime",    "net",      "os",        "path",
+    "plugin",  "reflect", "regexp",  "runtime", "simd",    "slices",   "sort",      "strconv",
+    "strings", "structs", "sync",    "syscall", "testing", "text",     "time",      "unicode",
+    "unique",  "unsafe",  "vendor",  "weak",
+};
+
 bool IsLibraryFunction(std::string_view f) {
   if (StartsWith(f, "golang.org/x/")) return true;
   if (StartsWith(f, "main.")) return false;
@@ -72,17 +85,17 @@ bool IsLibraryFunction(std::string_view f) {
       return true;
     }
   }
-  // The package path is everything before the first '.' after its last '/'. Receivers such
-  // as "(*T)" and generic arguments come later, so only look before the first '(' or '['.
+  // The first element of the package path: before the first '/', or for a one-element path
+  // before the first '.' (receivers such as "(*T)" and generic arguments come later).
   std::string_view head = f.substr(0, f.find_first_of("(["));
   std::size_t slash = head.find('/');
-  if (slash == std::string_view::npos) {
-    // One-element package path ("sync", "time"): the standard library.
-    return true;
-  }
-  // A module path's first element has a dot ("github.com"); the standard library's does
-  // not ("net/http", "internal/poll").
-  return head.substr(0, slash).find('.') == std::string_view::npos;
+  std::string_view first = head.substr(0, slash != std::string_view::npos ? slash : head.find('.'));
+  // Compiler-generated functions: "type:.eq.main.T", "go:buildid", "go.shape...".
+  if (StartsWith(first, "type:") || StartsWith(first, "go:")) return true;
+  // Only the standard library's own first elements: a module path without a dot ("shop",
+  // as `go mod init shop` makes) is the application, like one with a dot.
+  return std::binary_search(std::begin(kStandardLibraryRoots), std::end(kStandardLibraryRoots),
+                            first);
 }
 
 bool CanonicalFunctionName(std::string_view f, std::string* out) {

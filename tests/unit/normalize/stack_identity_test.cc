@@ -27,6 +27,16 @@ TEST_CASE("frame predicates") {
   CHECK(IsLibraryFunction("github.com/jackc/pgx/v5/pgconn.(*PgConn).receiveMessage"));
   CHECK_FALSE(IsLibraryFunction("google.golang.org/grpcx/svc.F"));  // a whole module path only
   CHECK_FALSE(IsLibraryFunction("github.com/prometheus/prometheus/scrape.(*scrapeLoop).run"));
+  // Modules without a dot in their path (`go mod init shop`) are the application too.
+  CHECK_FALSE(IsLibraryFunction("shop/internal/orders.(*Service).waitResult"));
+  CHECK_FALSE(IsLibraryFunction("shop.Run"));
+  CHECK_FALSE(IsLibraryFunction("netutil/pool.(*P).Get"));  // not "net"
+  CHECK(IsLibraryFunction("internal/poll.(*FD).Read"));
+  CHECK(IsLibraryFunction("vendor/golang.org/x/net/http2/hpack.(*Decoder).Write"));
+  CHECK(IsLibraryFunction("log/slog.(*Logger).Info"));
+  CHECK(IsLibraryFunction("time.Sleep"));
+  CHECK(IsLibraryFunction("type:.eq.main.T"));
+  CHECK(IsLibraryFunction("iter.Pull[...].func1.1"));
 }
 
 TEST_CASE("generic instantiations read as the text formats print them") {
