@@ -46,11 +46,7 @@ nlohmann::json TargetJson(const TargetView& v) {
       }
       j["categories"] = std::move(cats);
     }
-    if (r->leak) {
-      int64_t leaked = 0;
-      for (const auto& s : r->leak->stacks) leaked += s.leaked;
-      j["gc_leaked"] = leaked;
-    }
+    if (r->leak) j["gc_leaked"] = GcLeakedTotal(*r->leak);
     j["fetches"] = FetchesJson(*r);
   }
   return j;
@@ -174,7 +170,7 @@ void InstallApiRoutes(httplib::Server* server, App* app, Watcher* watcher) {
       }
       if (r->leak) {
         if (const StackSummary* l = r->leak->FindStack(id)) {
-          stack["gc_leaked"] = r->leak->info.format == ProfileFormat::kDebug2 ? l->leaked : l->count;
+          stack["gc_leaked"] = GcLeakedIn(*r->leak, *l);
         }
       }
     }
@@ -182,7 +178,11 @@ void InstallApiRoutes(httplib::Server* server, App* app, Watcher* watcher) {
     out["module"] = r->module;
     out["fetches"] = FetchesJson(*r);
     if (r->debug2) out["debug2_captured_unix_ms"] = r->debug2->captured_unix_ms;
-    if (r->leak) out["goroutineleak_captured_unix_ms"] = r->leak->captured_unix_ms;
+    if (r->leak) {
+      out["goroutineleak_captured_unix_ms"] = r->leak->captured_unix_ms;
+      // The debug=0 snapshot marks no goroutine leaked; the goroutineleak profile knows.
+      out["leaked"] = GcLeakedTotal(*r->leak);
+    }
     ReplyJson(res, out);
   });
 

@@ -205,6 +205,51 @@ class TargetAuthTest(unittest.TestCase):
             self.assertNotIn(secret, exporter.output())
 
 
+class GcLeakedApiTest(unittest.TestCase):
+    """The JSON API's GC-leaked counts come from the goroutineleak profile, as the metrics do."""
+
+    def test_stacks_api_reports_the_goroutineleak_total(self):
+        captures = os.path.join(h.SOURCE_DIR, "tests", "fixtures", "captures", "go1.26-leakexp")
+        names = {"/debug/pprof/goroutine?debug=0": "t2.goroutine.debug0.pb.gz",
+                 "/debug/pprof/goroutine?debug=2": "t2.goroutine.debug2.txt",
+                 "/debug/pprof/goroutineleak?debug=0": "t2.goroutineleak.debug0.pb.gz"}
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                name = names.get(self.path)
+                if name is None:
+                    h.reply(self, 404, b"Unknown profile\n")
+                    return
+                with open(os.path.join(captures, name), "rb") as f:
+                    h.reply(self, 200, f.read())
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        exporter = h.start_exporter(name="exporter-gcleak")
+        target = f"127.0.0.1:{server.server_address[1]}"
+        try:
+            _, _, body = h.http_get(f"{exporter.url}/probe?target={target}")
+            metrics = {n: v for n, l, v in h.parse_metrics(body.decode())
+                       if n == "goroutine_gc_leaked_goroutines"}
+            self.assertGreater(metrics.get("goroutine_gc_leaked_goroutines", 0), 0, metrics)
+            status, reply = h.get_json(f"{exporter.url}/api/v1/stacks?target={target}&top=0")
+            self.assertEqual(status, 200, reply)
+            stacks = reply["data"]
+            self.assertEqual(stacks["leaked"], metrics["goroutine_gc_leaked_goroutines"])
+            self.assertEqual(stacks["leaked"], sum(s.get("gc_leaked", 0) for s in stacks["stacks"]))
+            status, reply = h.get_json(f"{exporter.url}/api/v1/targets")
+            self.assertEqual(status, 200, reply)
+            targets = reply["data"]
+            self.assertEqual([t["gc_leaked"] for t in targets if t["target"] == target],
+                             [stacks["leaked"]], targets)
+        finally:
+            exporter.stop()
+            server.shutdown()
+
+
 class QueueTest(unittest.TestCase):
     def test_a_probe_that_waited_past_its_scrape_timeout_does_not_fetch(self):
         # One worker, busy with a probe of a slow target: a probe queued behind it whose

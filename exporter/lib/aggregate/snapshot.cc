@@ -13,7 +13,8 @@ void WaitStats::Add(int64_t minutes, int64_t count) {
   sum_minutes += minutes * count;
   max_minutes = std::max(max_minutes, minutes);
   for (std::size_t i = 0; i < kWaitBucketMinutes.size(); ++i) {
-    if (minutes <= kWaitBucketMinutes[i]) le_bucket[i] += count;
+    // "N minutes" is a wait of N to N+1 minutes: within a bound of N+1 minutes or more.
+    if (minutes < kWaitBucketMinutes[i]) le_bucket[i] += count;
   }
 }
 
@@ -85,6 +86,16 @@ void Snapshot::IndexStacks() {
     index_.emplace_back(IdToHash(stacks[i].id), static_cast<uint32_t>(i));
   }
   std::sort(index_.begin(), index_.end());
+}
+
+int64_t GcLeakedIn(const Snapshot& leak_profile, const StackSummary& stack) {
+  return leak_profile.info.format == ProfileFormat::kDebug2 ? stack.leaked : stack.count;
+}
+
+int64_t GcLeakedTotal(const Snapshot& leak_profile) {
+  int64_t n = 0;
+  for (const StackSummary& s : leak_profile.stacks) n += GcLeakedIn(leak_profile, s);
+  return n;
 }
 
 }  // namespace gx

@@ -22,7 +22,7 @@ struct WaitStats {
   int64_t with_minutes = 0;     // goroutines whose header carried ", N minutes"
   int64_t max_minutes = -1;
   int64_t sum_minutes = 0;
-  std::array<int64_t, kWaitBucketMinutes.size()> le_bucket{};  // count with minutes <= bound
+  std::array<int64_t, kWaitBucketMinutes.size()> le_bucket{};  // count with minutes < bound
   // Goroutines whose wait cannot be known: marked "(leaked)", which drops ", N minutes" until
   // the next leak detection (FORMATS.md §6). Neither short waits nor long ones.
   int64_t unknown = 0;
@@ -134,5 +134,10 @@ struct Snapshot {
   // per stack.
   std::vector<std::pair<uint64_t, uint32_t>> index_;
 };
+
+// Goroutines of a goroutineleak profile's stack that the GC proved leaked: debug=2 lists every
+// goroutine and marks the leaked ones, debug=0 lists only leaked ones.
+int64_t GcLeakedIn(const Snapshot& leak_profile, const StackSummary& stack);
+int64_t GcLeakedTotal(const Snapshot& leak_profile);
 
 }  // namespace gx

@@ -124,12 +124,6 @@ void AddStackSeries(FamilyBuilder* fb, const StackSummary& s, const ExposeOption
   for (const auto& [values, n] : split) fb->Gauge(WithKeys(base, o.label_keys, values), n);
 }
 
-int64_t SumStacks(const Snapshot& s) {
-  int64_t n = 0;
-  for (const StackSummary& st : s.stacks) n += st.count;
-  return n;
-}
-
 }  // namespace
 
 std::string SanitizeLabelValue(std::string_view v, std::size_t max_bytes) {
@@ -346,18 +340,14 @@ std::vector<MetricFamily> ProbeMetricFamilies(const ProbeResult& r, const Expose
   // GC-proven leaks, from the last goroutineleak fetch.
   if (r.leak) {
     const Snapshot& l = *r.leak;
-    int64_t leaked = l.info.format == ProfileFormat::kDebug2 ? 0 : SumStacks(l);
-    if (l.info.format == ProfileFormat::kDebug2) {
-      for (const StackSummary& st : l.stacks) leaked += st.leaked;
-    }
     gauge("goroutine_gc_leaked_goroutines",
           "Goroutines the garbage collector proved leaked (last goroutineleak fetch).",
-          static_cast<double>(leaked));
+          static_cast<double>(GcLeakedTotal(l)));
     FamilyBuilder fb("goroutine_gc_leaked_stack_goroutines",
                      "GC-proven leaked goroutines per stack (top-K).", MetricType::Gauge, base);
     int shown = 0;
     for (const StackSummary& st : l.stacks) {
-      int64_t n = l.info.format == ProfileFormat::kDebug2 ? st.leaked : st.count;
+      const int64_t n = GcLeakedIn(l, st);
       if (n == 0) continue;
       if (shown++ >= o.top_k) break;
       fb.Gauge({{"stack_id", st.id},

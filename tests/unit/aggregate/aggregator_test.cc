@@ -72,8 +72,11 @@ TEST_CASE("debug=2 goroutines group by stack with wait ages and creators") {
   CHECK(s.state == "chan send");
   CHECK(s.wait.max_minutes == 5);
   CHECK(s.wait.with_minutes == 50);
-  CHECK(s.wait.le_bucket[0] == 10);  // <= 1 minute
-  CHECK(s.wait.le_bucket[1] == 50);  // <= 5 minutes
+  // "N minutes" is a wait of N to N+1 minutes: none of 1 to 5 minutes is within 1 minute,
+  // the 40 of 1 to 4 minutes are within 5 minutes, and all 50 within 15.
+  CHECK(s.wait.le_bucket[0] == 0);
+  CHECK(s.wait.le_bucket[1] == 40);
+  CHECK(s.wait.le_bucket[2] == 50);
 }
 
 TEST_CASE("a stack started from several places names every creator, most goroutines first") {
