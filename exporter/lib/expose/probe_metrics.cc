@@ -231,6 +231,13 @@ std::vector<MetricFamily> ProbeMetricFamilies(const ProbeResult& r, const Expose
           split[{static_cast<int>(st.category), values}] += lc.count;
         }
       }
+      // Every category is exported, as without label keys: one with no goroutines as 0 with
+      // empty label values, so that a category that emptied reads 0 instead of going stale.
+      const std::vector<std::string> no_values(o.label_keys.size());
+      for (int i = 0; i < kCategoryCount; ++i) {
+        auto at = split.lower_bound({i, std::vector<std::string>()});
+        if (at == split.end() || at->first.first != i) split[{i, no_values}] = 0;
+      }
       for (const auto& [key, n] : split) {
         Labels l = {{"category", std::string(CategoryName(static_cast<Category>(key.first)))}};
         fb.Gauge(WithKeys(l, o.label_keys, key.second), static_cast<double>(n));

@@ -137,6 +137,23 @@ TEST_CASE("goroutines without the label keep their own empty value beyond the ca
   CHECK(by_route.size() == 4);
 }
 
+TEST_CASE("with label keys every category is still exported, at 0 when it has no goroutines") {
+  test::ProtoBuilder b;
+  b.Sample(7, {{"runtime.gopark"}, {"runtime.selectgo"}, {"main.handle"}}, {{"route", "/a"}});
+  auto s = std::make_shared<const Snapshot>(test::Analyzed(b.Gzipped()));
+  ExposeOptions o;
+  o.label_keys = {"route"};
+  auto fams = ProbeMetricFamilies(MakeResult(s), o);
+  auto by_category = SumByLabel(fams, "goroutine_category_goroutines", "category");
+  CHECK(by_category.size() == static_cast<std::size_t>(kCategoryCount));
+  CHECK(by_category["select"] == 7);
+  CHECK(by_category.count("mutex") == 1);
+  CHECK(by_category["mutex"] == 0);
+  auto by_route = SumByLabel(fams, "goroutine_category_goroutines", "route");
+  CHECK(by_route["/a"] == 7);
+  CHECK(by_route[""] == 0);  // the zero rows carry empty values
+}
+
 TEST_CASE("label values are valid UTF-8 and bounded") {
   CHECK(SanitizeLabelValue("plain") == "plain");
   CHECK(SanitizeLabelValue("caf\xC3\xA9") == "caf\xC3\xA9");
