@@ -78,7 +78,30 @@ constexpr CategoryInfo kCategories[kCategoryCount] = {
      "fetch debug=0 or add a rule."},
 };
 
+// Rules of builtin_rules.yaml (by name) whose stacks get their own hint.
+struct RuleHint {
+  std::string_view rule;
+  std::string_view hint;
+};
+constexpr RuleHint kRuleHints[] = {
+    {"singleflight-wait",
+     "Followers of a singleflight call, waiting for its leader (the first caller of the same "
+     "key): the leader is the one stuck, so find its stack (the same function, below it) and "
+     "give its call a deadline; let followers stop waiting with DoChan and ctx.Done()."},
+    {"sync-once-wait",
+     "Waiting for a sync.Once (or OnceFunc/OnceValue) whose first caller has not returned: "
+     "that caller's function is the one stuck (its goroutine is inside Once.Do, not in Lock); "
+     "give it a deadline, and do not do I/O inside a Once without one."},
+};
+
 }  // namespace
+
+std::string_view StackHint(Category c, std::string_view rule) {
+  for (const RuleHint& r : kRuleHints) {
+    if (r.rule == rule) return r.hint;
+  }
+  return CategoryHint(c);
+}
 
 std::string_view CategoryName(Category c) { return kCategories[static_cast<int>(c)].name; }
 std::string_view CategoryHint(Category c) { return kCategories[static_cast<int>(c)].hint; }

@@ -41,7 +41,7 @@ nlohmann::json StackToJson(const StackSummary& s, bool with_frames) {
   out["count"] = s.count;
   out["category"] = std::string(CategoryName(s.category));
   out["benign"] = IsBenign(s.category);
-  out["hint"] = std::string(CategoryHint(s.category));
+  out["hint"] = std::string(StackHint(s.category, s.rule));
   out["rule"] = s.rule;
   out["function"] = s.function();
   out["location"] = s.location();

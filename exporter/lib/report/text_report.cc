@@ -63,7 +63,7 @@ void RenderStackDetails(std::ostringstream& out, const StackSummary& s,
   if (s.leaked > 0) out << "        GC-proven leaked: " << s.leaked << "\n";
   std::string labels = LabelsText(s);
   if (!labels.empty()) out << "        labels " << labels << "\n";
-  out << "        fix: " << CategoryHint(s.category) << "\n";
+  out << "        fix: " << StackHint(s.category, s.rule) << "\n";
   if (options.frames) {
     for (const ShapeFrame& f : s.frames()) {
       out << "          " << f.function;

@@ -222,6 +222,41 @@ TEST_CASE("debug=2 wait reasons classify what the hidden frames cannot") {
                        "semacquire", ProfileFormat::kDebug2) == Category::kWaitGroup);
 }
 
+TEST_CASE("followers of a singleflight call or a sync.Once get advice about their leader") {
+  Classifier c;
+  auto classify = [&c](std::vector<RawFrame> frames) {
+    ClassifyInput in;
+    in.frames = &frames;
+    in.format = ProfileFormat::kProto;
+    return c.Classify(in);
+  };
+  const Classification follower = classify(test::Frames(
+      {"runtime.gopark", "sync.runtime_SemacquireWaitGroup", "sync.(*WaitGroup).Wait",
+       "golang.org/x/sync/singleflight.(*Group).Do", "main.(*Cache).Get"}));
+  CHECK(follower.category == Category::kWaitGroup);
+  CHECK(follower.rule == "singleflight-wait");
+  CHECK(StackHint(follower.category, follower.rule).find("leader") != std::string_view::npos);
+  // The leader runs the call inside Do as well, blocked elsewhere: not a follower.
+  const Classification leader = classify(test::Frames(
+      {"runtime.gopark", "runtime.selectgo", "main.fetch",
+       "golang.org/x/sync/singleflight.(*Group).doCall",
+       "golang.org/x/sync/singleflight.(*Group).Do", "main.(*Cache).Get"}));
+  CHECK(leader.category == Category::kSelect);
+  // A plain WaitGroup keeps the join advice.
+  const Classification join = classify(test::Frames(
+      {"runtime.gopark", "sync.runtime_SemacquireWaitGroup", "sync.(*WaitGroup).Wait", "main.run"}));
+  CHECK(join.rule == "waitgroup-wait");
+  CHECK(StackHint(join.category, join.rule) == CategoryHint(Category::kWaitGroup));
+
+  const Classification once = classify(test::Frames(
+      {"runtime.gopark", "runtime.goparkunlock", "sync.runtime_SemacquireMutex",
+       "internal/sync.(*Mutex).lockSlow", "internal/sync.(*Mutex).Lock", "sync.(*Mutex).Lock",
+       "sync.(*Once).doSlow", "sync.(*Once).Do", "main.config"}));
+  CHECK(once.category == Category::kMutex);
+  CHECK(once.rule == "sync-once-wait");
+  CHECK(StackHint(once.category, once.rule).find("first caller") != std::string_view::npos);
+}
+
 TEST_CASE("debug=1 says unknown rather than guessing a hidden primitive") {
   Classifier c;
   ClassifyInput in;
