@@ -15,6 +15,7 @@
 #include "classify/classifier.h"
 #include "classify/rules.h"
 #include "common/duration.h"
+#include "common/limits.h"
 #include "pipeline/capture.h"
 #include "report/json_report.h"
 #include "report/text_report.h"
@@ -33,6 +34,7 @@ struct CommonFlags {
   std::string rules_file;
   std::string timeout = "30s";
   int debug = 0;
+  bool force = false;
 };
 
 void AddCommonFlags(CLI::App* cmd, CommonFlags* f) {
@@ -55,6 +57,11 @@ void AddCommonFlags(CLI::App* cmd, CommonFlags* f) {
                   "target stops the world while it writes it, longer with more goroutines)")
       ->check(CLI::IsMember({0, 1, 2}))
       ->capture_default_str();
+  cmd->add_flag("--force", f->force,
+                "Fetch a debug=2 dump even from a target with more than " +
+                    std::to_string(gx::kTriageMaxDebug2Goroutines) +
+                    " goroutines (otherwise its cheap debug=0 profile is read first, and the "
+                    "dump refused above that)");
 }
 
 struct Setup {
@@ -75,6 +82,7 @@ bool MakeSetup(const CommonFlags& f, Setup* setup) {
   }
   setup->options.timeout = *timeout;
   setup->options.target_debug = f.debug;
+  setup->options.max_debug2_goroutines = f.force ? 0 : gx::kTriageMaxDebug2Goroutines;
   if (!f.rules_file.empty()) {
     std::ifstream in(f.rules_file);
     if (!in) {

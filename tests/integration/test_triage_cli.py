@@ -119,6 +119,41 @@ class TriageCliTest(unittest.TestCase):
         # The saved capture is a capture: analyze reads it.
         self.assertEqual(triage("analyze", saved[0]).returncode, 0)
 
+    def test_debug2_is_refused_for_a_large_target_unless_forced(self):
+        # A target with 20,000 goroutines: its "debug=0" answer is a debug=1 text body, which
+        # the decoder reads as well; the debug=2 answer is a small committed dump.
+        with open(os.path.join(FIXTURES, "t2.goroutine.debug2.txt"), "rb") as f:
+            dump = f.read()
+        counts = "goroutine profile: total 20000\n20000 @ 0x1\n#\t0x1\tmain.serve+0x1\tm.go:1\n\n"
+        asked = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                asked.append(self.path)
+                if self.path.endswith("debug=2"):
+                    h.reply(self, 200, dump)
+                else:
+                    h.reply(self, 200, counts.encode())
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        try:
+            refused = triage("analyze", url, "--debug", "2")
+            self.assertEqual(refused.returncode, 1, refused.stderr)
+            self.assertIn(b"the target has 20000 goroutines", refused.stderr)
+            self.assertIn(b"--force", refused.stderr)
+            self.assertEqual(asked, ["/debug/pprof/goroutine?debug=0"])
+            forced = triage("analyze", url, "--debug", "2", "--force", "-o", "json")
+            self.assertEqual(forced.returncode, 0, forced.stderr)
+            self.assertEqual(json.loads(forced.stdout)["total"], 159)
+            self.assertEqual(asked[1:], ["/debug/pprof/goroutine?debug=2"])
+        finally:
+            server.shutdown()
+
     def test_exit_codes_and_messages(self):
         missing = triage("analyze", "/nonexistent/capture.pb.gz")
         self.assertEqual(missing.returncode, 1)

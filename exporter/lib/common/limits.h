@@ -187,4 +187,10 @@ inline constexpr std::size_t kMaxUserBytes = 256;
 // is far more than any real credential.
 inline constexpr std::size_t kMaxAuthorizationBytes = 4096;
 
+// goroutine_triage fetches a debug=2 dump only from targets with at most this many
+// goroutines (--force overrides): about 70 ms of stopped world (FORMATS.md §4: 7 ms per
+// 1,000), acceptable once by hand; the exporter's own default (debug2.max_goroutines) is lower
+// because it fetches again and again.
+inline constexpr int64_t kTriageMaxDebug2Goroutines = 10000;
+
 }  // namespace gx

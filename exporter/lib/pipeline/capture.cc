@@ -1,6 +1,7 @@
 #include "common/clock.h"
 #include "pipeline/capture.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -133,9 +134,49 @@ bool IsUrlSource(const std::string& source) {
   return StartsWith(source, "http://") || StartsWith(source, "https://");
 }
 
+namespace {
+
+// For a URL of a goroutine (or goroutineleak) debug=2 dump, the target's cheap debug=0
+// goroutine profile; "" for any other URL.
+std::string CheapProfileUrlFor(const std::string& url) {
+  auto parsed = ParseUrl(url);
+  if (!parsed.ok()) return "";
+  const std::string& path = parsed->path_and_query;
+  const std::size_t query = path.find('?');
+  const std::string_view route = std::string_view(path).substr(0, query);
+  if (route != "/debug/pprof/goroutine" && route != "/debug/pprof/goroutineleak") return "";
+  if (query == std::string::npos) return "";
+  const std::string_view q = std::string_view(path).substr(query);
+  if (q.find("?debug=2") == std::string_view::npos && q.find("&debug=2") == std::string_view::npos) {
+    return "";
+  }
+  return url.substr(0, url.size() - path.size()) + "/debug/pprof/goroutine?debug=0";
+}
+
+}  // namespace
+
 Result<Capture> CaptureSource(const std::string& source, const Classifier& classifier,
                               const CaptureOptions& options) {
   if (IsUrlSource(source)) {
+    const std::string url = ProfileUrlFor(source, options.target_debug);
+    const std::string cheap = CheapProfileUrlFor(url);
+    if (options.max_debug2_goroutines > 0 && !cheap.empty()) {
+      CaptureOptions first = options;
+      first.keep_raw_bytes = 0;
+      first.target_debug = 0;
+      auto count = CaptureUrl(cheap, classifier, first);
+      if (!count.ok()) {
+        return count.status().WithContext("counting goroutines before a debug=2 dump");
+      }
+      const int64_t total = count->snapshot.total;
+      if (total > options.max_debug2_goroutines) {
+        return Status::Error(
+            url + ": not fetched: the target has " + std::to_string(total) +
+            " goroutines, and a debug=2 dump stops its world while it writes every one (about " +
+            std::to_string(std::max<int64_t>(1, total * 7 / 1000)) +
+            " ms, 7 ms per 1,000 goroutines); use --debug 0, or --force to fetch it anyway");
+      }
+    }
     return CaptureUrl(source, classifier, options);
   }
   if (source == "-") return CaptureStream(std::cin, "stdin", classifier, options);

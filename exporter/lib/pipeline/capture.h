@@ -22,6 +22,11 @@ struct CaptureOptions {
   TlsOptions tls;
   std::size_t keep_raw_bytes = 0;  // keep the raw body up to this size (0: do not keep)
   int target_debug = 0;  // the format fetched from a URL without a path (ProfileUrlFor)
+  // When > 0, a debug=2 goroutine dump (or goroutineleak?debug=2) is fetched from a URL only
+  // after a cheap debug=0 fetch found at most this many goroutines in the target: the dump
+  // stops the target's world for all of its goroutines (goroutine_triage; the exporter's
+  // fetch planner has its own caps).
+  int64_t max_debug2_goroutines = 0;
   StackShapeCache* shapes = nullptr;  // shares stack shapes across captures when set
   ConnectionPool* connections = nullptr;  // keeps connections to targets alive when set
   std::shared_ptr<const ConnectPolicy> connect_policy;  // where host names may connect, when set
