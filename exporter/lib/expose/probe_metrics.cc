@@ -351,16 +351,31 @@ std::vector<MetricFamily> ProbeMetricFamilies(const ProbeResult& r, const Expose
           "Goroutines the garbage collector proved leaked (last goroutineleak fetch).",
           static_cast<double>(GcLeakedTotal(l)));
     FamilyBuilder fb("goroutine_gc_leaked_stack_goroutines",
-                     "GC-proven leaked goroutines per stack (top-K).", MetricType::Gauge, base);
-    int shown = 0;
+                     "GC-proven leaked goroutines per stack (top-K by leaked goroutines); the "
+                     "rest, if any, are summed in stack_id=other.",
+                     MetricType::Gauge, base);
+    std::vector<std::pair<int64_t, const StackSummary*>> leaked;
     for (const StackSummary& st : l.stacks) {
-      const int64_t n = GcLeakedIn(l, st);
-      if (n == 0) continue;
-      if (shown++ >= o.top_k) break;
-      fb.Gauge({{"stack_id", st.id},
-                {"category", std::string(CategoryName(st.category))},
-                {"function", std::string(st.function())}},
+      if (const int64_t n = GcLeakedIn(l, st); n > 0) leaked.emplace_back(n, &st);
+    }
+    // debug=2 lists stacks by all their goroutines, not by the leaked ones.
+    std::stable_sort(leaked.begin(), leaked.end(),
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
+    int64_t folded = 0;
+    for (std::size_t i = 0; i < leaked.size(); ++i) {
+      const auto& [n, st] = leaked[i];
+      if (static_cast<int>(i) >= o.top_k) {
+        folded += n;
+        continue;
+      }
+      fb.Gauge({{"stack_id", st->id},
+                {"category", std::string(CategoryName(st->category))},
+                {"function", std::string(st->function())}},
                static_cast<double>(n));
+    }
+    if (folded > 0) {
+      fb.Gauge({{"stack_id", "other"}, {"category", "other"}, {"function", ""}},
+               static_cast<double>(folded));
     }
     out.push_back(fb.Take());
   }

@@ -154,6 +154,23 @@ TEST_CASE("with label keys every category is still exported, at 0 when it has no
   CHECK(by_route[""] == 0);  // the zero rows carry empty values
 }
 
+TEST_CASE("GC-leaked stacks: top-K by leaked goroutines, the rest in other") {
+  ProbeResult r = MakeResult(Snap({{"main.a", 5}}));
+  r.leak = Snap({{"main.x", 3}, {"main.y", 5}, {"main.z", 2}});  // goroutineleak?debug=0
+  ExposeOptions o;
+  o.top_k = 1;
+  auto fams = ProbeMetricFamilies(r, o);
+  auto by_function = SumByLabel(fams, "goroutine_gc_leaked_stack_goroutines", "function");
+  CHECK(by_function == std::map<std::string, double>{{"main.y", 5}, {"", 5}});
+  auto by_stack = SumByLabel(fams, "goroutine_gc_leaked_stack_goroutines", "stack_id");
+  CHECK(by_stack["other"] == 5);
+  CHECK(SumByLabel(fams, "goroutine_gc_leaked_goroutines", "")[""] == 10);
+  o.top_k = 3;  // nothing folded: no other row
+  by_stack = SumByLabel(ProbeMetricFamilies(r, o), "goroutine_gc_leaked_stack_goroutines", "stack_id");
+  CHECK(by_stack.size() == 3);
+  CHECK(by_stack.count("other") == 0);
+}
+
 TEST_CASE("label values are valid UTF-8 and bounded") {
   CHECK(SanitizeLabelValue("plain") == "plain");
   CHECK(SanitizeLabelValue("caf\xC3\xA9") == "caf\xC3\xA9");
