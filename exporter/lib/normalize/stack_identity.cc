@@ -177,6 +177,7 @@ FunctionTraits TraitsOf(std::string_view f) {
   t.library = IsLibraryFunction(f);
   t.unknown = f == "?";
   t.goexit = f == "runtime.goexit";
+  t.sync_package = StartsWith(f, "sync.");
   return t;
 }
 

@@ -51,6 +51,7 @@ struct FunctionTraits {
   bool library = false;         // IsLibraryFunction
   bool unknown = false;         // "?"
   bool goexit = false;          // "runtime.goexit"
+  bool sync_package = false;    // a function of package sync ("sync.(*RWMutex).Lock")
 };
 FunctionTraits TraitsOf(std::string_view function);
 
@@ -61,6 +62,10 @@ void IdentityFramesOf(std::size_t n, TraitsAt&& traits, std::size_t max_frames,
   out->clear();
   std::size_t i = 0;
   while (i < n && traits(i).primitive_impl) ++i;
+  // A sync frame called by another one is part of how the caller's primitive works
+  // (RWMutex.Lock first takes an inner Mutex): the outermost sync frame names the wait, so
+  // writers queued on that inner Mutex and writers waiting for readers share one identity.
+  while (i + 1 < n && traits(i).sync_package && traits(i + 1).sync_package) ++i;
   for (; i < n && out->size() < max_frames; ++i) {
     const FunctionTraits& t = traits(i);
     if (t.hidden_runtime || t.wrapper) continue;

@@ -81,6 +81,27 @@ TEST_CASE("identity ignores primitive internals that changed between Go versions
   CHECK(a.id.size() == 16);
 }
 
+TEST_CASE("writers queued on an RWMutex's inner Mutex and for its readers share an identity") {
+  Limits limits;
+  auto inner = test::Frames({"runtime.gopark", "sync.runtime_SemacquireMutex",
+                             "internal/sync.(*Mutex).lockSlow", "internal/sync.(*Mutex).Lock",
+                             "sync.(*Mutex).Lock", "sync.(*RWMutex).Lock", "main.writer"});
+  auto readers = test::Frames({"runtime.gopark", "sync.runtime_SemacquireRWMutex",
+                               "sync.(*RWMutex).Lock", "main.writer"});
+  auto a = ComputeStackIdentity(inner, limits);
+  CHECK(a.id == ComputeStackIdentity(readers, limits).id);
+  CHECK(a.functions == std::vector<std::string>{"sync.(*RWMutex).Lock", "main.writer"});
+  // A sync.Once's waiters are named by Once.Do, not by the mutex inside it.
+  auto once = test::Frames({"runtime.gopark", "sync.runtime_SemacquireMutex", "sync.(*Mutex).Lock",
+                            "sync.(*Once).doSlow", "sync.(*Once).Do", "main.config"});
+  CHECK(ComputeStackIdentity(once, limits).functions ==
+        std::vector<std::string>{"sync.(*Once).Do", "main.config"});
+  // A plain Mutex wait keeps its frame: the caller is not in package sync.
+  auto plain = test::Frames({"runtime.gopark", "sync.(*Mutex).Lock", "main.worker"});
+  CHECK(ComputeStackIdentity(plain, limits).functions ==
+        std::vector<std::string>{"sync.(*Mutex).Lock", "main.worker"});
+}
+
 TEST_CASE("identity drops wrappers and mid-stack runtime frames, keeps closures distinct") {
   Limits limits;
   auto with_main = test::Frames({"runtime.gopark", "main.main", "runtime.main"});
