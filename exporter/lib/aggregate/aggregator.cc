@@ -1,6 +1,7 @@
 #include "aggregate/aggregator.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "classify/classify_memo.h"
@@ -201,9 +202,13 @@ namespace {
 // Everything merged into one stack, before it becomes a StackSummary.
 struct StackMerge {
   uint64_t hash = 0;
-  uint32_t first_bucket = 0;  // its frames are the stack's
+  // The largest bucket: its frames, location and category are the stack's.
+  uint32_t best_bucket = 0;
   int64_t best_bucket_count = -1;
   ClassificationRef classification;
+  // Goroutines per category when buckets differ (rare): the first bucket's inline.
+  Category first_category = Category::kUnknown;
+  std::vector<std::pair<Category, int64_t>> more_categories;
   int64_t count = 0;
   int64_t leaked = 0;
   int64_t locked = 0;
@@ -220,6 +225,26 @@ struct StackMerge {
   std::pair<const LabelSet*, int64_t> first_labels{nullptr, 0};
   std::vector<std::pair<const LabelSet*, int64_t>> more_labels;
 };
+
+// A stack's goroutines per category other than its own, most first (ties by category).
+std::vector<std::pair<Category, int64_t>> OtherCategories(const StackMerge& m) {
+  std::array<int64_t, kCategoryCount> by{};
+  int64_t others = 0;
+  for (const auto& [category, n] : m.more_categories) {
+    by[static_cast<int>(category)] += n;
+    others += n;
+  }
+  by[static_cast<int>(m.first_category)] += m.count - others;
+  std::vector<std::pair<Category, int64_t>> out;
+  for (int i = 0; i < kCategoryCount; ++i) {
+    if (by[i] > 0 && i != static_cast<int>(m.classification.category)) {
+      out.emplace_back(static_cast<Category>(i), by[i]);
+    }
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  return out;
+}
 
 // The most frequent state; ties go to the smallest name.
 std::string MostFrequentState(std::vector<std::pair<std::string_view, int64_t>>* states) {
@@ -481,14 +506,17 @@ Snapshot Aggregator::Finalize(const DecodeInfo& info) {
       merge_slots[slot] = static_cast<uint32_t>(merges.size());
       StackMerge& fresh = merges.emplace_back();
       fresh.hash = hash;
-      fresh.first_bucket = bi;
+      fresh.best_bucket = bi;
       fresh.frames_elided = b.frames_elided;
+      fresh.first_category = c.category;
     }
     StackMerge& m = merges[merge_slots[slot]];
     if (b.count > m.best_bucket_count) {
       m.best_bucket_count = b.count;
+      m.best_bucket = bi;
       m.classification = c;
     }
+    if (c.category != m.first_category) m.more_categories.emplace_back(c.category, b.count);
     m.count += b.count;
     m.leaked += b.leaked;
     m.locked += b.locked;
@@ -528,15 +556,16 @@ Snapshot Aggregator::Finalize(const DecodeInfo& info) {
   for (std::size_t pos = 0; pos < order.size(); ++pos) {
     StackMerge& m = merges[order[pos]];
     StackSummary& s = snap.stacks[pos];
-    const Bucket& first = buckets_[m.first_bucket];
+    const Bucket& best = buckets_[m.best_bucket];
     s.id = HashToId(m.hash);
     bool brief = false;
-    s.shape = ShapeOf(first, &kept, &brief);
+    s.shape = ShapeOf(best, &kept, &brief);
     s.frames_elided = m.frames_elided || brief;
     brief_shapes += brief;
     s.category = m.classification.category;
     s.rule = std::string(m.classification.rule);
     s.count = m.count;
+    if (!m.more_categories.empty()) s.other_categories = OtherCategories(m);
     s.leaked = m.leaked;
     s.locked_to_thread = m.locked;
     s.wait = m.wait;

@@ -80,6 +80,11 @@ struct StackSummary {
   // in all): one stack started from several places, each a lead of its own.
   std::vector<CreatorCount> other_creators;
   std::string state;                   // most frequent wait reason (debug=2), else ""
+  // Goroutines of this stack blocked in another category than `category`, most first: the
+  // identity leaves out line numbers and the runtime's frames, so one function blocked at a
+  // send on one line and at a receive on another is one stack. `category`, the frames and
+  // the location are those of its largest group. Empty for nearly every stack.
+  std::vector<std::pair<Category, int64_t>> other_categories;
   int64_t count = 0;
   int64_t leaked = 0;                  // marked "(leaked)" or from a goroutineleak profile
   int64_t locked_to_thread = 0;

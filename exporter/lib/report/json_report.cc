@@ -54,6 +54,14 @@ nlohmann::json StackToJson(const StackSummary& s, bool with_frames) {
     }
     out["other_creators"] = std::move(others);
   }
+  if (!s.other_categories.empty()) {
+    // Goroutines of the same functions blocked elsewhere (another line, another primitive).
+    nlohmann::json others = nlohmann::json::array();
+    for (const auto& [category, n] : s.other_categories) {
+      others.push_back({{"category", std::string(CategoryName(category))}, {"count", n}});
+    }
+    out["other_categories"] = std::move(others);
+  }
   out["state"] = s.state;
   out["leaked"] = s.leaked;
   out["locked_to_thread"] = s.locked_to_thread;

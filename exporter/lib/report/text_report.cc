@@ -53,6 +53,15 @@ void RenderStackDetails(std::ostringstream& out, const StackSummary& s,
       out << "\n";
     }
   }
+  if (!s.other_categories.empty()) {
+    // The identity has no line numbers: the same functions blocked at another line.
+    out << "        also blocked elsewhere in these functions:";
+    for (std::size_t i = 0; i < s.other_categories.size(); ++i) {
+      out << (i ? ", " : " ") << s.other_categories[i].second << " "
+          << CategoryName(s.other_categories[i].first);
+    }
+    out << " (this row's category, location and frames are those of its largest group)\n";
+  }
   if (!s.state.empty()) out << "        state " << s.state;
   if (s.wait.max_minutes >= 0) {
     // Go prints whole minutes waited, so the longest wait is at least that.

@@ -79,6 +79,31 @@ TEST_CASE("debug=2 goroutines group by stack with wait ages and creators") {
   CHECK(s.wait.le_bucket[2] == 50);
 }
 
+TEST_CASE("one function blocked at two lines is one stack that counts both categories") {
+  // A pipeline stage: 20 goroutines receiving at line 60, seen first, and 30 sending at 50.
+  std::string dump;
+  for (int i = 0; i < 50; ++i) {
+    const bool send = i >= 20;
+    dump += "goroutine " + std::to_string(10 + i) + (send ? " [chan send]:\n" : " [chan receive]:\n") +
+            "main.stage(...)\n\tpool.go:" + (send ? "50" : "60") + " +0x1\n"
+            "created by main.start in goroutine 1\n\tpool.go:3 +0x2\n\n";
+  }
+  Classifier classifier;
+  auto snap = AnalyzeBody(dump, classifier, Limits(), "mem");
+  REQUIRE(snap.ok());
+  REQUIRE(snap->stacks.size() == 1);
+  const StackSummary& s = snap->stacks[0];
+  CHECK(s.count == 50);
+  // The largest group decides the category, and its frames give the location.
+  CHECK(s.category == Category::kChanSend);
+  CHECK(s.location() == "pool.go:50");
+  REQUIRE(s.other_categories.size() == 1);
+  CHECK(s.other_categories[0] == std::pair<Category, int64_t>{Category::kChanReceive, 20});
+  // The category counts take each goroutine's own.
+  CHECK(snap->by_category[static_cast<int>(Category::kChanSend)] == 30);
+  CHECK(snap->by_category[static_cast<int>(Category::kChanReceive)] == 20);
+}
+
 TEST_CASE("a stack started from several places names every creator, most goroutines first") {
   std::string dump;
   auto add = [&dump](int n, const std::string& creator) {

@@ -73,6 +73,21 @@ TEST_CASE("diff JSON: growing and shrinking stacks apart, unchanged ones only co
   CHECK(steady["unchanged_stacks"] == 1);
 }
 
+TEST_CASE("snapshot text and JSON: a stack blocked in two categories says so") {
+  std::string dump;
+  for (int i = 0; i < 5; ++i) {
+    dump += "goroutine " + std::to_string(10 + i) + (i < 3 ? " [chan send]" : " [chan receive]") +
+            ":\nmain.stage()\n\tpool.go:" + (i < 3 ? "50" : "60") + " +0x1\n\n";
+  }
+  const Snapshot snap = test::Analyzed(dump);
+  const std::string text = RenderSnapshotText(snap, TextReportOptions());
+  CAPTURE(text);
+  CHECK(text.find("also blocked elsewhere in these functions: 2 chan_receive") != std::string::npos);
+  const nlohmann::json json = SnapshotToJson(snap, 0, false);
+  CHECK(json["stacks"][0]["other_categories"] ==
+        nlohmann::json::array({{{"category", "chan_receive"}, {"count", 2}}}));
+}
+
 TEST_CASE("snapshot text: GC-proven leaked stacks come first, with their total") {
   const std::string dump =
       "goroutine 1 [chan send]:\nmain.busy()\n\tm.go:1 +0x1\n\n"
