@@ -161,10 +161,11 @@ inline constexpr std::size_t kMaxHostNameBytes = 253;      // DNS names (target 
 // has a handful; a hostile DNS answer could list hundreds.
 inline constexpr std::size_t kMaxResolvedAddresses = 32;
 inline constexpr std::size_t kMaxAddressesInError = 4;
-// Host name lookups running at once (fetch/bounded_resolver.h). A lookup takes a thread
-// until the system resolver answers or gives up (10 s and more when DNS does not answer);
-// probes wait for it only until their deadline. Beyond this many, new lookups fail at once:
-// a resolver that stopped answering costs this many threads, not one per probe.
+// Host name lookups still running after their callers gave up at the deadline
+// (fetch/bounded_resolver.h): each holds a thread until the system resolver answers or gives
+// up (10 s and more when DNS does not answer). Beyond this many, new lookups fail at once: a
+// resolver that stopped answering costs this many threads, not one per probe. Lookups that
+// callers still wait for are bounded by the probe and watch workers that wait.
 inline constexpr std::size_t kMaxPendingDnsLookups = 32;
 inline constexpr std::chrono::milliseconds kMaxProbeTimeout{5 * 60 * 1000};
 inline constexpr std::chrono::milliseconds kMaxInterval{24 * 3600 * 1000};

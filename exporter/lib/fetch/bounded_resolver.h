@@ -3,8 +3,9 @@
 // probe for the resolver's own retries (resolv.conf: 5 s per try and server by default), far
 // past the probe's deadline. Each lookup runs on a thread of its own; a caller whose deadline
 // comes first gets an error, and the lookup finishes later on its thread, its answer dropped.
-// At most kMaxPendingDnsLookups run at once, so a resolver that stopped answering costs a
-// bounded number of threads. Thread-safe.
+// At most kMaxPendingDnsLookups run on after their callers gave up; while that many do, new
+// lookups fail at once, so a resolver that stopped answering costs a bounded number of
+// threads. Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -29,7 +30,9 @@ struct BoundedLookup {
 BoundedLookup ResolveBefore(const std::string& host, const ResolveFunction& resolve,
                             std::chrono::steady_clock::time_point deadline);
 
-// Lookups started and not yet finished, including those whose callers gave up (for tests).
+// Lookups started and not yet finished, including those whose callers gave up; and those
+// alone (for tests).
 int PendingDnsLookups();
+int AbandonedDnsLookups();
 
 }  // namespace gx

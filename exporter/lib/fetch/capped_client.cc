@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 #include <netdb.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -100,6 +101,7 @@ class BudgetedStream final : public httplib::Stream {
     const int len = static_cast<int>(std::min<size_t>(size, INT_MAX));
     for (;;) {
       if (!is_writable()) return -1;
+      ERR_clear_error();
       const int n = SSL_write(ssl_, ptr, len);
       if (n > 0) return n;
       const int err = SSL_get_error(ssl_, n);
@@ -108,6 +110,7 @@ class BudgetedStream final : public httplib::Stream {
         if (!WaitFor(sock_, POLLIN, t_.write_sec, t_.write_usec)) return -1;
         continue;
       }
+      ERR_clear_error();
       return -1;
     }
   }
@@ -135,11 +138,18 @@ class BudgetedStream final : public httplib::Stream {
   ssize_t ReadTls() {
     for (;;) {
       if (SSL_pending(ssl_) == 0 && !WaitFor(sock_, POLLIN, t_.read_sec, t_.read_usec)) return -1;
+      // SSL_get_error reads the thread's error queue: left over from an earlier call, an error
+      // would turn the next WANT_READ into a failure.
+      ERR_clear_error();
       const int n = SSL_read(ssl_, buffer_, static_cast<int>(sizeof buffer_));
       if (n > 0) return n;
       const int err = SSL_get_error(ssl_, n);
       if (err == SSL_ERROR_WANT_READ) continue;
-      return n == 0 || err == SSL_ERROR_ZERO_RETURN ? 0 : -1;
+      // Only close_notify ends a TLS stream cleanly; an EOF without it (OpenSSL 3 reports
+      // SSL_ERROR_SSL), or the watchdog's shutdown, may have cut the body.
+      const bool clean = err == SSL_ERROR_ZERO_RETURN;
+      ERR_clear_error();
+      return clean ? 0 : -1;
     }
   }
 
@@ -188,6 +198,19 @@ class HttpsClient final : public httplib::SSLClient, public CappedClient {
 };
 
 }  // namespace
+
+bool CappedClient::ConnectionAlive() {
+  const socket_t fd = http().socket();
+  if (fd == INVALID_SOCKET) return false;
+  pollfd p{fd, POLLIN, 0};
+  int rc;
+  do {
+    rc = ::poll(&p, 1, 0);
+  } while (rc < 0 && errno == EINTR);
+  if (rc == 0) return true;  // nothing to read: idle and open
+  // Readable while idle: closed (0), an error, or bytes nobody asked for (a TLS alert, say).
+  return false;
+}
 
 std::unique_ptr<CappedClient> MakeCappedClient(const std::string& scheme, const std::string& host,
                                                int port, const std::string& cert_file,

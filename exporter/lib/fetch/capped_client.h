@@ -36,6 +36,10 @@ class CappedClient {
   // The client, to configure and send with (an httplib::SSLClient for https).
   virtual httplib::ClientImpl& http() = 0;
   ReadBudget& budget() { return budget_; }
+  // Whether its connection is open and the peer has neither closed it nor sent anything
+  // unasked. A client whose connection is gone must not be reused: cpp-httplib would
+  // reconnect on its own, to the address pinned when it was made, without a new lookup.
+  bool ConnectionAlive();
 
  private:
   ReadBudget budget_;

@@ -57,8 +57,8 @@ void DeadlineWatchdog::Loop() {
       }
     }
     if (!due.empty()) {
-      // stop() waits for the client's socket lock, which the request holds while it resolves,
-      // connects and shakes hands: never with mu_ held, or every other fetch would wait too.
+      // stop() waits for the client's socket lock, which the request holds while it connects
+      // and shakes hands: never with mu_ held, or every other fetch would wait too.
       lock.unlock();
       for (const auto& [id, client] : due) client->stop();
       lock.lock();

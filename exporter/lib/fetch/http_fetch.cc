@@ -232,6 +232,9 @@ FetchOutcome FetchUrl(const FetchRequest& request,
     };
     std::unique_ptr<CappedClient> client;
     if (request.pool) client = request.pool->Take(pool_key, NowUnixMs());
+    // A connection the target closed while it idled is not reused: cpp-httplib would reopen
+    // it to the address pinned back then; a new client looks the name up again.
+    if (client && !client->ConnectionAlive()) client.reset();
     const bool reused = client != nullptr;
     FetchError pin_error = FetchError::kNone;
     std::string pin_message;
@@ -311,7 +314,7 @@ FetchOutcome FetchUrl(const FetchRequest& request,
     };
     auto result = get(client.get());
     if (!result && reused && status == 0 && outcome.response.bytes == 0 &&
-        std::chrono::steady_clock::now() < deadline) {
+        budget->spent == ReadBudget::Spent::kNo && std::chrono::steady_clock::now() < deadline) {
       // The target closed the idle connection just as it was reused: once more, fresh.
       if (!pin()) return fail(pin_error, pin_message);
       client = new_client();
@@ -383,8 +386,11 @@ FetchOutcome FetchUrl(const FetchRequest& request,
       return fail(FetchError::kHttpStatus,
                   "HTTP " + std::to_string(status) + (body.empty() ? "" : ": " + body));
     }
-    // The whole body was read: the connection can serve the target's next fetch.
-    if (request.pool) request.pool->Give(pool_key, std::move(client), NowUnixMs());
+    // The whole body was read: the connection can serve the target's next fetch, unless the
+    // target closed it (Connection: close, HTTP/1.0).
+    if (request.pool && client->ConnectionAlive()) {
+      request.pool->Give(pool_key, std::move(client), NowUnixMs());
+    }
   } catch (const std::exception& e) {
     return fail(FetchError::kOther, std::string("HTTP client error: ") + e.what());
   }

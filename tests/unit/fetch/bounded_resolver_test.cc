@@ -84,32 +84,46 @@ TEST_CASE("a lookup that answers in time returns its answer") {
 // The resolver stays blocked until after ResolveBefore returned: had the caller waited for the
 // answer, this test would hang (ctest's timeout), not pass.
 TEST_CASE("a caller stops waiting for a lookup at its deadline") {
+  WaitForNoPendingLookups();
   auto gate = std::make_shared<Gate>();
   auto lookup = ResolveBefore("slow.test", BlockedResolver(gate),
                               Clock::now() + std::chrono::milliseconds(50));
   CHECK(lookup.timed_out);
   CHECK(lookup.addresses.status().message() == "no answer before the deadline");
-  CHECK(PendingDnsLookups() == 1);  // still running on its own thread
+  CHECK(AbandonedDnsLookups() == 1);  // still running on its own thread
   gate->Open();
   WaitForNoPendingLookups();
 }
 
-TEST_CASE("lookups beyond the cap fail at once while the resolver does not answer") {
+TEST_CASE("a caller whose deadline has passed starts no lookup") {
+  WaitForNoPendingLookups();  // earlier tests' threads may still be ending
+  auto gate = std::make_shared<Gate>();
+  auto lookup = ResolveBefore("slow.test", BlockedResolver(gate), Clock::now());
+  CHECK(lookup.timed_out);
+  CHECK(PendingDnsLookups() == 0);
+}
+
+TEST_CASE("lookups left unanswered beyond the cap make new ones fail at once") {
+  WaitForNoPendingLookups();
   auto gate = std::make_shared<Gate>();
   for (std::size_t i = 0; i < kMaxPendingDnsLookups; ++i) {
-    // A deadline already past: the caller returns at once and leaves the lookup running.
-    auto lookup = ResolveBefore("slow.test", BlockedResolver(gate), Clock::now());
-    CHECK_FALSE(lookup.addresses.ok());
+    // A deadline 1 ms away: the caller gives up and leaves the lookup running.
+    auto lookup = ResolveBefore("slow.test", BlockedResolver(gate),
+                                Clock::now() + std::chrono::milliseconds(1));
+    CHECK(lookup.timed_out);
   }
   CHECK(PendingDnsLookups() == static_cast<int>(kMaxPendingDnsLookups));
+  CHECK(AbandonedDnsLookups() == static_cast<int>(kMaxPendingDnsLookups));
   auto refused = ResolveBefore("slow.test", BlockedResolver(gate),
                                Clock::now() + std::chrono::seconds(30));
   CHECK_FALSE(refused.timed_out);
   CHECK(refused.addresses.status().message() ==
-        "too many DNS lookups pending (" + std::to_string(kMaxPendingDnsLookups) +
+        "too many DNS lookups left unanswered (" + std::to_string(kMaxPendingDnsLookups) +
             "): the resolver is not answering");
+  CHECK(PendingDnsLookups() == static_cast<int>(kMaxPendingDnsLookups));  // none started
   gate->Open();
   WaitForNoPendingLookups();
+  CHECK(AbandonedDnsLookups() == 0);
   // Once they finished, lookups run again.
   auto again = ResolveBefore(
       "db.test",

@@ -403,6 +403,36 @@ TEST_CASE("a pooled connection is reused under its policy without another lookup
   CHECK_FALSE(asked_other.empty());
 }
 
+// cpp-httplib reopens a closed connection by itself, to the address pinned when the client was
+// made; a pooled client whose connection the target closed is dropped instead, so that the
+// name is looked up again (the pod behind it may have moved).
+TEST_CASE("a pooled connection the target closed is replaced, with a new lookup") {
+  LoopbackServer server(/*keep_alive_s=*/1);
+  ConnectionPool pool;
+  int lookups = 0;
+  std::vector<std::string> asked;
+  auto policy = RecordingPolicy([](const std::string&) { return true; }, &asked);
+  policy->resolve = [&lookups](const std::string&) -> Result<std::vector<std::string>> {
+    ++lookups;
+    return std::vector<std::string>{"127.0.0.1"};
+  };
+  std::string first, second, third;
+  REQUIRE(GetWith(policy, server.Url("/port", "moving.test"), &first, &pool).status.ok());
+  CHECK(lookups == 1);
+  REQUIRE(GetWith(policy, server.Url("/port", "moving.test"), &second, &pool).status.ok());
+  CHECK(lookups == 1);  // kept alive: no lookup
+  CHECK(second == first);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // past the server's 1 s
+  REQUIRE(GetWith(policy, server.Url("/port", "moving.test"), &third, &pool).status.ok());
+  CHECK(lookups == 2);
+  CHECK(third != first);
+
+  // A response that closes its connection is not pooled.
+  std::string closed;
+  REQUIRE(GetWith(policy, server.Url("/close", "moving.test"), &closed, &pool).status.ok());
+  CHECK(pool.idle() == 0);
+}
+
 // Names under the reserved .test top-level domain (RFC 6761) exist only in the answers the
 // test's resolver gives: a fetch by such a name reaches the server only through the pinned
 // address, never by a lookup of its own.
