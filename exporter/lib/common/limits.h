@@ -89,11 +89,15 @@ inline constexpr std::chrono::milliseconds kMaxConnectionIdle{5 * 60 * 1000};
 // little as 6 bytes of wire: a target sending headers without end grew the exporter by
 // hundreds of MB a second until the deadline. Real pprof responses carry a few hundred bytes.
 inline constexpr std::size_t kMaxResponseHeaderBytes = 64u << 10;
-// Bytes a whole response may put on the wire: twice the body cap (chunked framing around
-// small chunks) plus the headers. cpp-httplib also grows a buffer for a line without end (a
-// chunk-size line); the body cap alone, counted after decompression, does not bound that.
+// A line of a response that cpp-httplib reads as a line (a header, a chunk size, a trailer):
+// it grows a buffer for a line without end, which the body cap, counted on the chunks'
+// contents, never sees. Real ones are a few dozen bytes; cpp-httplib refuses header lines
+// over 8 KiB anyway.
+inline constexpr std::size_t kMaxResponseLineBytes = 16u << 10;
+// Bytes a whole response may put on the wire: the body cap, an eighth more for chunked
+// framing (Go's server adds well under 1 %), and the headers.
 inline constexpr std::size_t MaxResponseWireBytes(std::size_t max_body_bytes) {
-  return 2 * max_body_bytes + kMaxResponseHeaderBytes;
+  return max_body_bytes + max_body_bytes / 8 + kMaxResponseHeaderBytes;
 }
 
 // Function names whose rule matches a classifier remembers (classify/match_cache.h): far more

@@ -76,6 +76,7 @@ class BudgetedStream final : public httplib::Stream {
   }
 
   ssize_t read(char* ptr, size_t size) override {
+    if (budget_->spent != ReadBudget::Spent::kNo) return -1;
     if (offset_ == size_) {
       offset_ = size_ = 0;
       const ssize_t n = ssl_ ? ReadTls() : ReadPlain();
@@ -86,6 +87,17 @@ class BudgetedStream final : public httplib::Stream {
     const std::size_t take = std::min(size, size_ - offset_);
     std::memcpy(ptr, buffer_ + offset_, take);
     offset_ += take;
+    // cpp-httplib 0.11 reads lines (headers, chunk sizes, trailers) a byte at a time, and
+    // contents in larger pieces: a long run of single bytes without a newline is a line
+    // without end.
+    if (size == 1 && *ptr != '\n') {
+      if (++line_run_ > budget_->max_line_bytes) {
+        budget_->spent = ReadBudget::Spent::kLine;
+        return -1;
+      }
+    } else {
+      line_run_ = 0;
+    }
     return static_cast<ssize_t>(take);
   }
 
@@ -160,6 +172,7 @@ class BudgetedStream final : public httplib::Stream {
   char buffer_[4096];
   std::size_t offset_ = 0;
   std::size_t size_ = 0;
+  std::size_t line_run_ = 0;  // single-byte reads since the last newline
 };
 
 class HttpClient final : public httplib::ClientImpl, public CappedClient {

@@ -308,6 +308,7 @@ FetchOutcome FetchUrl(const FetchRequest& request,
       *budget = ReadBudget{};
       budget->max_header_bytes = kMaxResponseHeaderBytes;
       budget->max_wire_bytes = MaxResponseWireBytes(request.max_bytes);
+      budget->max_line_bytes = kMaxResponseLineBytes;
       // The timeouts above bound each read and write; this bounds the request.
       auto watch = DeadlineWatchdog::Instance().Start(c, deadline);
       return c->Get(url->path_and_query, headers, on_response, on_data);
@@ -332,6 +333,11 @@ FetchOutcome FetchUrl(const FetchRequest& request,
     if (budget->spent == ReadBudget::Spent::kHeaders) {
       return fail(FetchError::kTooLarge, "response headers longer than " +
                                              std::to_string(kMaxResponseHeaderBytes) + " bytes");
+    }
+    if (budget->spent == ReadBudget::Spent::kLine) {
+      return fail(FetchError::kTooLarge,
+                  "a response line (header, chunk size or trailer) longer than " +
+                      std::to_string(kMaxResponseLineBytes) + " bytes");
     }
     if (too_large || budget->spent == ReadBudget::Spent::kWire) {
       return fail(FetchError::kTooLarge,
