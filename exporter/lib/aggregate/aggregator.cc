@@ -202,13 +202,39 @@ namespace {
 // Everything merged into one stack, before it becomes a StackSummary.
 struct StackMerge {
   uint64_t hash = 0;
-  // The largest bucket: its frames, location and category are the stack's.
-  uint32_t best_bucket = 0;
-  int64_t best_bucket_count = -1;
-  ClassificationRef classification;
-  // Goroutines per category when buckets differ (rare): the first bucket's inline.
-  Category first_category = Category::kUnknown;
-  std::vector<std::pair<Category, int64_t>> more_categories;
+  // The stack's buckets by category: the first category inline, others (rare: the same
+  // functions blocked at another line) after it. The category with the most goroutines is
+  // the stack's, and the largest bucket in it gives the frames, location and rule.
+  struct CategoryGroup {
+    int64_t count = 0;
+    uint32_t best_bucket = 0;
+    int64_t best_bucket_count = -1;
+    ClassificationRef classification;
+    void Add(uint32_t bucket, int64_t n, const ClassificationRef& c) {
+      count += n;
+      if (n > best_bucket_count) {
+        best_bucket_count = n;
+        best_bucket = bucket;
+        classification = c;
+      }
+    }
+  };
+  CategoryGroup first_group;
+  std::vector<CategoryGroup> more_groups;
+  CategoryGroup& GroupFor(Category c) {
+    if (first_group.classification.category == c) return first_group;
+    for (CategoryGroup& g : more_groups) {
+      if (g.classification.category == c) return g;
+    }
+    return more_groups.emplace_back();
+  }
+  const CategoryGroup& Largest() const {
+    const CategoryGroup* best = &first_group;
+    for (const CategoryGroup& g : more_groups) {
+      if (g.count > best->count) best = &g;
+    }
+    return *best;
+  }
   int64_t count = 0;
   int64_t leaked = 0;
   int64_t locked = 0;
@@ -228,21 +254,16 @@ struct StackMerge {
 
 // A stack's goroutines per category other than its own, most first (ties by category).
 std::vector<std::pair<Category, int64_t>> OtherCategories(const StackMerge& m) {
-  std::array<int64_t, kCategoryCount> by{};
-  int64_t others = 0;
-  for (const auto& [category, n] : m.more_categories) {
-    by[static_cast<int>(category)] += n;
-    others += n;
-  }
-  by[static_cast<int>(m.first_category)] += m.count - others;
+  const Category own = m.Largest().classification.category;
   std::vector<std::pair<Category, int64_t>> out;
-  for (int i = 0; i < kCategoryCount; ++i) {
-    if (by[i] > 0 && i != static_cast<int>(m.classification.category)) {
-      out.emplace_back(static_cast<Category>(i), by[i]);
-    }
-  }
-  std::stable_sort(out.begin(), out.end(),
-                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  auto add = [&](const StackMerge::CategoryGroup& g) {
+    if (g.classification.category != own) out.emplace_back(g.classification.category, g.count);
+  };
+  add(m.first_group);
+  for (const StackMerge::CategoryGroup& g : m.more_groups) add(g);
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  });
   return out;
 }
 
@@ -506,17 +527,11 @@ Snapshot Aggregator::Finalize(const DecodeInfo& info) {
       merge_slots[slot] = static_cast<uint32_t>(merges.size());
       StackMerge& fresh = merges.emplace_back();
       fresh.hash = hash;
-      fresh.best_bucket = bi;
       fresh.frames_elided = b.frames_elided;
-      fresh.first_category = c.category;
+      fresh.first_group.classification = c;
     }
     StackMerge& m = merges[merge_slots[slot]];
-    if (b.count > m.best_bucket_count) {
-      m.best_bucket_count = b.count;
-      m.best_bucket = bi;
-      m.classification = c;
-    }
-    if (c.category != m.first_category) m.more_categories.emplace_back(c.category, b.count);
+    m.GroupFor(c.category).Add(bi, b.count, c);
     m.count += b.count;
     m.leaked += b.leaked;
     m.locked += b.locked;
@@ -556,16 +571,17 @@ Snapshot Aggregator::Finalize(const DecodeInfo& info) {
   for (std::size_t pos = 0; pos < order.size(); ++pos) {
     StackMerge& m = merges[order[pos]];
     StackSummary& s = snap.stacks[pos];
-    const Bucket& best = buckets_[m.best_bucket];
+    const StackMerge::CategoryGroup& own = m.Largest();
+    const Bucket& best = buckets_[own.best_bucket];
     s.id = HashToId(m.hash);
     bool brief = false;
     s.shape = ShapeOf(best, &kept, &brief);
     s.frames_elided = m.frames_elided || brief;
     brief_shapes += brief;
-    s.category = m.classification.category;
-    s.rule = std::string(m.classification.rule);
+    s.category = own.classification.category;
+    s.rule = std::string(own.classification.rule);
     s.count = m.count;
-    if (!m.more_categories.empty()) s.other_categories = OtherCategories(m);
+    if (!m.more_groups.empty()) s.other_categories = OtherCategories(m);
     s.leaked = m.leaked;
     s.locked_to_thread = m.locked;
     s.wait = m.wait;

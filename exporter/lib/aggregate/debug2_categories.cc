@@ -35,14 +35,21 @@ std::shared_ptr<const Snapshot> Debug2Categories::ApplyTo(const Snapshot& snapsh
     if (it->category == s.category && it->rule == s.rule) continue;
     if (!patched) patched = std::make_shared<Snapshot>(snapshot);
     StackSummary& p = patched->stacks[i];
-    // The per-category counts were summed per bucket, and the buckets of one stack nearly
-    // always share its category: move the stack's goroutines, never below zero.
+    // The per-category counts were summed per bucket: move the goroutines of the stack's own
+    // category (not those it counts in other_categories), never below zero.
+    int64_t own = p.count;
+    for (const auto& [category, n] : p.other_categories) own -= n;
     int64_t& from = patched->by_category[static_cast<int>(p.category)];
-    const int64_t moved = std::min(from, p.count);
+    const int64_t moved = std::clamp<int64_t>(own, 0, from);
     from -= moved;
     patched->by_category[static_cast<int>(it->category)] += moved;
     p.category = it->category;
     p.rule = it->rule;
+    // Goroutines already counted in the new category are the stack's own now.
+    p.other_categories.erase(
+        std::remove_if(p.other_categories.begin(), p.other_categories.end(),
+                       [&](const auto& e) { return e.first == p.category; }),
+        p.other_categories.end());
     ++changed;
   }
   if (!patched) return nullptr;

@@ -104,6 +104,30 @@ TEST_CASE("one function blocked at two lines is one stack that counts both categ
   CHECK(snap->by_category[static_cast<int>(Category::kChanReceive)] == 20);
 }
 
+TEST_CASE("the category with the most goroutines decides, not the largest bucket") {
+  // 30 senders from one creator; 40 receivers from two creators (two buckets of 20).
+  std::string dump;
+  auto add = [&dump](int n, bool send, const char* creator) {
+    for (int i = 0; i < n; ++i) {
+      dump += "goroutine " + std::to_string(dump.size()) + (send ? " [chan send]:\n" : " [chan receive]:\n") +
+              "main.stage(...)\n\tpool.go:" + (send ? "50" : "60") + " +0x1\n"
+              "created by " + creator + " in goroutine 1\n\tpool.go:3 +0x2\n\n";
+    }
+  };
+  add(30, true, "main.start");
+  add(20, false, "main.startA");
+  add(20, false, "main.startB");
+  Classifier classifier;
+  auto snap = AnalyzeBody(dump, classifier, Limits(), "mem");
+  REQUIRE(snap.ok());
+  REQUIRE(snap->stacks.size() == 1);
+  const StackSummary& s = snap->stacks[0];
+  CHECK(s.category == Category::kChanReceive);
+  CHECK(s.location() == "pool.go:60");
+  REQUIRE(s.other_categories.size() == 1);
+  CHECK(s.other_categories[0] == std::pair<Category, int64_t>{Category::kChanSend, 30});
+}
+
 TEST_CASE("a stack started from several places names every creator, most goroutines first") {
   std::string dump;
   auto add = [&dump](int n, const std::string& creator) {

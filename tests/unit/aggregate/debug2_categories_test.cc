@@ -133,4 +133,33 @@ TEST_CASE("debug=2 facts: creators, states and waits join a debug=0 snapshot by 
   CHECK(joined == 0);
 }
 
+// One function blocked in a receive on a nil channel (7, line 5) and in a send (3, line 7):
+// one stack. Only the receivers take the dump's nil_chan; the senders stay chan_send.
+TEST_CASE("debug=2 categories move only a stack's own group, not its other categories") {
+  Classifier c;
+  test::ProtoBuilder b;
+  b.Sample(7, {{"runtime.gopark"}, {"runtime.chanrecv", 12}, {"runtime.chanrecv1"}, {"main.stage"}});
+  b.Sample(3, {{"runtime.gopark"}, {"runtime.chansend", 200}, {"runtime.chansend1"}, {"main.stage"}});
+  auto d0 = AnalyzeBody(b.Gzipped(), c, Limits(), "debug0");
+  REQUIRE(d0.ok());
+  REQUIRE(d0->stacks.size() == 1);
+  REQUIRE(d0->stacks[0].category == Category::kChanReceive);
+  std::string dump;
+  for (int i = 0; i < 10; ++i) {
+    dump += "goroutine " + std::to_string(10 + i) +
+            (i < 7 ? " [chan receive (nil chan)]:\nmain.stage()\n\tm.go:5 +0x1\n\n"
+                   : " [chan send]:\nmain.stage()\n\tm.go:7 +0x1\n\n");
+  }
+  auto d2 = AnalyzeBody(dump, c, Limits(), "debug2");
+  REQUIRE(d2.ok());
+  auto patched = Debug2Categories::From(d2.value(), c).ApplyTo(d0.value());
+  REQUIRE(patched);
+  const StackSummary& s = patched->stacks[0];
+  CHECK(s.category == Category::kNilChan);
+  CHECK(s.other_categories == std::vector<std::pair<Category, int64_t>>{{Category::kChanSend, 3}});
+  CHECK(In(*patched, Category::kNilChan) == 7);
+  CHECK(In(*patched, Category::kChanSend) == 3);
+  CHECK(In(*patched, Category::kChanReceive) == 0);
+}
+
 }  // namespace gx
