@@ -458,7 +458,7 @@ Snapshot Aggregator::Finalize(const DecodeInfo& info) {
   // 1. Classify every bucket and merge buckets into stacks by identity, on ids and views.
   ClassifyMemo memo(classifier_);
   const std::size_t words = memo.function_words();
-  std::vector<uint64_t> any(words);
+  std::vector<uint64_t> any(words), blocked(words);
   std::vector<StackMerge> merges;
   merges.reserve(buckets_.size());
   // merges index by identity hash: open addressing, sized once for every bucket.
@@ -494,8 +494,16 @@ Snapshot Aggregator::Finalize(const DecodeInfo& info) {
         const uint64_t* bits = memo.FunctionBits(ids[i], functions_.name(ids[i]));
         for (std::size_t w = 0; w < words; ++w) any[w] |= bits[w];
       }
+      // The frames where it blocks: their bits OR-ed as `any`'s are.
+      std::fill(blocked.begin(), blocked.end(), 0);
+      const std::size_t blocking = BlockingFramesOf(n, traits);
+      for (std::size_t i = 0; i < blocking; ++i) {
+        const uint64_t* bits = memo.FunctionBits(ids[i], functions_.name(ids[i]));
+        for (std::size_t w = 0; w < words; ++w) blocked[w] |= bits[w];
+      }
       // Taken once every frame is matched: matching a new name may move the bits.
       matches.any = any.data();
+      matches.blocked = blocked.data();
       matches.leaf = memo.FunctionBits(ids[0], functions_.name(ids[0]));
       int visible = FirstVisibleFrameOf(n, traits);
       matches.top = memo.FunctionBits(ids[visible], functions_.name(ids[visible]));

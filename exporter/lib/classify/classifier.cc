@@ -22,7 +22,7 @@ bool Bit(const uint64_t* bits, std::size_t i) {
 struct CompiledRule {
   const Rule* rule = nullptr;
   int top = -1, leaf = -1, state = -1, created_by = -1;
-  std::vector<uint32_t> any;
+  std::vector<uint32_t> any, blocked;
 };
 
 }  // namespace
@@ -55,6 +55,7 @@ struct Classifier::RuleSet {
       c.top = add(function, r.top_function);
       c.leaf = add(function, r.leaf_function);
       for (const auto& re : r.any_function) c.any.push_back(add(function, re));
+      for (const auto& re : r.blocked_in) c.blocked.push_back(add(function, re));
       c.state = add(state, r.state);
       c.created_by = add(created_by, r.created_by);
       compiled.push_back(std::move(c));
@@ -83,6 +84,9 @@ bool Matches(const CompiledRule& r, const ClassifyStack& in, const ClassifyMatch
   if (r.top >= 0 && !Bit(m.top, at.function + r.top)) return false;
   for (uint32_t i : r.any) {
     if (!Bit(m.any, at.function + i)) return false;
+  }
+  for (uint32_t i : r.blocked) {
+    if (!Bit(m.blocked, at.function + i)) return false;
   }
   for (const auto& [key, re] : r.rule->labels) {
     bool found = false;
@@ -142,18 +146,23 @@ Classification Classifier::Classify(const ClassifyInput& in) const {
   static const std::vector<RawFrame> kNoFrames;
   const std::vector<RawFrame>& frames = in.frames ? *in.frames : kNoFrames;
   const std::size_t fw = function_words();
-  // leaf, top, any, then one frame's scratch.
-  std::vector<uint64_t> bits(4 * fw + state_words() + created_by_words(), 0);
+  // leaf, top, any, blocked, then one frame's scratch.
+  std::vector<uint64_t> bits(5 * fw + state_words() + created_by_words(), 0);
   uint64_t* leaf = bits.data();
   uint64_t* top = leaf + fw;
   uint64_t* any = top + fw;
-  uint64_t* frame = any + fw;
+  uint64_t* blocked = any + fw;
+  uint64_t* frame = blocked + fw;
   uint64_t* state = frame + fw;
   uint64_t* created_by = state + state_words();
   const int visible = FirstVisibleFrame(frames);
+  const std::size_t blocking = BlockingFrames(frames);
   for (std::size_t i = 0; i < frames.size(); ++i) {
     MatchFunction(frames[i].function, frame);
     for (std::size_t w = 0; w < fw; ++w) any[w] |= frame[w];
+    if (i < blocking) {
+      for (std::size_t w = 0; w < fw; ++w) blocked[w] |= frame[w];
+    }
     if (i == 0) std::copy(frame, frame + fw, leaf);
     if (static_cast<int>(i) == visible) std::copy(frame, frame + fw, top);
   }
@@ -167,7 +176,7 @@ Classification Classifier::Classify(const ClassifyInput& in) const {
   stack.created_by = in.created_by;
   stack.labels = in.labels;
   stack.format = in.format;
-  ClassificationRef c = Classify(stack, ClassifyMatches{leaf, top, any, state, created_by});
+  ClassificationRef c = Classify(stack, ClassifyMatches{leaf, top, any, blocked, state, created_by});
   return {c.category, std::string(c.rule)};
 }
 
@@ -175,7 +184,7 @@ ClassificationRef Classifier::Classify(const ClassifyStack& in,
                                        const ClassifyMatches& given) const {
   // Conditions on a missing frame, state or creator never hold, whatever bits came in.
   ClassifyMatches m = given;
-  if (in.frame_count == 0) m.leaf = m.top = m.any = nullptr;
+  if (in.frame_count == 0) m.leaf = m.top = m.any = m.blocked = nullptr;
   if (in.state.empty()) m.state = nullptr;
   if (in.created_by.empty()) m.created_by = nullptr;
 

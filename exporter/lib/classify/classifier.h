@@ -36,6 +36,7 @@ struct ClassifyMatches {
   const uint64_t* leaf = nullptr;        // function patterns matching frames[0]
   const uint64_t* top = nullptr;         // … matching frames[FirstVisibleFrame(frames)]
   const uint64_t* any = nullptr;         // … matching at least one frame
+  const uint64_t* blocked = nullptr;     // … matching one of BlockingFramesOf's frames
   const uint64_t* state = nullptr;       // state patterns matching the state
   const uint64_t* created_by = nullptr;  // created_by patterns matching the creator
 };

@@ -36,9 +36,9 @@ Result<std::shared_ptr<const re2::RE2>> Compile(const YAML::Node& node,
 Result<Rule> ParseRule(const YAML::Node& node, const std::string& source, bool ignore_list,
                        int index) {
   if (!node.IsMap()) return Status::Error(Where(source, node) + ": a rule must be a mapping");
-  static const std::set<std::string> kKeys = {"name",     "category",   "top_function",
-                                              "leaf_function", "any_function", "created_by",
-                                              "state",    "label"};
+  static const std::set<std::string> kKeys = {"name",         "category",   "top_function",
+                                              "leaf_function", "any_function", "blocked_in",
+                                              "created_by",   "state",      "label"};
   Rule rule;
   rule.category = ignore_list ? Category::kIgnored : Category::kUnknown;
   rule.name = (ignore_list ? "ignore-" : "rule-") + std::to_string(index + 1);
@@ -64,7 +64,7 @@ Result<Rule> ParseRule(const YAML::Node& node, const std::string& source, bool i
       }
       rule.category = *category;
       has_category = true;
-    } else if (key == "any_function") {
+    } else if (key == "any_function" || key == "blocked_in") {
       std::vector<YAML::Node> patterns;
       if (value.IsSequence()) {
         if (value.size() > kMaxPatternsPerRule) {
@@ -78,7 +78,7 @@ Result<Rule> ParseRule(const YAML::Node& node, const std::string& source, bool i
       for (const auto& p : patterns) {
         auto re = Compile(p, source);
         if (!re.ok()) return re.status();
-        rule.any_function.push_back(re.value());
+        (key == "any_function" ? rule.any_function : rule.blocked_in).push_back(re.value());
       }
       has_condition = true;
     } else if (key == "label") {
@@ -183,6 +183,8 @@ uint64_t RulesFingerprint(const std::vector<Rule>& rules) {
     add_re(r.leaf_function);
     h = HashMix(h, r.any_function.size());
     for (const auto& re : r.any_function) add_re(re);
+    h = HashMix(h, r.blocked_in.size());
+    for (const auto& re : r.blocked_in) add_re(re);
     add_re(r.created_by);
     add_re(r.state);
     h = HashMix(h, r.labels.size());

@@ -28,6 +28,9 @@ struct Rule {
   std::shared_ptr<const re2::RE2> top_function;   // first frame a debug=2 dump would show
   std::shared_ptr<const re2::RE2> leaf_function;  // innermost frame as recorded
   std::vector<std::shared_ptr<const re2::RE2>> any_function;  // each must match some frame
+  // Each must match a frame where the goroutine blocks: the runtime and sync frames at the
+  // top of the stack, or the frame that called them (BlockingFramesOf).
+  std::vector<std::shared_ptr<const re2::RE2>> blocked_in;
   std::shared_ptr<const re2::RE2> created_by;
   std::shared_ptr<const re2::RE2> state;  // wait reason / status; never matches if unknown
   std::vector<std::pair<std::string, std::shared_ptr<const re2::RE2>>> labels;

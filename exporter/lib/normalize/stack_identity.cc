@@ -266,6 +266,12 @@ int FirstVisibleFrame(const std::vector<RawFrame>& frames) {
   });
 }
 
+std::size_t BlockingFrames(const std::vector<RawFrame>& frames) {
+  return BlockingFramesOf(frames.size(), [&](std::size_t i) {
+    return TraitsOf(frames[i].function);
+  });
+}
+
 int FirstApplicationFrame(const std::vector<RawFrame>& frames) {
   return FirstApplicationFrameOf(frames.size(), [&](std::size_t i) {
     return TraitsOf(frames[i].function);

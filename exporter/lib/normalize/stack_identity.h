@@ -79,6 +79,21 @@ void IdentityFramesOf(std::size_t n, TraitsAt&& traits, std::size_t max_frames,
   }
 }
 
+// How many frames, leaf first, show where a goroutine blocks: the runtime and sync frames at
+// the top of the stack (how it waits), and the one that called them (what it waits in: a
+// singleflight.Group.Do, a sync.Once's doSlow is among the sync frames). Rules match them
+// with `blocked_in`, to tell a goroutine waiting in a primitive from one whose own code,
+// called from further out, happens to wait on the same kind of primitive.
+template <typename TraitsAt>
+std::size_t BlockingFramesOf(std::size_t n, TraitsAt&& traits) {
+  std::size_t i = 0;
+  for (; i < n; ++i) {
+    const FunctionTraits& t = traits(i);
+    if (!t.hidden_runtime && !t.primitive_impl && !t.sync_package) break;
+  }
+  return i < n ? i + 1 : n;
+}
+
 template <typename TraitsAt>
 int FirstVisibleFrameOf(std::size_t n, TraitsAt&& traits) {
   for (std::size_t i = 0; i < n; ++i) {
@@ -144,6 +159,8 @@ int FirstApplicationFrame(const std::vector<RawFrame>& frames);
 
 // Index of the first frame a debug=2 traceback would print (the "top function" of goleak).
 int FirstVisibleFrame(const std::vector<RawFrame>& frames);
+// BlockingFramesOf for frames.
+std::size_t BlockingFrames(const std::vector<RawFrame>& frames);
 
 // A stack id: the identity hash as 16 hex digits.
 std::string HashToId(uint64_t hash);

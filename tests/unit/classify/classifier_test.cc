@@ -242,6 +242,12 @@ TEST_CASE("followers of a singleflight call or a sync.Once get advice about thei
        "golang.org/x/sync/singleflight.(*Group).doCall",
        "golang.org/x/sync/singleflight.(*Group).Do", "main.(*Cache).Get"}));
   CHECK(leader.category == Category::kSelect);
+  // A leader whose own call waits on a WaitGroup: the join advice, not the follower's.
+  const Classification joining_leader = classify(test::Frames(
+      {"runtime.gopark", "sync.runtime_SemacquireWaitGroup", "sync.(*WaitGroup).Wait",
+       "main.fetchAll", "golang.org/x/sync/singleflight.(*Group).doCall",
+       "golang.org/x/sync/singleflight.(*Group).Do", "main.(*Cache).Get"}));
+  CHECK(joining_leader.rule == "waitgroup-wait");
   // A plain WaitGroup keeps the join advice.
   const Classification join = classify(test::Frames(
       {"runtime.gopark", "sync.runtime_SemacquireWaitGroup", "sync.(*WaitGroup).Wait", "main.run"}));
@@ -255,6 +261,11 @@ TEST_CASE("followers of a singleflight call or a sync.Once get advice about thei
   CHECK(once.category == Category::kMutex);
   CHECK(once.rule == "sync-once-wait");
   CHECK(StackHint(once.category, once.rule).find("first caller") != std::string_view::npos);
+  // The first caller, its function waiting on a mutex of its own: a plain mutex wait.
+  const Classification first = classify(test::Frames(
+      {"runtime.gopark", "sync.runtime_SemacquireMutex", "sync.(*Mutex).Lock", "main.load",
+       "sync.(*Once).doSlow", "sync.(*Once).Do", "main.config"}));
+  CHECK(first.rule == "mutex-lock");
 }
 
 TEST_CASE("debug=1 says unknown rather than guessing a hidden primitive") {

@@ -122,6 +122,14 @@ bool OracleMatches(const Rule& rule, const ClassifyInput& in, int visible) {
     for (const RawFrame& f : frames) found = found || re2::RE2::PartialMatch(f.function, *re);
     if (!found) return false;
   }
+  const std::size_t blocking = BlockingFrames(frames);
+  for (const auto& re : rule.blocked_in) {
+    bool found = false;
+    for (std::size_t i = 0; i < blocking; ++i) {
+      found = found || re2::RE2::PartialMatch(frames[i].function, *re);
+    }
+    if (!found) return false;
+  }
   for (const auto& [key, re] : rule.labels) {
     bool found = false;
     for (const auto& [k, v] : *in.labels) found = found || (k == key && re2::RE2::PartialMatch(v, *re));
@@ -163,7 +171,8 @@ TEST_CASE("classifier: pattern bitsets give the answers of rule-by-rule RE2 matc
       "rules:\n"
       "  - {name: u1, category: mutex, any_function: ['^main\\.', 'Sleep'], state: 'receive'}\n"
       "  - {name: u2, category: timer, leaf_function: 'park$', label: {k: '^v'}}\n"
-      "  - {name: u3, category: cond, created_by: 'main\\.(start|run)', top_function: '^main'}\n",
+      "  - {name: u3, category: cond, created_by: 'main\\.(start|run)', top_function: '^main'}\n"
+      "  - {name: u4, category: select, blocked_in: ['Wait$', '^main\\.']}\n",
       "test");
   REQUIRE(rules.ok());
   const std::vector<std::string> functions = {
@@ -172,7 +181,8 @@ TEST_CASE("classifier: pattern bitsets give the answers of rule-by-rule RE2 matc
       "sync.(*Mutex).Lock", "sync.(*Cond).Wait", "time.Sleep", "net/http.(*conn).serve",
       "bufio.(*Reader).Peek", "internal/poll.runtime_pollWait", "syscall.Syscall6",
       "net/http.(*persistConn).readLoop", "main.main", "main.worker", "main.f.gowrap1",
-      "example.com/x.(*T).Run", "golang.org/x/sync/errgroup.(*Group).Wait", "runtime.goexit"};
+      "example.com/x.(*T).Run", "golang.org/x/sync/errgroup.(*Group).Wait", "runtime.goexit",
+      "golang.org/x/sync/singleflight.(*Group).Do", "sync.(*Once).doSlow"};
   const std::vector<std::string> states = {"", "chan receive", "chan send (nil chan)", "select",
                                            "IO wait", "sleep", "semacquire", "GC worker (idle)",
                                            "sync.Mutex.Lock", "running"};
