@@ -4,6 +4,7 @@ import base64
 import http.server
 import json
 import os
+import socket
 import ssl
 import subprocess
 import tempfile
@@ -203,6 +204,67 @@ class TargetAuthTest(unittest.TestCase):
             server.shutdown()
         for secret in ("tok-123", "pw-456"):
             self.assertNotIn(secret, exporter.output())
+
+
+class HostileTlsTargetTest(unittest.TestCase):
+    """The read budget holds over TLS too: a target that answers with headers without end
+    fails the probe at once as too_large, and the exporter does not grow."""
+
+    def test_tls_header_flood_is_cut_off(self):
+        if not h.have("openssl"):
+            self.skipTest("openssl not installed")
+        tmp = tempfile.mkdtemp(prefix="gx-tls-flood-")
+        cert, key = os.path.join(tmp, "c.pem"), os.path.join(tmp, "k.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                        "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1",
+                        "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=60)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        stop = threading.Event()
+
+        def serve():
+            # Up to 64 MiB of header lines per connection, until the exporter hangs up.
+            lines = b"X-A: b\r\n" * 8192
+            while not stop.is_set():
+                try:
+                    conn, _ = listener.accept()
+                except OSError:
+                    return
+                try:
+                    with ctx.wrap_socket(conn, server_side=True) as tls:
+                        tls.recv(65536)
+                        tls.sendall(b"HTTP/1.1 200 OK\r\n")
+                        for _ in range(1024):
+                            tls.sendall(lines)
+                except (OSError, ssl.SSLError):
+                    pass
+
+        threading.Thread(target=serve, daemon=True).start()
+        config = os.path.join(tmp, "config.yml")
+        with open(config, "w") as f:
+            f.write("modules:\n  default:\n    scheme: https\n    tls_config: {insecure_skip_verify: true}\n")
+        exporter = h.start_exporter(["--config.file", config], name="exporter-tls-flood")
+        target = f"127.0.0.1:{listener.getsockname()[1]}"
+        try:
+            _, _, body = h.http_get(f"{exporter.url}/probe?target={target}", timeout=30)
+            probe = {n: v for n, l, v in h.parse_metrics(body.decode())}
+            self.assertEqual(probe["goroutine_probe_success"], 0)
+            self.assertLess(probe["goroutine_probe_duration_seconds"], 5)
+            _, _, body = h.http_get(f"{exporter.url}/metrics")
+            errors = {l.get("reason"): v for n, l, v in h.parse_metrics(body.decode())
+                      if n == "goroutine_exporter_fetch_errors_total"}
+            self.assertEqual(errors["too_large"], 1, errors)
+            self.assertIn("response headers longer than 65536 bytes", exporter.output())
+            with open(f"/proc/{exporter.proc.pid}/status") as f:
+                rss_kb = int(next(l for l in f if l.startswith("VmHWM:")).split()[1])
+            self.assertLess(rss_kb, 200 * 1024, "peak RSS after the flood")
+        finally:
+            stop.set()
+            exporter.stop()
+            listener.close()
 
 
 class GcLeakedApiTest(unittest.TestCase):

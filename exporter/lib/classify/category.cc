@@ -98,7 +98,8 @@ constexpr RuleHint kRuleHints[] = {
 
 std::string_view StackHint(Category c, std::string_view rule) {
   for (const RuleHint& r : kRuleHints) {
-    if (r.rule == rule) return r.hint;
+    // A diff names a rule that decided on the older capture "<rule> (from the older capture)".
+    if (rule.substr(0, rule.find(" (")) == r.rule) return r.hint;
   }
   return CategoryHint(c);
 }

@@ -253,6 +253,8 @@ TEST_CASE("followers of a singleflight call or a sync.Once get advice about thei
       {"runtime.gopark", "sync.runtime_SemacquireWaitGroup", "sync.(*WaitGroup).Wait", "main.run"}));
   CHECK(join.rule == "waitgroup-wait");
   CHECK(StackHint(join.category, join.rule) == CategoryHint(Category::kWaitGroup));
+  CHECK(StackHint(Category::kWaitGroup, "singleflight-wait (from the older capture)") ==
+        StackHint(follower.category, follower.rule));
 
   const Classification once = classify(test::Frames(
       {"runtime.gopark", "runtime.goparkunlock", "sync.runtime_SemacquireMutex",
