@@ -26,9 +26,13 @@ struct BoundedLookup {
 };
 
 // Calls resolve(host) on a thread of its own and waits for its answer until `deadline`.
-// `resolve` is copied to that thread and may outlive the call.
+// `resolve` is copied to that thread and may outlive the call. Callers that give the same
+// non-empty share_key while a lookup for it runs wait for that one instead of starting
+// another (for the system resolver: the host), so a name that does not answer holds one
+// thread, not one per probe.
 BoundedLookup ResolveBefore(const std::string& host, const ResolveFunction& resolve,
-                            std::chrono::steady_clock::time_point deadline);
+                            std::chrono::steady_clock::time_point deadline,
+                            const std::string& share_key = "");
 
 // Lookups started and not yet finished, including those whose callers gave up; and those
 // alone (for tests).

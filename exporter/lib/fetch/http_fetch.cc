@@ -63,9 +63,10 @@ Result<std::vector<std::string>> AllowedAddresses(const std::string& host,
                                                   std::chrono::steady_clock::time_point deadline,
                                                   FetchError* kind) {
   if (IsIpLiteral(host)) return std::vector<std::string>();
-  const ResolveFunction& resolve =
-      policy && policy->resolve ? policy->resolve : ResolveFunction(SystemResolve);
-  BoundedLookup lookup = ResolveBefore(host, resolve, deadline);
+  const bool system = !policy || !policy->resolve;
+  const ResolveFunction& resolve = system ? ResolveFunction(SystemResolve) : policy->resolve;
+  // Concurrent lookups of one name by the system resolver share its answer.
+  BoundedLookup lookup = ResolveBefore(host, resolve, deadline, system ? host : std::string());
   if (!lookup.addresses.ok()) {
     *kind = lookup.timed_out ? FetchError::kTimeout : FetchError::kDns;
     return Status::Error("cannot resolve host '" + host + "': " +

@@ -95,6 +95,30 @@ TEST_CASE("a caller stops waiting for a lookup at its deadline") {
   WaitForNoPendingLookups();
 }
 
+TEST_CASE("callers asking the same name meanwhile share one lookup") {
+  WaitForNoPendingLookups();
+  auto gate = std::make_shared<Gate>();
+  for (int i = 0; i < 5; ++i) {
+    auto lookup = ResolveBefore("dead.test", BlockedResolver(gate),
+                                Clock::now() + std::chrono::milliseconds(1), "dead.test");
+    CHECK(lookup.timed_out);
+  }
+  CHECK(PendingDnsLookups() == 1);  // one thread for the name, not one per caller
+  CHECK(AbandonedDnsLookups() == 1);
+  // Another name, or no share key, is a lookup of its own.
+  (void)ResolveBefore("other.test", BlockedResolver(gate),
+                      Clock::now() + std::chrono::milliseconds(1), "other.test");
+  CHECK(PendingDnsLookups() == 2);
+  gate->Open();
+  // A caller that joins in time gets the shared answer.
+  auto late = ResolveBefore("dead.test", BlockedResolver(gate),
+                            Clock::now() + std::chrono::seconds(30), "dead.test");
+  REQUIRE(late.addresses.ok());
+  CHECK(late.addresses.value() == std::vector<std::string>{"127.0.0.1"});
+  WaitForNoPendingLookups();
+  CHECK(AbandonedDnsLookups() == 0);
+}
+
 TEST_CASE("a caller whose deadline has passed starts no lookup") {
   WaitForNoPendingLookups();  // earlier tests' threads may still be ending
   auto gate = std::make_shared<Gate>();
