@@ -48,6 +48,16 @@ class CaptureHandler(http.server.BaseHTTPRequestHandler):
 HASH = "$2b$04$E4YQgktJRWpDc3Mp8VHanuaRVWSqFPQgW/8VF4L3T95PS4SB/Ligu"
 
 
+def self_signed(directory, prefix="", cn="127.0.0.1"):
+    """Writes a self-signed certificate for 127.0.0.1 and its key; returns their paths."""
+    cert = os.path.join(directory, prefix + "c.pem")
+    key = os.path.join(directory, prefix + "k.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                    "-out", cert, "-days", "1", "-subj", "/CN=" + cn,
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
 def basic(user, password):
     return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
 
@@ -79,10 +89,7 @@ class WebConfigTest(unittest.TestCase):
     def test_tls_serves_https_only(self):
         if not h.have("openssl"):
             self.skipTest("openssl not installed")
-        cert, key = os.path.join(self.tmp, "c.pem"), os.path.join(self.tmp, "k.pem")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
-                        "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1",
-                        "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=60)
+        cert, key = self_signed(self.tmp)
         web = self.write("web.yml", f"tls_server_config:\n  cert_file: {cert}\n  key_file: {key}\n")
         exporter = h.start_exporter(["--web.config.file", web])
         try:
@@ -100,12 +107,6 @@ class WebConfigTest(unittest.TestCase):
         # new files do not load.
         if not h.have("openssl"):
             self.skipTest("openssl not installed")
-        cert, key = os.path.join(self.tmp, "rot-c.pem"), os.path.join(self.tmp, "rot-k.pem")
-
-        def make(cn, cert_out, key_out):
-            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key_out,
-                            "-out", cert_out, "-days", "1", "-subj", "/CN=" + cn,
-                            "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=60)
 
         def norm(pem):
             return ssl.DER_cert_to_PEM_cert(ssl.PEM_cert_to_DER_cert(pem))
@@ -114,7 +115,7 @@ class WebConfigTest(unittest.TestCase):
             host, port = address.rsplit(":", 1)
             return norm(ssl.get_server_certificate((host, int(port)), timeout=10))
 
-        make("first", cert, key)
+        cert, key = self_signed(self.tmp, "rot-", cn="first")
         web = self.write("web-rot.yml", f"tls_server_config:\n  cert_file: {cert}\n  key_file: {key}\n")
         exporter = h.start_exporter(["--web.config.file", web])
         try:
@@ -122,9 +123,9 @@ class WebConfigTest(unittest.TestCase):
                 first = f.read()
             self.assertEqual(served(exporter.address), norm(first))
             # Rotate: new files written aside, then renamed over the old ones.
-            make("second", cert + ".new", key + ".new")
-            os.replace(key + ".new", key)
-            os.replace(cert + ".new", cert)
+            new_cert, new_key = self_signed(self.tmp, "rot-new-", cn="second")
+            os.replace(new_key, key)
+            os.replace(new_cert, cert)
             with open(cert) as f:
                 second = f.read()
             self.assertNotEqual(first, second)
@@ -157,10 +158,7 @@ class TargetAuthTest(unittest.TestCase):
         if not h.have("openssl"):
             self.skipTest("openssl not installed")
         tmp = tempfile.mkdtemp(prefix="gx-tls-")
-        cert, key = os.path.join(tmp, "c.pem"), os.path.join(tmp, "k.pem")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
-                        "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1",
-                        "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=60)
+        cert, key = self_signed(tmp)
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), CaptureHandler)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(cert, key)
@@ -214,10 +212,7 @@ class HostileTlsTargetTest(unittest.TestCase):
         if not h.have("openssl"):
             self.skipTest("openssl not installed")
         tmp = tempfile.mkdtemp(prefix="gx-tls-flood-")
-        cert, key = os.path.join(tmp, "c.pem"), os.path.join(tmp, "k.pem")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
-                        "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1",
-                        "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=60)
+        cert, key = self_signed(tmp)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(cert, key)
         listener = socket.socket()
