@@ -79,15 +79,26 @@ TEST_CASE("debug=2 goroutines group by stack with wait ages and creators") {
   CHECK(s.wait.le_bucket[2] == 50);
 }
 
+namespace {
+
+// Appends n debug=2 goroutines of a pipeline stage, main.stage, blocked sending at
+// pool.go:50 or receiving at pool.go:60, started by `creator`.
+void AddStage(std::string* dump, int n, bool send, const char* creator) {
+  for (int i = 0; i < n; ++i) {
+    *dump += "goroutine " + std::to_string(dump->size()) +
+             (send ? " [chan send]:\n" : " [chan receive]:\n") + "main.stage(...)\n\tpool.go:" +
+             (send ? "50" : "60") + " +0x1\ncreated by " + creator +
+             " in goroutine 1\n\tpool.go:3 +0x2\n\n";
+  }
+}
+
+}  // namespace
+
 TEST_CASE("one function blocked at two lines is one stack that counts both categories") {
   // A pipeline stage: 20 goroutines receiving at line 60, seen first, and 30 sending at 50.
   std::string dump;
-  for (int i = 0; i < 50; ++i) {
-    const bool send = i >= 20;
-    dump += "goroutine " + std::to_string(10 + i) + (send ? " [chan send]:\n" : " [chan receive]:\n") +
-            "main.stage(...)\n\tpool.go:" + (send ? "50" : "60") + " +0x1\n"
-            "created by main.start in goroutine 1\n\tpool.go:3 +0x2\n\n";
-  }
+  AddStage(&dump, 20, false, "main.start");
+  AddStage(&dump, 30, true, "main.start");
   Classifier classifier;
   auto snap = AnalyzeBody(dump, classifier, Limits(), "mem");
   REQUIRE(snap.ok());
@@ -107,16 +118,9 @@ TEST_CASE("one function blocked at two lines is one stack that counts both categ
 TEST_CASE("the category with the most goroutines decides, not the largest bucket") {
   // 30 senders from one creator; 40 receivers from two creators (two buckets of 20).
   std::string dump;
-  auto add = [&dump](int n, bool send, const char* creator) {
-    for (int i = 0; i < n; ++i) {
-      dump += "goroutine " + std::to_string(dump.size()) + (send ? " [chan send]:\n" : " [chan receive]:\n") +
-              "main.stage(...)\n\tpool.go:" + (send ? "50" : "60") + " +0x1\n"
-              "created by " + creator + " in goroutine 1\n\tpool.go:3 +0x2\n\n";
-    }
-  };
-  add(30, true, "main.start");
-  add(20, false, "main.startA");
-  add(20, false, "main.startB");
+  AddStage(&dump, 30, true, "main.start");
+  AddStage(&dump, 20, false, "main.startA");
+  AddStage(&dump, 20, false, "main.startB");
   Classifier classifier;
   auto snap = AnalyzeBody(dump, classifier, Limits(), "mem");
   REQUIRE(snap.ok());
