@@ -59,14 +59,6 @@ std::string_view StackSummary::function() const {
 }
 const std::string& StackSummary::location() const { return shape ? shape->location : kNoString; }
 
-StackCounts StackCounts::Of(const Snapshot& snapshot) {
-  StackCounts c;
-  c.counts_.reserve(snapshot.stacks.size());
-  for (const StackSummary& s : snapshot.stacks) c.counts_.emplace_back(IdToHash(s.id), s.count);
-  std::sort(c.counts_.begin(), c.counts_.end());
-  return c;
-}
-
 StackCounts StackCounts::FromSorted(std::vector<std::pair<uint64_t, int64_t>> counts) {
   StackCounts c;
   c.counts_ = std::move(counts);

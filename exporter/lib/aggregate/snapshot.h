@@ -104,7 +104,6 @@ struct Snapshot;
 // result, a few bytes per stack instead of the whole snapshot. Immutable once built.
 class StackCounts {
  public:
-  static StackCounts Of(const Snapshot& snapshot);
   // From (id as a number, goroutines) pairs sorted by id, as the history stores them.
   static StackCounts FromSorted(std::vector<std::pair<uint64_t, int64_t>> counts);
   // Goroutines of the stack with this id (StackSummary::id), 0 when absent.

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -9,6 +10,7 @@
 #include <set>
 
 #include "aggregate/aggregator.h"
+#include "normalize/stack_identity.h"
 #include "../proto_builder.h"
 #include "../test_util.h"
 
@@ -22,6 +24,14 @@ std::shared_ptr<const Snapshot> Snap(const std::vector<std::pair<std::string, in
     b.Sample(n, {{"runtime.gopark"}, {"runtime.chanrecv"}, {"runtime.chanrecv1"}, {fn}}, labels);
   }
   return std::make_shared<const Snapshot>(test::Analyzed(b.Gzipped()));
+}
+
+// A growth base with the counts of `snapshot`, as HistoryStore::GrowthBase gives one.
+std::shared_ptr<const StackCounts> CountsOf(const Snapshot& snapshot) {
+  std::vector<std::pair<uint64_t, int64_t>> counts;
+  for (const StackSummary& s : snapshot.stacks) counts.emplace_back(IdToHash(s.id), s.count);
+  std::sort(counts.begin(), counts.end());
+  return std::make_shared<const StackCounts>(StackCounts::FromSorted(std::move(counts)));
 }
 
 ProbeResult MakeResult(std::shared_ptr<const Snapshot> now) {
@@ -82,7 +92,7 @@ TEST_CASE("top-K by count plus top-K by growth; the rest folded into other") {
   ExposeOptions o;
   o.top_k = 2;
   o.top_k_growth = 1;
-  o.growth_base = std::make_shared<const StackCounts>(StackCounts::Of(*before));
+  o.growth_base = CountsOf(*before);
   auto series = StackSeries(ProbeMetricFamilies(MakeResult(now), o));
   CHECK(series["main.a"] == 50);
   CHECK(series["main.b"] == 40);
@@ -236,7 +246,7 @@ TEST_CASE("series carry only the exporter's label names, label keys and target l
   ExposeOptions o;
   o.label_keys = {"route"};
   o.target_labels = {{"target", "127.0.0.1:1"}, {"team", "x"}};
-  o.growth_base = std::make_shared<const StackCounts>(StackCounts::Of(*Snap({{"main.a", 1}})));
+  o.growth_base = CountsOf(*Snap({{"main.a", 1}}));
   int series = 0;
   for (const auto& family : ProbeMetricFamilies(r, o)) {
     for (const auto& m : family.metric) {
