@@ -6,6 +6,7 @@
 #include <set>
 
 #include "common/clock.h"
+#include "common/limits.h"
 #include "common/logger.h"
 #include "daemon/routes_internal.h"
 #include "expose/probe_metrics.h"
@@ -148,10 +149,12 @@ std::chrono::milliseconds ProbeBudget(const httplib::Request& req, const Module&
 void InstallRoutes(httplib::Server* server, App* app, Watcher* watcher, const ServerOptions& options) {
   const int threads = std::max(1, options.max_requests);
   server->new_task_queue = [threads] { return new QueueTimingPool(threads); };
-  server->set_payload_max_length(64 * 1024);
+  server->set_payload_max_length(kMaxRequestBodyBytes);
   // Headers and body go out in two writes; without TCP_NODELAY, Nagle plus delayed ACKs add
   // ~40 ms to every response on a kept-alive connection (the way Prometheus scrapes).
   server->set_tcp_nodelay(true);
+  // Each single wait; whole requests and responses have their own deadlines (common/limits.h,
+  // kRequestReadTimeout and kResponseWriteTimeout).
   server->set_read_timeout(10, 0);
   server->set_write_timeout(30, 0);
 

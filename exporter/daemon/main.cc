@@ -22,6 +22,7 @@
 #include "daemon/http_server.h"
 #include "daemon/tls_reloader.h"
 #include "daemon/watcher.h"
+#include "expose/capped_server.h"
 
 #ifndef GX_VERSION
 #define GX_VERSION "0.1.0"
@@ -161,10 +162,12 @@ int main(int argc, char** argv) {
   auto web = app.web_config();
   std::unique_ptr<gx::TlsReloader> tls_reloader;  // outlives the server (declared first)
   std::unique_ptr<httplib::Server> server;
+  // Requests are read through a byte budget and deadlines (expose/capped_server.h).
+  gx::CappedServerOptions server_options;
+  server_options.on_cut = [&app](const char* reason) { app.metrics().RequestCut(reason); };
   if (web->tls_enabled()) {
-    server = std::make_unique<httplib::SSLServer>(
-        web->tls_cert_file.c_str(), web->tls_key_file.c_str(),
-        web->tls_client_ca_file.empty() ? nullptr : web->tls_client_ca_file.c_str());
+    server = gx::MakeCappedTlsServer(web->tls_cert_file, web->tls_key_file,
+                                     web->tls_client_ca_file, server_options);
     if (!server->is_valid()) {
       gx::Log().Error("cannot load TLS certificate or key", {{"cert", web->tls_cert_file}});
       return kExitFailure;
@@ -178,7 +181,7 @@ int main(int argc, char** argv) {
     }
     tls_reloader->Install(static_cast<httplib::SSLServer*>(server.get())->ssl_context());
   } else {
-    server = std::make_unique<httplib::Server>();
+    server = gx::MakeCappedServer(server_options);
   }
   gx::Watcher watcher(&app);
   gx::ServerOptions options;

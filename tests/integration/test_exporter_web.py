@@ -262,6 +262,66 @@ class HostileTlsTargetTest(unittest.TestCase):
             listener.close()
 
 
+class HostileClientTest(unittest.TestCase):
+    """Requests to the exporter itself are bounded too: headers without end, over HTTP or
+    TLS, are cut at the request cap (cpp-httplib alone kept them all: 840 MB in 5 s), the
+    exporter stays small, counts the cut, and keeps serving."""
+
+    def flood(self, connect):
+        sock = connect()
+        sock.settimeout(10)
+        sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: t\r\n")
+        lines = b"X-Flood: " + b"a" * 40 + b"\r\n"
+        sent = 0
+        try:
+            while sent < (256 << 20):
+                sock.sendall(lines * 1024)
+                sent += len(lines) * 1024
+        except OSError:
+            pass
+        finally:
+            sock.close()
+        return sent
+
+    def check(self, exporter, metrics_page, sent):
+        self.assertLess(sent, 256 << 20, "the exporter hung up before 256 MiB of headers")
+        body = metrics_page()
+        cuts = {l.get("reason"): v for n, l, v in h.parse_metrics(body.decode())
+                if n == "goroutine_exporter_http_requests_cut_total"}
+        self.assertEqual(cuts, {"too_large": 1, "timeout": 0})
+        with open(f"/proc/{exporter.proc.pid}/status") as f:
+            rss_kb = int(next(l for l in f if l.startswith("VmHWM:")).split()[1])
+        self.assertLess(rss_kb, 100 * 1024, "peak RSS after the flood")
+
+    def test_header_flood_is_cut_off(self):
+        exporter = h.start_exporter(name="exporter-client-flood")
+        try:
+            host, port = exporter.address.rsplit(":", 1)
+            sent = self.flood(lambda: socket.create_connection((host, int(port))))
+            self.check(exporter, lambda: h.http_get(exporter.url + "/metrics")[2], sent)
+        finally:
+            exporter.stop()
+
+    def test_header_flood_over_tls_is_cut_off(self):
+        if not h.have("openssl"):
+            self.skipTest("openssl not installed")
+        tmp = tempfile.mkdtemp(prefix="gx-client-flood-")
+        cert, key = self_signed(tmp)
+        web = os.path.join(tmp, "web.yml")
+        with open(web, "w") as f:
+            f.write(f"tls_server_config:\n  cert_file: {cert}\n  key_file: {key}\n")
+        exporter = h.start_exporter(["--web.config.file", web], name="exporter-client-flood-tls")
+        try:
+            host, port = exporter.address.rsplit(":", 1)
+            ctx = ssl.create_default_context(cafile=cert)
+            sent = self.flood(lambda: ctx.wrap_socket(socket.create_connection((host, int(port))),
+                                                      server_hostname=host))
+            url = f"https://{exporter.address}/metrics"
+            self.check(exporter, lambda: urllib.request.urlopen(url, context=ctx, timeout=10).read(), sent)
+        finally:
+            exporter.stop()
+
+
 class GcLeakedApiTest(unittest.TestCase):
     """The JSON API's GC-leaked counts come from the goroutineleak profile, as the metrics do."""
 

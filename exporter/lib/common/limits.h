@@ -100,6 +100,26 @@ inline constexpr std::size_t MaxResponseWireBytes(std::size_t max_body_bytes) {
   return max_body_bytes + max_body_bytes / 8 + kMaxResponseHeaderBytes;
 }
 
+// Requests to the exporter's own HTTP server (expose/capped_server.h). cpp-httplib 0.11 keeps
+// every request header line, grows a buffer for a line without end, and bounds only each
+// single wait: one connection sending headers without end grew the exporter by 840 MB in 5 s
+// (measured), and one sending a byte every few seconds held a worker for good. Prometheus
+// sends a few hundred bytes of headers (Go's own servers allow 1 MiB); cpp-httplib refuses
+// request lines and header lines over 8 KiB anyway, so a longer run is a line without end.
+inline constexpr std::size_t kMaxRequestHeaderBytes = 64u << 10;
+inline constexpr std::size_t kMaxRequestLineBytes = 16u << 10;
+// Request bodies: only /-/reload takes a POST, and it reads no body.
+inline constexpr std::size_t kMaxRequestBodyBytes = 64u << 10;
+// A whole request must arrive within this from its first byte, and a whole response be taken
+// within kResponseWriteTimeout from its first byte, so that a client sending or reading a
+// byte at a time holds one of the --web.max-requests workers for so long at most.
+// Prometheus sends a scrape at once and reads a /metrics page of many MB in well under a
+// second.
+inline constexpr std::chrono::milliseconds kRequestReadTimeout{10 * 1000};
+inline constexpr std::chrono::milliseconds kResponseWriteTimeout{60 * 1000};
+// A TLS handshake must end within this: the client's first flight and its certificate.
+inline constexpr std::chrono::milliseconds kTlsHandshakeTimeout{10 * 1000};
+
 // Function names whose rule matches a classifier remembers (classify/match_cache.h): far more
 // than the functions of the services one exporter watches, few enough (~100 bytes each) that
 // a target inventing names cannot grow memory past a few MiB; beyond it names are matched

@@ -63,6 +63,11 @@ SelfMetrics::SelfMetrics(const std::string& version, const std::string& revision
                    .Help("Probe requests refused because the target is not in the allowlist.")
                    .Register(*registry_)
                    .Add({});
+  requests_cut_ = &prometheus::BuildCounter()
+                       .Name("goroutine_exporter_http_requests_cut_total")
+                       .Help("Requests to this exporter cut short, by reason: too_large (headers, a line or the body over their caps) or timeout (not sent whole in time).")
+                       .Register(*registry_);
+  for (const char* r : {"too_large", "timeout"}) requests_cut_->Add({{"reason", r}});
   reload_ok_ = &prometheus::BuildGauge()
                     .Name("goroutine_exporter_config_last_reload_successful")
                     .Help("1 if the last configuration reload succeeded.")
@@ -101,6 +106,9 @@ void SelfMetrics::ReloadDone(bool success) {
 }
 
 void SelfMetrics::RejectedTarget() { rejected_->Increment(); }
+void SelfMetrics::RequestCut(const char* reason) {
+  requests_cut_->Add({{"reason", reason}}).Increment();
+}
 void SelfMetrics::SetWatchTargets(double n) { watch_targets_->Set(n); }
 void SelfMetrics::SetHistoryPoints(double n) { history_points_->Set(n); }
 

@@ -21,6 +21,7 @@ class SelfMetrics {
   void FetchError(const std::string& reason);  // bounded set: FetchErrorReason()
   void ReloadDone(bool success);
   void RejectedTarget();  // /probe target not in the allowlist
+  void RequestCut(const char* reason);  // "too_large" or "timeout" (expose/capped_server.h)
   void SetWatchTargets(double n);
   void SetHistoryPoints(double n);
   std::vector<prometheus::MetricFamily> Collect() const;
@@ -30,6 +31,7 @@ class SelfMetrics {
   prometheus::Family<prometheus::Counter>* probes_;
   prometheus::Family<prometheus::Counter>* fetch_errors_;
   prometheus::Counter* rejected_;
+  prometheus::Family<prometheus::Counter>* requests_cut_;
   prometheus::Gauge* reload_ok_;
   prometheus::Gauge* reload_time_;
   prometheus::Gauge* watch_targets_;

@@ -11,25 +11,13 @@
 #include <memory>
 #include <string>
 
+#include "common/budgeted_stream.h"
+
 namespace httplib {
 class ClientImpl;
 }
 
 namespace gx {
-
-// What one request may read from its socket, and what it read. Reset before each request.
-struct ReadBudget {
-  enum class Spent { kNo, kHeaders, kWire, kLine };
-  std::size_t max_header_bytes = 0;  // before the response handler saw the headers
-  std::size_t max_wire_bytes = 0;    // in all
-  std::size_t max_line_bytes = 0;    // of a line cpp-httplib reads as one
-  std::size_t received = 0;
-  bool headers_done = false;         // set by the caller's response handler
-  Spent spent = Spent::kNo;
-
-  // Counts n more bytes read; false once a cap is passed (and stays so).
-  bool Charge(std::size_t n);
-};
 
 class CappedClient {
  public:
