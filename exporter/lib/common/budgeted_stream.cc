@@ -24,6 +24,14 @@ bool ReadBudget::Charge(std::size_t n) {
   return spent == Spent::kNo;
 }
 
+std::chrono::steady_clock::time_point DeadlineAfter(std::chrono::milliseconds d) {
+  using Clock = std::chrono::steady_clock;
+  const auto now = Clock::now();
+  const auto room =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::time_point::max() - now);
+  return d >= room ? Clock::time_point::max() : now + d;
+}
+
 namespace {
 
 void NumericAddress(int fd, bool peer, std::string& ip, int& port) {
@@ -51,7 +59,7 @@ BudgetedStream::BudgetedStream(int sock, SSL* ssl, SocketTimeouts timeouts, Read
 }
 
 void BudgetedStream::Begin(ReadBudget* budget, Clock::time_point read_by,
-                           Clock::duration write_within) {
+                           std::chrono::milliseconds write_within) {
   budget_ = budget;
   read_by_ = read_by;
   write_within_ = write_within;
@@ -117,7 +125,7 @@ ssize_t BudgetedStream::read(char* ptr, size_t size) {
 
 ssize_t BudgetedStream::write(const char* ptr, size_t size) {
   if (write_by_ == Clock::time_point::max() && write_within_.count() > 0) {
-    write_by_ = Clock::now() + write_within_;
+    write_by_ = DeadlineAfter(write_within_);
   }
   if (!ssl_) {
     for (;;) {

@@ -37,6 +37,9 @@ struct SocketTimeouts {
   time_t read_sec = 0, read_usec = 0, write_sec = 0, write_usec = 0;
 };
 
+// now + d on the steady clock, saturating at time_point::max() (no deadline).
+std::chrono::steady_clock::time_point DeadlineAfter(std::chrono::milliseconds d);
+
 class BudgetedStream final : public httplib::Stream {
  public:
   using Clock = std::chrono::steady_clock;
@@ -48,7 +51,8 @@ class BudgetedStream final : public httplib::Stream {
   // Starts a request on a kept-alive connection: reads charge `budget` from now on, must end
   // by read_by, and writes must end within write_within of the first (zero: only each
   // single wait is bounded). Bytes already buffered are kept (a pipelined request).
-  void Begin(ReadBudget* budget, Clock::time_point read_by, Clock::duration write_within);
+  void Begin(ReadBudget* budget, Clock::time_point read_by,
+             std::chrono::milliseconds write_within);
 
   // Whether bytes are buffered here or in the TLS layer, so a next request needs no wait.
   bool HasBuffered() const;
@@ -76,7 +80,7 @@ class BudgetedStream final : public httplib::Stream {
   SocketTimeouts t_;
   ReadBudget* budget_;
   Clock::time_point read_by_ = Clock::time_point::max();
-  Clock::duration write_within_{0};
+  std::chrono::milliseconds write_within_{0};
   Clock::time_point write_by_ = Clock::time_point::max();  // set by the first write
   char buffer_[4096];
   std::size_t offset_ = 0;

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <climits>
 
 #include "common/budgeted_stream.h"
 
@@ -40,13 +41,16 @@ bool Poll(int sock, short events, int ms) {
 }
 
 // Waits up to the keep-alive time for the connection to become readable (a request, or its
-// end), in short steps so that a stopping server does not wait for idle connections.
+// end), in short steps so that a stopping server does not wait for idle connections. At least
+// one step of 10 ms, as cpp-httplib's own loop, also with a keep-alive time of 0.
 bool WaitForRequest(int sock, const ConnectionSettings& s) {
   const auto until = Clock::now() + std::chrono::seconds(s.keep_alive_sec);
   while (s.listening->load() != INVALID_SOCKET) {
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - Clock::now()).count();
-    if (left <= 0) return false;
-    if (Poll(sock, POLLIN, static_cast<int>(std::min<long long>(left, 100)))) return true;
+    const long long left =
+        std::chrono::ceil<std::chrono::milliseconds>(until - Clock::now()).count();
+    const long long step = std::clamp<long long>(left, 10, 100);
+    if (Poll(sock, POLLIN, static_cast<int>(step))) return true;
+    if (left <= step) return false;
   }
   return false;
 }
@@ -68,9 +72,12 @@ bool ServeConnection(int sock, SSL* ssl, const ConnectionSettings& s, const Requ
   BudgetedStream stream(sock, ssl, s.timeouts, &budget);
   bool ok = false;
   for (std::size_t left = s.max_requests; left > 0; --left) {
-    if (!stream.HasBuffered() && !WaitForRequest(sock, s)) break;
+    // A pipelined request already buffered needs no wait, but not after the server stopped.
+    if (stream.HasBuffered() ? s.listening->load() == INVALID_SOCKET : !WaitForRequest(sock, s)) {
+      break;
+    }
     budget = RequestBudget();
-    const auto read_by = Clock::now() + options.request_read_timeout;
+    const auto read_by = DeadlineAfter(options.request_read_timeout);
     stream.Begin(&budget, read_by, options.response_write_timeout);
     bool closed = false;
     ok = serve(stream, left == 1, closed);
@@ -114,7 +121,8 @@ class CappedServer final : public httplib::Server {
 // The TLS handshake on a non-blocking socket, ended by the timeout. The socket
 // stays non-blocking: a blocking one would wait inside SSL_read for the rest of a record a
 // client never sends.
-SSL* AcceptTls(int sock, SSL_CTX* ctx, std::chrono::milliseconds timeout) {
+SSL* AcceptTls(int sock, SSL_CTX* ctx, std::chrono::milliseconds timeout, bool* timed_out) {
+  *timed_out = false;
   const int flags = ::fcntl(sock, F_GETFL, 0);
   if (flags < 0 || ::fcntl(sock, F_SETFL, flags | O_NONBLOCK) < 0) return nullptr;
   SSL* ssl = SSL_new(ctx);
@@ -123,15 +131,19 @@ SSL* AcceptTls(int sock, SSL_CTX* ctx, std::chrono::milliseconds timeout) {
     SSL_free(ssl);
     return nullptr;
   }
-  const auto until = Clock::now() + timeout;
+  const auto until = DeadlineAfter(timeout);
   for (;;) {
     ERR_clear_error();
     const int rc = SSL_accept(ssl);
     if (rc == 1) return ssl;
     const int err = SSL_get_error(ssl, rc);
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - Clock::now()).count();
-    if ((err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) || left <= 0 ||
-        !Poll(sock, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, static_cast<int>(left))) {
+    const long long left =
+        std::chrono::ceil<std::chrono::milliseconds>(until - Clock::now()).count();
+    const bool retry = err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE;
+    if (!retry || left <= 0 ||
+        !Poll(sock, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
+              static_cast<int>(std::min<long long>(left, INT_MAX)))) {
+      *timed_out = retry;
       ERR_clear_error();
       SSL_free(ssl);
       return nullptr;
@@ -150,7 +162,10 @@ class CappedTlsServer final : public httplib::SSLServer {
  private:
   bool process_and_close_socket(socket_t sock) override {
     bool ok = false;
-    if (SSL* ssl = AcceptTls(sock, ssl_context(), options_.tls_handshake_timeout)) {
+    bool handshake_timed_out = false;
+    SSL* ssl = AcceptTls(sock, ssl_context(), options_.tls_handshake_timeout, &handshake_timed_out);
+    if (handshake_timed_out && options_.on_cut) options_.on_cut("timeout");
+    if (ssl) {
       ok = ServeConnection(
           sock, ssl,
           {&svr_sock_, keep_alive_max_count_, keep_alive_timeout_sec_,

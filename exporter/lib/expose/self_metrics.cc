@@ -65,7 +65,7 @@ SelfMetrics::SelfMetrics(const std::string& version, const std::string& revision
                    .Add({});
   requests_cut_ = &prometheus::BuildCounter()
                        .Name("goroutine_exporter_http_requests_cut_total")
-                       .Help("Requests to this exporter cut short, by reason: too_large (headers, a line or the body over their caps) or timeout (not sent whole in time).")
+                       .Help("Requests to this exporter cut short, by reason: too_large (headers, a line or the body over their caps) or timeout (not sent whole, or the TLS handshake not done, in time).")
                        .Register(*registry_);
   for (const char* r : {"too_large", "timeout"}) requests_cut_->Add({{"reason", r}});
   reload_ok_ = &prometheus::BuildGauge()
