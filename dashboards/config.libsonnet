@@ -40,7 +40,7 @@
 
     // The label holding the address the exporter probed, where it differs from targetLabel
     // (the Helm chart's ScrapeConfig moves `instance` to the pod's metrics port and keeps the
-    // pprof address in `target`; watch mode's target_label): the alerts' diff link uses it.
+    // pprof address in `target`; watch mode's target_label): the alerts' report link uses it.
     probedTargetLabel: 'target',
 
     // Categories that are not leaks (closed set in docs/metrics.md). Excluded from the
@@ -81,10 +81,11 @@
     // leak breaks "every block above the last" now and then, and each break would resolve
     // the alert and restart `for` (Prometheus >= 2.42).
     leakKeepFiringFor: '30m',
-    // A restart of the target (process_start_time_seconds changed) within this many minutes
-    // suppresses the growth alerts: the count resets and warm-up growth is not a leak. The
-    // default, window + for, means a warm-up that lasts up to a whole window never fires,
-    // while a leak that survives the restart fires again one grace period + `for` later.
+    // A target process started within this many minutes (process_start_time_seconds: a
+    // restart in place, or a new pod of a rollout or scale-up) is not judged by the growth
+    // alerts: the count starts afresh and warm-up growth is not a leak. The default,
+    // window + for, means a warm-up that lasts up to a whole window never fires, while a leak
+    // that survives the restart fires again one grace period + `for` later.
     // Restarts hide leaks without fixing them, so keep this short; the dashboards annotate
     // restarts so that a saw-tooth of restarts stays visible.
     restartGraceMinutes: self.leakWindowMinutes + self.leakForMinutes,

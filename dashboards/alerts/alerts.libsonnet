@@ -94,10 +94,12 @@ local u = import '../lib/util.libsonnet';
     margin: 1 + c.trafficGrowthTolerance,
   }),
 
-  // A restart resets the count; warm-up growth after it is not a leak.
+  // A restart resets the count; warm-up growth after it is not a leak. The process's own
+  // start time, not changes() of it: a new pod (a rollout, a scale-up) is a new series whose
+  // start time never changes, yet it warms up just the same.
   local restartClause(graceMinutes) =
-    'unless on (%s)\n(\n  changes(process_start_time_seconds{%s}[%s]) > 0\n)'
-    % [by, c.processSelector, u.minutes(graceMinutes)],
+    'unless on (%s)\n(\n  time() - process_start_time_seconds{%s} < %d\n)'
+    % [by, c.processSelector, graceMinutes * 60],
 
   // The whole growth condition: the signature over the growth window, or over the step window.
   local growing(series, minPerHour) =
@@ -177,7 +179,7 @@ local u = import '../lib/util.libsonnet';
             annotations: fill({
               summary: 'Goroutines on {{ $labels.@TARGET@ }} keep growing while traffic is flat.',
               description: std.join('\n', [
-                'The goroutine count of {{ $labels.@TARGET@ }} (job {{ $labels.job }}) rose at {{ $value | humanize }}/h over the last %s, block after block, while its request rate (where exported) grew by less than %d%% and less than the goroutines did, and the process did not restart: the leak signature, not load.' % [windows, std.floor(c.trafficGrowthTolerance * 100 + 0.5)],
+                'The goroutine count of {{ $labels.@TARGET@ }} (job {{ $labels.job }}) rose at {{ $value | humanize }}/h over the last %s, block after block, while its request rate (where exported) grew by less than %d%% and less than the goroutines did, and the process is past its warm-up (not restarted or new within the window): the leak signature, not load.' % [windows, std.floor(c.trafficGrowthTolerance * 100 + 0.5)],
                 topGrowingStack,
                 'Triage: %s/report?target={{ or $labels.%s $labels.@TARGET@ }}%s (what grew over its recent probes, each stack with its first fix); confirm with two captures 10-15 minutes apart (goroutine_triage watch).' % [c.exporterURL, c.probedTargetLabel, if c.exporterURL == '' then ' on the exporter' else ''],
               ]),

@@ -39,8 +39,8 @@ local u = import '../lib/util.libsonnet';
                 )],
                 [6, g.stat(
                   'Targets failing',
-                  'Targets whose last probe did not fetch and decode a goroutine profile.',
-                  [g.target('count(goroutine_probe_success{%s} == 0) or vector(0)' % sel, '', instant=true)],
+                  'Targets whose last probe did not fetch and decode a goroutine profile, or whose scrape failed (up == 0: the exporter down, or its answer past the scrape timeout, when goroutine_probe_success is absent).',
+                  [g.target('count(goroutine_probe_success{%s} == 0 or up{%s} == 0) or vector(0)' % [sel, sel], '', instant=true)],
                   steps=[{ color: 'green', value: null }, { color: 'red', value: 1 }],
                   colorMode='background',
                 )],

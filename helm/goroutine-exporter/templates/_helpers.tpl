@@ -339,7 +339,7 @@ instance/namespace/pod/job labels. Call with the root context.
 - sourceLabels: [__param_target]
   targetLabel: instance
 # target = the probed pprof address, kept when instance moves to the metrics port below: the
-# alerts' /api/v1/diff?target= link and `goroutine_triage` need it (as in watch mode).
+# alerts' /report?target= link and `goroutine_triage` need it (as in watch mode).
 - sourceLabels: [__param_target]
   targetLabel: target
 # instance = podIP:<metrics port> when annotated: the address of the pod's own /metrics, so
