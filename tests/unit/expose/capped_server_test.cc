@@ -131,6 +131,19 @@ std::size_t Flood(int fd, const std::string& unit, std::size_t limit) {
   return sent;
 }
 
+// Three requests through an httplib client with keep-alive on: the server must answer each
+// on one connection (the client port it reports stays the same).
+void CheckKeptAlive(httplib::ClientImpl& client) {
+  client.set_keep_alive(true);
+  std::string first_port;
+  for (int i = 0; i < 3; ++i) {
+    auto res = client.Get("/port");
+    REQUIRE(res);
+    if (i == 0) first_port = res->body;
+    CHECK(res->body == first_port);
+  }
+}
+
 int Count(const std::string& haystack, const std::string& needle) {
   int n = 0;
   for (auto at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + 1)) {
@@ -154,15 +167,8 @@ TEST_CASE("the capped server answers requests, kept alive and pipelined") {
   CHECK(Count(answer, "hello") == 2);
   CHECK(server.cuts().empty());
 
-  httplib::Client client("127.0.0.1", server.port());
-  client.set_keep_alive(true);
-  std::string first_port;
-  for (int i = 0; i < 3; ++i) {
-    auto res = client.Get("/port");
-    REQUIRE(res);
-    if (i == 0) first_port = res->body;
-    CHECK(res->body == first_port);  // one connection, kept alive
-  }
+  httplib::ClientImpl client("127.0.0.1", server.port());
+  CheckKeptAlive(client);
 }
 
 TEST_CASE("headers without end are cut at the request cap") {
@@ -268,14 +274,7 @@ TEST_CASE("the capped TLS server answers requests on a kept-alive connection") {
   ServerUnderTest server({}, cert.dir());
   httplib::SSLClient client("127.0.0.1", server.port());
   client.enable_server_certificate_verification(false);
-  client.set_keep_alive(true);
-  std::string first_port;
-  for (int i = 0; i < 3; ++i) {
-    auto res = client.Get("/port");
-    REQUIRE(res);
-    if (i == 0) first_port = res->body;
-    CHECK(res->body == first_port);
-  }
+  CheckKeptAlive(client);
   CHECK(server.cuts().empty());
 }
 
