@@ -168,9 +168,12 @@ local u = import '../lib/util.libsonnet';
                   fill=30,
                 )],
                 [8, g.timeseries(
-                  'Fetch errors by reason',
-                  'rate(goroutine_exporter_fetch_errors_total) by reason.',
-                  [g.target('sum by (reason) (rate(goroutine_exporter_fetch_errors_total{%s}[$__rate_interval]))' % xsel, '{{reason}}')],
+                  'Fetch errors and cut requests',
+                  'rate(goroutine_exporter_fetch_errors_total) by reason: fetches from targets that failed; and rate(goroutine_exporter_http_requests_cut_total) by reason: requests to the exporter cut short (too large, or not sent in time: a client other than a well-behaved Prometheus).',
+                  [
+                    g.target('sum by (reason) (rate(goroutine_exporter_fetch_errors_total{%s}[$__rate_interval]))' % xsel, '{{reason}}'),
+                    g.target('sum by (reason) (rate(goroutine_exporter_http_requests_cut_total{%s}[$__rate_interval]))' % xsel, 'request cut: {{reason}}'),
+                  ],
                   unit='ops',
                   stack=true,
                   fill=30,
