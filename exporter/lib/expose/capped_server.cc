@@ -118,9 +118,9 @@ class CappedServer final : public httplib::Server {
   CappedServerOptions options_;
 };
 
-// The TLS handshake on a non-blocking socket, ended by the timeout. The socket
-// stays non-blocking: a blocking one would wait inside SSL_read for the rest of a record a
-// client never sends.
+// The TLS handshake on a non-blocking socket, ended by the timeout (*timed_out says so). The
+// socket stays non-blocking: a blocking one would wait inside SSL_read for the rest of a
+// record a client never sends.
 SSL* AcceptTls(int sock, SSL_CTX* ctx, std::chrono::milliseconds timeout, bool* timed_out) {
   *timed_out = false;
   const int flags = ::fcntl(sock, F_GETFL, 0);
@@ -163,7 +163,8 @@ class CappedTlsServer final : public httplib::SSLServer {
   bool process_and_close_socket(socket_t sock) override {
     bool ok = false;
     bool handshake_timed_out = false;
-    SSL* ssl = AcceptTls(sock, ssl_context(), options_.tls_handshake_timeout, &handshake_timed_out);
+    SSL* ssl =
+        AcceptTls(sock, ssl_context(), options_.tls_handshake_timeout, &handshake_timed_out);
     if (handshake_timed_out && options_.on_cut) options_.on_cut("timeout");
     if (ssl) {
       ok = ServeConnection(
