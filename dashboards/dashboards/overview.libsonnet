@@ -42,11 +42,14 @@ local u = import '../lib/util.libsonnet';
         g.queryVariable('category', 'Category', 'label_values(goroutine_category_goroutines{%s}, category)' % sel),
       ],
       annotations=[
+        // A process started in the last 5 minutes: a restart in place, or a new pod of a
+        // rollout or scale-up (a new series, whose start time never changes), as the alerts'
+        // restart grace reads it.
         g.promAnnotation(
           'Target restarts',
-          probed('changes(process_start_time_seconds{%s}[5m]) > 0' % psel),
+          probed('time() - process_start_time_seconds{%s} < 300' % psel),
           'Restart',
-          'Restart of {{%s}}: the goroutine count resets; restarts hide leaks without fixing them.' % T,
+          'Restart or new pod of {{%s}}: the goroutine count starts afresh; restarts hide leaks without fixing them.' % T,
         ),
       ],
       sections=[

@@ -39,7 +39,7 @@ OUT_DASHBOARDS = os.path.join(h.SOURCE_DIR, "dashboards", "out", "dashboards")
 NO_DATA_EXPECTED = {
     # (none: every panel has data with the leak, the burst, the dead target and the failed
     # reload. The "Target restarts" annotation of the overview is not a panel; it is run and
-    # must succeed, but no shop restarts here, so it is empty.)
+    # must succeed: it marks the shops' first 5 minutes, as new processes.)
 }
 
 # Dashboard variables: the "All" value of the multi-value variables (their allValue), and
@@ -389,7 +389,7 @@ class E2ETest(unittest.TestCase):
                     problems.append(f"{uid}: variable ${var['name']} has no values: {var['query']}")
             for ann in dash.get("annotations", {}).get("list", []):
                 if ann.get("expr"):
-                    self.q(self.substitute(ann["expr"], VARIABLES))  # must run; no restarts here
+                    self.q(self.substitute(ann["expr"], VARIABLES))  # must run
             for panel in self.panels(dash):
                 for target in panel.get("targets", []):
                     checked += 1
