@@ -489,17 +489,17 @@ Snapshot Aggregator::Finalize(const DecodeInfo& info) {
     stack.format = info.format;
     ClassifyMatches matches;
     if (n > 0) {
+      // Every frame's bits OR-ed into `any`, and those of the frames where it blocks into
+      // `blocked` too.
       std::fill(any.begin(), any.end(), 0);
+      std::fill(blocked.begin(), blocked.end(), 0);
+      const std::size_t blocking = BlockingFramesOf(n, traits);
       for (std::size_t i = 0; i < n; ++i) {
         const uint64_t* bits = memo.FunctionBits(ids[i], functions_.name(ids[i]));
         for (std::size_t w = 0; w < words; ++w) any[w] |= bits[w];
-      }
-      // The frames where it blocks: their bits OR-ed as `any`'s are.
-      std::fill(blocked.begin(), blocked.end(), 0);
-      const std::size_t blocking = BlockingFramesOf(n, traits);
-      for (std::size_t i = 0; i < blocking; ++i) {
-        const uint64_t* bits = memo.FunctionBits(ids[i], functions_.name(ids[i]));
-        for (std::size_t w = 0; w < words; ++w) blocked[w] |= bits[w];
+        if (i < blocking) {
+          for (std::size_t w = 0; w < words; ++w) blocked[w] |= bits[w];
+        }
       }
       // Taken once every frame is matched: matching a new name may move the bits.
       matches.any = any.data();
