@@ -24,6 +24,15 @@ bool ReadBudget::Charge(std::size_t n) {
   return spent == Spent::kNo;
 }
 
+int PollOne(int fd, short events, int timeout_ms) {
+  pollfd p{fd, events, 0};
+  int rc;
+  do {
+    rc = ::poll(&p, 1, timeout_ms);
+  } while (rc < 0 && errno == EINTR);
+  return rc;
+}
+
 std::chrono::steady_clock::time_point DeadlineAfter(std::chrono::milliseconds d) {
   using Clock = std::chrono::steady_clock;
   const auto now = Clock::now();
@@ -80,12 +89,7 @@ bool BudgetedStream::Wait(short events, time_t sec, time_t usec,
     if (left.count() <= 0) return false;
     ms = std::min<long long>(ms, left.count());
   }
-  pollfd p{sock_, events, 0};
-  int rc;
-  do {
-    rc = ::poll(&p, 1, static_cast<int>(std::min<long long>(ms, INT_MAX)));
-  } while (rc < 0 && errno == EINTR);
-  return rc > 0;
+  return PollOne(sock_, events, static_cast<int>(std::min<long long>(ms, INT_MAX))) > 0;
 }
 
 bool BudgetedStream::WaitRead() const { return Wait(POLLIN, t_.read_sec, t_.read_usec, read_by_); }

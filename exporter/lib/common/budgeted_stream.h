@@ -37,6 +37,10 @@ struct SocketTimeouts {
   time_t read_sec = 0, read_usec = 0, write_sec = 0, write_usec = 0;
 };
 
+// poll(2) on one descriptor for `events`, retried when a signal interrupts it: the number of
+// ready descriptors (0 or 1), or -1 on an error.
+int PollOne(int fd, short events, int timeout_ms);
+
 // now + d on the steady clock, saturating at time_point::max() (no deadline).
 std::chrono::steady_clock::time_point DeadlineAfter(std::chrono::milliseconds d);
 

@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <climits>
 
 #include "common/budgeted_stream.h"
@@ -31,14 +30,7 @@ struct ConnectionSettings {
   const CappedServerOptions* options;
 };
 
-bool Poll(int sock, short events, int ms) {
-  pollfd p{sock, events, 0};
-  int rc;
-  do {
-    rc = ::poll(&p, 1, ms);
-  } while (rc < 0 && errno == EINTR);
-  return rc > 0;
-}
+bool Poll(int sock, short events, int ms) { return PollOne(sock, events, ms) > 0; }
 
 // Waits up to the keep-alive time for the connection to become readable (a request, or its
 // end), in short steps so that a stopping server does not wait for idle connections. At least

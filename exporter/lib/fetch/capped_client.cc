@@ -3,7 +3,6 @@
 #include <httplib.h>
 #include <poll.h>
 
-#include <cerrno>
 #include <functional>
 
 namespace gx {
@@ -50,14 +49,9 @@ class HttpsClient final : public httplib::SSLClient, public CappedClient {
 bool CappedClient::ConnectionAlive() {
   const socket_t fd = http().socket();
   if (fd == INVALID_SOCKET) return false;
-  pollfd p{fd, POLLIN, 0};
-  int rc;
-  do {
-    rc = ::poll(&p, 1, 0);
-  } while (rc < 0 && errno == EINTR);
-  if (rc == 0) return true;  // nothing to read: idle and open
-  // Readable while idle: closed (0), an error, or bytes nobody asked for (a TLS alert, say).
-  return false;
+  // Nothing to read means idle and open. Readable while idle: closed, an error, or bytes
+  // nobody asked for (a TLS alert, say).
+  return PollOne(fd, POLLIN, 0) == 0;
 }
 
 std::unique_ptr<CappedClient> MakeCappedClient(const std::string& scheme, const std::string& host,
