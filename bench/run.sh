@@ -39,7 +39,7 @@ else
   MIN_TIME=0.1; GO_MIN_TIME=100ms; REPS=3; PARSE_REPS=9
   LOAD_ARGS=(-duration 8s -warmup 1s -repeat 20)
   WATCH_ARGS=(-targets 1000 -interval 15s -warmup 20s -measure 60s -full-targets 100,500)
-  COST_ARGS=(-goroutines 1000,10000,100000 -reps 3 -probes 3)
+  COST_ARGS=(-goroutines 1000,10000,100000 -reps 5 -probes 9)
 fi
 
 rm -rf "$RESULTS"

@@ -20,6 +20,9 @@ type stallStats struct {
 	P50GapMs  float64 `json:"p50_gap_ms"`
 	Over10ms  int     `json:"over_10ms"`
 	Over100ms int     `json:"over_100ms"`
+	// In the target between the monitor's resets: completed GC cycles and heap bytes allocated.
+	GCCycles       uint64 `json:"gc_cycles"`
+	HeapAllocBytes uint64 `json:"heap_alloc_bytes"`
 }
 
 type costFetch struct {
@@ -39,7 +42,10 @@ type costPhase struct {
 	MedStallMs float64     `json:"median_stall_ms"` // median over reps of each rep's max
 	MedSeconds float64     `json:"median_seconds"`
 	Bytes      int         `json:"bytes"`
-	Requests   string      `json:"requests"` // what the target saw, summed over reps
+	Requests   string      `json:"requests"`           // what the target saw, summed over reps
+	GCFetches  int         `json:"gc_fetches"`         // fetches during which the target ran a GC cycle
+	MedAlloc   float64     `json:"median_alloc_bytes"` // target heap allocated per fetch, median
+	StallsMs   []float64   `json:"stalls_ms"`          // each fetch's worst gap minus the tick
 }
 
 type costTarget struct {
@@ -56,6 +62,15 @@ type costTarget struct {
 	ExpectDebug2    bool        `json:"expect_debug2"`
 	ExpectLeak      bool        `json:"expect_leak"`
 	PlannerRespects bool        `json:"planner_respects_caps"`
+	// The exporter's default plan (first and later probes together): median of each probe's
+	// worst stall; and the same for direct debug=0 fetches from a copy of the target whose GC
+	// is off (GOGC=off), which separates the profile's own cost from the GC cycle its
+	// allocations start.
+	DefaultPlanMedStallMs float64 `json:"default_plan_median_stall_ms"`
+	DefaultPlanMaxStallMs float64 `json:"default_plan_max_stall_ms"`
+	Debug0GCOffMedStallMs float64 `json:"debug0_gc_off_median_stall_ms"`
+	// Heap the target allocates per goroutine to answer one debug=0 fetch (median fetch).
+	Debug0AllocPerGoroutine float64 `json:"debug0_alloc_per_goroutine"`
 }
 
 var (
@@ -107,8 +122,8 @@ func cmdCost(args []string) error {
 	exporterBin := fs.String("exporter", "build/exporter/goroutine_exporter", "exporter binary")
 	targetBin := fs.String("target", "build/bench-go/stalltarget", "stalltarget binary")
 	sizes := fs.String("goroutines", "1000,10000,100000", "target sizes")
-	reps := fs.Int("reps", 3, "fetches per phase")
-	probes := fs.Int("probes", 3, "exporter probes per target")
+	reps := fs.Int("reps", 5, "fetches per phase")
+	probes := fs.Int("probes", 5, "exporter probes per target")
 	fs.Parse(args)
 
 	ex, err := startExporter(*exporterBin) // no config: the default module and its caps
@@ -147,20 +162,21 @@ func cmdCost(args []string) error {
 		if m := regexp.MustCompile(`goroutines=(\d+)`).FindStringSubmatch(tg.Line); m != nil {
 			ct.Total, _ = strconv.Atoi(m[1])
 		}
-		stall := func() stallStats {
-			var st stallStats
-			getJSON(base+"/bench/stall", &st)
-			return st
-		}
-		counts := func() map[string]int {
-			c := map[string]int{}
-			getJSON(base+"/bench/counts", &c)
-			return c
-		}
 		time.Sleep(500 * time.Millisecond)
-		runPhase := func(phase, label string, nreps int, do func(rep int) (int, int, float64, error)) costPhase {
+		// runPhase fetches nreps times from the target at base, reading its monitor around each.
+		runPhase := func(base, phase, label string, nreps int, do func(rep int) (int, int, float64, error)) costPhase {
+			stall := func() stallStats {
+				var st stallStats
+				getJSON(base+"/bench/stall", &st)
+				return st
+			}
+			counts := func() map[string]int {
+				c := map[string]int{}
+				getJSON(base+"/bench/counts", &c)
+				return c
+			}
 			p := costPhase{Phase: phase, Label: label}
-			var maxes, secs []float64
+			var maxes, secs, allocs []float64
 			sum := map[string]int{}
 			for rep := 0; rep < nreps; rep++ {
 				time.Sleep(300 * time.Millisecond) // let the previous fetch's GC work settle
@@ -185,6 +201,10 @@ func cmdCost(args []string) error {
 				}
 				maxes = append(maxes, stallMs)
 				secs = append(secs, sec)
+				allocs = append(allocs, float64(st.HeapAllocBytes))
+				if st.GCCycles > 0 {
+					p.GCFetches++
+				}
 				if stallMs > p.MaxStallMs {
 					p.MaxStallMs = stallMs
 				}
@@ -192,6 +212,8 @@ func cmdCost(args []string) error {
 			}
 			p.MedStallMs = median(maxes)
 			p.MedSeconds = median(secs)
+			p.MedAlloc = median(allocs)
+			p.StallsMs = maxes
 			var parts []string
 			for _, k := range []string{"/debug/pprof/goroutine?debug=0", "/debug/pprof/goroutine?debug=2", "/debug/pprof/goroutineleak?debug=0"} {
 				if sum[k] > 0 {
@@ -199,13 +221,14 @@ func cmdCost(args []string) error {
 				}
 			}
 			p.Requests = strings.Join(parts, ", ")
-			logf("cost %6d %-14s stall median %.1f ms, worst %.1f ms, fetch %.3f s, %d bytes [%s]", n, phase, p.MedStallMs, p.MaxStallMs, p.MedSeconds, p.Bytes, p.Requests)
+			logf("cost %6d %-14s stall median %.1f ms, worst %.1f ms, fetch %.3f s, %d bytes, GC in %d of %d fetches, %.1f MB allocated [%s]",
+				n, phase, p.MedStallMs, p.MaxStallMs, p.MedSeconds, p.Bytes, p.GCFetches, nreps, p.MedAlloc/1e6, p.Requests)
 			return p
 		}
-		direct := func(path string) func(int) (int, int, float64, error) {
+		direct := func(base, path string) func(int) (int, int, float64, error) {
 			return func(int) (int, int, float64, error) { return fetchAll(client, base+path) }
 		}
-		ct.Phases = append(ct.Phases, runPhase("idle", "no fetch (1 s)", 1, func(int) (int, int, float64, error) {
+		ct.Phases = append(ct.Phases, runPhase(base, "idle", "no fetch (1 s)", 1, func(int) (int, int, float64, error) {
 			time.Sleep(time.Second)
 			return 0, 0, 1, nil
 		}))
@@ -225,12 +248,29 @@ func cmdCost(args []string) error {
 			}
 			return resp.StatusCode, len(body), time.Since(t0).Seconds(), nil
 		}
-		first := runPhase("probe_first", "exporter /probe, first (default plan)", 1, probe)
-		later := runPhase("probe_later", "exporter /probe, later (expensive results reused)", *probes-1, probe)
+		first := runPhase(base, "probe_first", "exporter /probe, first (default plan)", 1, probe)
+		later := runPhase(base, "probe_later", "exporter /probe, later (expensive results reused)", *probes-1, probe)
 		ct.Phases = append(ct.Phases, first, later)
-		ct.Phases = append(ct.Phases, runPhase("debug0", "direct goroutine?debug=0", *reps, direct("/debug/pprof/goroutine?debug=0")))
-		ct.Phases = append(ct.Phases, runPhase("debug2", "direct goroutine?debug=2", *reps, direct("/debug/pprof/goroutine?debug=2")))
-		ct.Phases = append(ct.Phases, runPhase("goroutineleak", "direct goroutineleak?debug=0", *reps, direct("/debug/pprof/goroutineleak?debug=0")))
+		ct.DefaultPlanMedStallMs = median(append(append([]float64{}, first.StallsMs...), later.StallsMs...))
+		ct.DefaultPlanMaxStallMs = max(first.MaxStallMs, later.MaxStallMs)
+		debug0 := runPhase(base, "debug0", "direct goroutine?debug=0", *reps, direct(base, "/debug/pprof/goroutine?debug=0"))
+		ct.Phases = append(ct.Phases, debug0)
+		ct.Phases = append(ct.Phases, runPhase(base, "debug2", "direct goroutine?debug=2", *reps, direct(base, "/debug/pprof/goroutine?debug=2")))
+		ct.Phases = append(ct.Phases, runPhase(base, "goroutineleak", "direct goroutineleak?debug=0", *reps, direct(base, "/debug/pprof/goroutineleak?debug=0")))
+		tg.Stop()
+
+		// The control: the same target with its garbage collector off, so a fetch's
+		// allocations cannot start a GC cycle; what stall is left is the profile's own.
+		ctl, err := startChild([]string{*targetBin, "-goroutines", strconv.Itoa(n)}, []string{"GOGC=off"}, targetListenRE, 120*time.Second)
+		if err != nil {
+			return err
+		}
+		time.Sleep(500 * time.Millisecond)
+		ctlBase := "http://" + ctl.Addr
+		gcOff := runPhase(ctlBase, "debug0_gc_off", "direct goroutine?debug=0, target's GC off (GOGC=off)", *reps, direct(ctlBase, "/debug/pprof/goroutine?debug=0"))
+		ct.Phases = append(ct.Phases, gcOff)
+		ct.Debug0GCOffMedStallMs = gcOff.MedStallMs
+		ctl.Stop()
 
 		ct.Probes = *probes
 		for _, p := range []costPhase{first, later} {
@@ -244,11 +284,13 @@ func cmdCost(args []string) error {
 		if probeTotal > 0 {
 			ct.Total = probeTotal
 		}
+		if ct.Total > 0 {
+			ct.Debug0AllocPerGoroutine = debug0.MedAlloc / float64(ct.Total)
+		}
 		ct.ExpectDebug2 = ct.Total <= ct.Debug2Cap
 		ct.ExpectLeak = ct.Total <= ct.LeakCap
 		ct.PlannerRespects = (ct.ProbeDebug2 > 0) == ct.ExpectDebug2 && (ct.ProbeLeak > 0) == ct.ExpectLeak &&
 			ct.ProbeDebug2 <= 1 && ct.ProbeLeak <= 1
-		tg.Stop()
 		results = append(results, ct)
 	}
 	return writeJSON(*out, results)

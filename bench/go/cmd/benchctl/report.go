@@ -155,6 +155,8 @@ type reportData struct {
 	ParseReps     int    // runs per parser and dump (the median is reported)
 	LoadGoal      string // probes per CPU-second on typical profiles
 	WatchGoal     string // memory per watched target
+	CostGoal      string // stall of the default fetch plan at every size
+	CapsGoal      string // the planner against the expensive formats' caps
 	Load          []loadResult
 	Repeat        *repeatResult
 	SynRetransmit bool
@@ -426,6 +428,8 @@ func cmdReport(args []string) error {
 	}
 	if err := readJSON(p("cost.json"), &d.Cost); err != nil {
 		missing("cost.json", err)
+	} else {
+		d.CostGoal, d.CapsGoal = costGoals(d.Cost)
 	}
 
 	funcs := template.FuncMap{
@@ -528,4 +532,37 @@ func humanBytes(x any) string {
 		return fmt.Sprintf("%.1f KiB", v/(1<<10))
 	}
 	return fmt.Sprintf("%.0f B", v)
+}
+
+// maxFewMs is what the cost goal's "a few milliseconds" is taken to mean: the median, over the
+// default plan's probes of one target, of each probe's longest stall.
+const maxFewMs = 5.0
+
+// costGoals judges the two cost-to-the-target goals from the cost results.
+func costGoals(cost []costTarget) (stall, caps string) {
+	if len(cost) == 0 {
+		return "", ""
+	}
+	var parts []string
+	met, capsMet := true, true
+	for _, c := range cost {
+		parts = append(parts, fmt.Sprintf("%s goroutines: %.1f ms, worst %.1f ms (direct debug=0 with the target's GC off: %.1f ms)",
+			commas(fmt.Sprint(c.Total)), c.DefaultPlanMedStallMs, c.DefaultPlanMaxStallMs, c.Debug0GCOffMedStallMs))
+		if c.DefaultPlanMedStallMs > maxFewMs {
+			met = false
+		}
+		if !c.PlannerRespects {
+			capsMet = false
+		}
+	}
+	verdict := "met"
+	if !met {
+		verdict = "not met"
+	}
+	stall = fmt.Sprintf("median stall of the default plan's probes, at most %.0f ms wanted: %s: %s", maxFewMs, strings.Join(parts, "; "), verdict)
+	caps = "the planner fetched debug=2 and goroutineleak only at or under their caps, each at most once per target: met"
+	if !capsMet {
+		caps = "the planner fetched an expensive format it should not have (see section 5): not met"
+	}
+	return stall, caps
 }

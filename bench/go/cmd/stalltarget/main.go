@@ -7,7 +7,8 @@
 // stop-the-world pause or a starved scheduler shows up as a long gap. Endpoints (127.0.0.1):
 //
 //	/debug/pprof/...        net/http/pprof; every request is counted per path and debug=
-//	/bench/stall            JSON: gaps since the last call (max, p99, count > 10/100 ms); resets
+//	/bench/stall            JSON: gaps since the last call (max, p99, count > 10/100 ms), and the
+//	                        GC cycles and heap bytes the process allocated since then; resets
 //	/bench/counts           JSON: requests answered per "path?debug=N"
 //
 // Goroutines, in rotation over 8 kinds at recursion depths 1-10 (80 distinct stacks): a
@@ -25,6 +26,7 @@ import (
 	_ "net/http/pprof"
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"sort"
 	"sync"
 	"time"
@@ -95,6 +97,16 @@ type stallMonitor struct {
 	mu   sync.Mutex
 	gaps []float64 // ms between wake-ups, since the last reset
 	tick time.Duration
+	// GC cycles and heap bytes allocated at the last reset: a profile fetch allocates in the
+	// target (the runtime's per-goroutine stack records), which can start a GC cycle.
+	gcAtReset, allocAtReset uint64
+}
+
+// gcCounters reads the process's completed GC cycles and cumulative heap allocation.
+func gcCounters() (cycles, allocBytes uint64) {
+	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/gc/heap/allocs:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64(), s[1].Value.Uint64()
 }
 
 func (m *stallMonitor) run() {
@@ -113,12 +125,16 @@ func (m *stallMonitor) run() {
 }
 
 func (m *stallMonitor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	cycles, alloc := gcCounters()
 	m.mu.Lock()
 	gaps := m.gaps
 	m.gaps = nil
+	gcSince, allocSince := cycles-m.gcAtReset, alloc-m.allocAtReset
+	m.gcAtReset, m.allocAtReset = cycles, alloc
 	m.mu.Unlock()
 	sort.Float64s(gaps)
-	out := map[string]any{"samples": len(gaps), "tick_ms": m.tick.Seconds() * 1000}
+	out := map[string]any{"samples": len(gaps), "tick_ms": m.tick.Seconds() * 1000,
+		"gc_cycles": gcSince, "heap_alloc_bytes": allocSince}
 	if n := len(gaps); n > 0 {
 		out["max_gap_ms"] = gaps[n-1]
 		out["p99_gap_ms"] = gaps[min(n-1, n*99/100)]
@@ -171,6 +187,7 @@ func main() {
 	runtime.GC()
 
 	mon := &stallMonitor{tick: *tick}
+	mon.gcAtReset, mon.allocAtReset = gcCounters()
 	go mon.run()
 	cnt := &counter{counts: map[string]int{}, next: http.DefaultServeMux}
 	http.Handle("/bench/stall", mon)
