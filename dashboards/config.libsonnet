@@ -104,6 +104,9 @@
     probeFailWindow: '15m',
     probeMinSuccessRatio: 0.5,
     probeFailFor: '10m',
+    // How far back a scrape target counts as the exporter's own /metrics (it exposed
+    // goroutine_exporter_build_info), so that GoroutineProbeFailing leaves its `up` out.
+    exporterSelfLookback: '1d',
     // GoroutineProbesAbsent: no probe result of any target for this long.
     probesAbsentFor: '15m',
     // GoroutineExporterConfigReloadFailed.

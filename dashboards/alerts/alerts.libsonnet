@@ -233,8 +233,11 @@ local u = import '../lib/util.libsonnet';
             // `up`: when the exporter itself is down or answers after the scrape timeout,
             // goroutine_probe_success is absent rather than 0, and only `up` says so. Not when
             // no target has a probe result at all: that is one GoroutineProbesAbsent for the
-            // exporter's owners, not one alert per target for every service team.
-            expr: 'avg_over_time(goroutine_probe_success{%s}[%s]) < %s or (avg_over_time(up{%s}[%s]) < %s unless on () absent(goroutine_probe_success{%s}))' % [sel, c.probeFailWindow, c.probeMinSuccessRatio, sel, c.probeFailWindow, c.probeMinSuccessRatio, sel],
+            // exporter's owners, not one alert per target for every service team. Not the
+            // `up` of the exporter's own /metrics either (the chart's ServiceMonitor scrapes
+            // it under the probes' job): those series are the ones that have carried
+            // goroutine_exporter_build_info, and a failing self-scrape is not a target's.
+            expr: 'avg_over_time(goroutine_probe_success{%s}[%s]) < %s or (avg_over_time(up{%s}[%s]) < %s unless on (%s) last_over_time(goroutine_exporter_build_info{%s}[%s]) unless on () absent(goroutine_probe_success{%s}))' % [sel, c.probeFailWindow, c.probeMinSuccessRatio, sel, c.probeFailWindow, c.probeMinSuccessRatio, by, c.exporterSelector, c.exporterSelfLookback, sel],
             'for': c.probeFailFor,
             labels: { severity: c.probeSeverity },
             annotations: fill({
