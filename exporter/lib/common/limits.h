@@ -145,8 +145,9 @@ inline constexpr std::size_t kWholeGzipBytes = 1u << 20;
 // at most this many times the body in a buffer; beyond it, zlib streams as for big bodies.
 inline constexpr std::size_t kWholeGzipMaxRatio = 16;
 
-// A /probe?target= value: far longer than any host:port or URL of a pprof endpoint.
-inline constexpr std::size_t kMaxProbeTargetBytes = 1024;
+// A target, from /probe?target= or a watch config: far longer than any host:port or URL of a
+// pprof endpoint. One cap for both, since a watch target is probed like any other.
+inline constexpr std::size_t kMaxTargetBytes = 1024;
 // Targets whose probe state (last result, fetch plan) the prober keeps between probes;
 // beyond this the least recently used is dropped.
 inline constexpr std::size_t kMaxTrackedTargets = 10000;
@@ -168,7 +169,6 @@ inline constexpr std::size_t kMaxFileSdBytes = 1u << 20;   // per file_sd file
 inline constexpr std::size_t kMaxFileSdTargets = 10000;    // per file_sd config, all files
 inline constexpr std::size_t kMaxFileSdFiles = 1000;       // files matched per file_sd config
 inline constexpr std::size_t kMaxStaticTargets = 10000;    // all static_configs together
-inline constexpr std::size_t kMaxTargetBytes = 2048;
 inline constexpr std::size_t kMaxLabelKeys = 32;           // pprof label keys that split series
 inline constexpr std::size_t kMaxLabelKeyBytes = 64;
 inline constexpr std::size_t kMaxTargetLabelValueBytes = 1024;

@@ -81,7 +81,7 @@ std::chrono::milliseconds Remaining(Clock::time_point deadline) {
 
 Result<TargetAddress> ResolveTarget(const std::string& target, const Module& module) {
   if (target.empty()) return Status::Error("target is empty");
-  if (target.size() > kMaxProbeTargetBytes) return Status::Error("target is too long");
+  if (target.size() > kMaxTargetBytes) return Status::Error("target is too long");
   std::string url = target.find("://") != std::string::npos ? target : module.scheme + "://" + target;
   auto parsed = ParseUrl(url);
   if (!parsed.ok()) return parsed.status();
@@ -319,7 +319,8 @@ std::shared_ptr<ProbeResult> Prober::Run(const std::string& target,
         rec.error = c.status().message();
         rec.error_kind = kind;
         if (kind == FetchError::kHttpStatus && rec.error.find("HTTP 404") != std::string::npos) {
-          // Go <= 1.25, or 1.26 without the experiment: no goroutineleak profile.
+          // Go <= 1.25, or 1.26 without the experiment: no goroutineleak profile. (The same
+          // for a debug=2 404, from a server that filters query strings.)
           plan.fetch_state->unsupported_until_ms = now_ms + kUnsupportedMemoryMs;
           rec.skipped = SkipReason::kUnsupported;
           *plan.kept = nullptr;

@@ -365,6 +365,10 @@ TEST_CASE("bad configs are rejected with the file and line") {
            std::string(1000, 'x') + ", d: " + std::string(1000, 'x') + ", e: " +
            std::string(1000, 'x') + "}\n",
        "labels longer than 4096 bytes in all"},
+      // The prober's own cap: a longer watch target would pass the check and fail every poll.
+      {"static target longer than a probe target",
+       "watch:\n  static_configs:\n    - targets: ['" + std::string(1025, 'a') + "']\n",
+       "target longer than 1024 bytes"},
       {"static label named like an exporter label",
        "watch:\n  static_configs:\n    - targets: [a:1]\n      labels: {function: x}\n",
        "label name 'function' is a label of the exporter's own series"},
