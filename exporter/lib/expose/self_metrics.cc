@@ -45,7 +45,7 @@ SelfMetrics::SelfMetrics(const std::string& version, const std::string& revision
       .Set(1);
   probes_ = &prometheus::BuildCounter()
                  .Name("goroutine_exporter_probes_total")
-                 .Help("Probes run, by result (success, failure, cached: a result this probe did not fetch, from the min_interval cache or a concurrent probe of the same target).")
+                 .Help("Probes run, by result (success, failure, cached: a result this probe did not fetch, from the min_interval cache or a successful concurrent probe of the same target).")
                  .Register(*registry_);
   for (const char* r : {"success", "failure", "cached"}) probes_->Add({{"result", r}});
   fetch_errors_ = &prometheus::BuildCounter()
