@@ -33,6 +33,13 @@ struct Limits {
   std::size_t max_line_bytes = 64u << 10;
   // Go prints at most 100 frames (debug=2) or 128 PCs (debug=0/1); inlining can expand them.
   std::size_t max_frames_per_stack = 512;
+  // Frames the debug=0 decoder expands from all samples of one profile. A sample is a few
+  // bytes naming locations whose inlined lines expand to up to max_frames_per_stack frames,
+  // so a 5 KB body could ask for hundreds of millions (seconds of CPU). 16M is about 90 ms,
+  // and far above real profiles (the 10,000-stack benchmark profile: about 100,000); even one
+  // at the entry cap, every sample 30 frames deep, stays under it. Past it, the remaining
+  // samples are counted but not decoded, and the capture is marked truncated.
+  std::size_t max_profile_frames = 1u << 24;
   // Distinct (stack, state, creator, labels) buckets kept while aggregating one profile.
   // Beyond this, goroutines are still counted in totals and categories but folded into an
   // overflow bucket, and the snapshot says so.

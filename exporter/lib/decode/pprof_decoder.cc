@@ -89,11 +89,11 @@ Status DecodePprofProto(std::string_view message, const Limits& limits, RecordSi
   PprofProfile profile;
   if (message.size() > static_cast<std::size_t>(INT32_MAX) ||
       !ReadPprofProfile(message, limits.max_proto_nesting, &profile, limits.max_profile_entries,
-                        limits.max_frames_per_stack)) {
-    if (profile.entries > limits.max_profile_entries) {
-      return Status::Error("pprof profile too large: " + std::to_string(profile.entries) +
-                           " samples, locations, functions and strings (at most " +
-                           std::to_string(limits.max_profile_entries) + ")");
+                        limits.max_frames_per_stack, limits.max_labels_per_goroutine)) {
+    if (profile.too_large) {
+      return Status::Error("pprof profile too large: more than " +
+                           std::to_string(limits.max_profile_entries) +
+                           " samples, locations, lines, functions and strings");
     }
     return Status::Error("not a valid pprof protobuf message");
   }
@@ -140,6 +140,15 @@ Status DecodePprofProto(std::string_view message, const Limits& limits, RecordSi
   int64_t total = 0;
   int64_t missing_refs = 0;
   int64_t implausible_counts = 0;
+  // Delta profiles (?seconds=) hold differences, which can be negative.
+  auto plausible_count = [&](int64_t value) {
+    const int64_t count = std::clamp<int64_t>(
+        value, info->delta_profile ? -kMaxRecordCount : 0, kMaxRecordCount);
+    if (count != value) ++implausible_counts;
+    return count;
+  };
+  std::size_t frames_expanded = 0;
+  int64_t samples_not_decoded = 0, goroutines_not_decoded = 0;
   // The frames and labels of one sample at a time, reused; strings are views into the
   // message and the resolved functions.
   std::vector<FrameView> frames;
@@ -148,7 +157,15 @@ Status DecodePprofProto(std::string_view message, const Limits& limits, RecordSi
   RecordEmitter emitter(sink);
   const bool leaked = info->kind == ProfileKind::kGoroutineLeak;
   for (const PprofProfile::Sample& sample_bytes : profile.samples) {
-    ReadPprofSample(sample_bytes, &sample, limits.max_frames_per_stack);
+    ReadPprofSample(sample_bytes, &sample, limits.max_frames_per_stack,
+                    limits.max_labels_per_goroutine);
+    if (frames_expanded >= limits.max_profile_frames) {
+      const int64_t count = plausible_count(sample.first_value);
+      total += count;
+      ++samples_not_decoded;
+      goroutines_not_decoded += count;
+      continue;
+    }
     frames.clear();
     bool frames_elided = sample.location_ids_cut;
     for (uint64_t location_id : sample.location_ids) {
@@ -186,19 +203,17 @@ Status DecodePprofProto(std::string_view message, const Limits& limits, RecordSi
     labels.clear();
     for (const PprofProfile::Label& label : sample.labels) {
       if (labels.size() >= limits.max_labels_per_goroutine) break;
-      std::string value = label.str != 0 ? std::string(strings.Get(label.str))
-                                         : std::to_string(label.num);
+      // Cut before copying: a value can be a string of the whole table's size.
+      const std::string num = label.str != 0 ? std::string() : std::to_string(label.num);
+      const std::string_view value = label.str != 0 ? strings.Get(label.str) : num;
       labels.emplace_back(Bounded(strings.Get(label.key), limits.max_label_bytes),
                           Bounded(value, limits.max_label_bytes));
     }
     // Go <= 1.23 writes labels in map order: sort them for a stable identity.
     std::sort(labels.begin(), labels.end());
     RecordView record;
-    // Delta profiles (?seconds=) hold differences, which can be negative.
-    record.count = std::clamp<int64_t>(sample.first_value,
-                                       info->delta_profile ? -kMaxRecordCount : 0,
-                                       kMaxRecordCount);
-    if (record.count != sample.first_value) ++implausible_counts;
+    record.count = plausible_count(sample.first_value);
+    frames_expanded += frames.size();
     record.frames = frames;
     record.labels = &labels;
     record.leaked = leaked;
@@ -208,6 +223,14 @@ Status DecodePprofProto(std::string_view message, const Limits& limits, RecordSi
     emitter.Emit(record);
   }
   info->stated_total = total;
+  if (samples_not_decoded > 0) {
+    info->truncated = true;
+    info->warnings.push_back("pprof: " + std::to_string(samples_not_decoded) + " samples (" +
+                             std::to_string(goroutines_not_decoded) +
+                             " goroutines) past the cap of " +
+                             std::to_string(limits.max_profile_frames) +
+                             " frames per profile were counted but not decoded");
+  }
   if (implausible_counts > 0) {
     info->warnings.push_back("pprof: " + std::to_string(implausible_counts) +
                              " samples with a negative or implausible goroutine count, clamped");

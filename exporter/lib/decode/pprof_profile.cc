@@ -72,7 +72,9 @@ bool ReadLine(ProtoReader r, PprofProfile::Line* line) {
   return r.ok();
 }
 
-bool ReadLocation(ProtoReader r, PprofProfile* p) {
+// max_lines: lines of all locations together, the rest of the entry cap (a Line costs 16
+// bytes of table for 2 bytes of wire, and is nested, so the counting pass does not see it).
+bool ReadLocation(ProtoReader r, PprofProfile* p, std::size_t max_lines) {
   PprofProfile::Location loc;
   loc.line_begin = static_cast<uint32_t>(p->lines.size());
   uint32_t field;
@@ -83,6 +85,10 @@ bool ReadLocation(ProtoReader r, PprofProfile* p) {
     } else if (field == 4 && type == WireType::kLengthDelimited) {
       PprofProfile::Line line;
       if (!ReadLine(r.ReadMessage(), &line)) return false;
+      if (p->lines.size() >= max_lines) {
+        p->too_large = true;
+        return false;
+      }
       p->lines.push_back(line);
     } else {
       r.Skip(field, type);  // mapping_id, address, is_folded
@@ -109,10 +115,12 @@ bool ReadLabel(ProtoReader r, PprofProfile::Label* label) {
   return r.ok();
 }
 
-bool ReadSample(ProtoReader r, PprofProfile::SampleContents* out, std::size_t max_location_ids) {
+bool ReadSample(ProtoReader r, PprofProfile::SampleContents* out, std::size_t max_location_ids,
+                std::size_t max_labels) {
   out->location_ids.clear();
   out->location_ids_cut = false;
   out->labels.clear();
+  out->labels_cut = false;
   out->first_value = 0;
   bool has_value = false;
   uint32_t field;
@@ -135,7 +143,11 @@ bool ReadSample(ProtoReader r, PprofProfile::SampleContents* out, std::size_t ma
     } else if (field == 3 && type == WireType::kLengthDelimited) {
       PprofProfile::Label label;
       if (!ReadLabel(r.ReadMessage(), &label)) return false;
-      out->labels.push_back(label);
+      if (out->labels.size() < max_labels) {
+        out->labels.push_back(label);
+      } else {
+        out->labels_cut = true;  // still read: a malformed one rejects the body
+      }
     } else {
       r.Skip(field, type);
     }
@@ -160,7 +172,10 @@ bool Reserve(std::string_view message, int max_nesting, std::size_t max_entries,
     r.Skip(field, type);
   }
   out->entries = samples + locations + functions + strings;
-  if (out->entries > max_entries) return false;
+  if (out->entries > max_entries) {
+    out->too_large = true;
+    return false;
+  }
   out->samples.reserve(samples);
   out->locations.reserve(locations);
   out->lines.reserve(locations + locations / 8);  // a location has one line unless inlined
@@ -172,9 +187,11 @@ bool Reserve(std::string_view message, int max_nesting, std::size_t max_entries,
 }  // namespace
 
 bool ReadPprofProfile(std::string_view message, int max_nesting, PprofProfile* out,
-                      std::size_t max_entries, std::size_t max_location_ids) {
+                      std::size_t max_entries, std::size_t max_location_ids,
+                      std::size_t max_labels) {
   namespace f = profile_field;
   if (!Reserve(message, max_nesting, max_entries, out)) return false;
+  const std::size_t max_lines = max_entries - out->entries;
   PprofProfile::SampleContents scratch;
   ProtoReader r(message, max_nesting);
   uint32_t field;
@@ -184,10 +201,10 @@ bool ReadPprofProfile(std::string_view message, int max_nesting, PprofProfile* o
     if (field == f::kSample && bytes) {
       ProtoReader sample = r.ReadMessage();
       std::string_view payload = sample.remaining();
-      if (!ReadSample(sample, &scratch, max_location_ids)) return false;
+      if (!ReadSample(sample, &scratch, max_location_ids, max_labels)) return false;
       out->samples.push_back({payload});
     } else if (field == f::kLocation && bytes) {
-      if (!ReadLocation(r.ReadMessage(), out)) return false;
+      if (!ReadLocation(r.ReadMessage(), out, max_lines)) return false;
     } else if (field == f::kFunction && bytes) {
       PprofProfile::Function fn;
       if (!ReadFunction(r.ReadMessage(), &fn)) return false;
@@ -215,9 +232,9 @@ bool ReadPprofProfile(std::string_view message, int max_nesting, PprofProfile* o
 }
 
 void ReadPprofSample(const PprofProfile::Sample& sample, PprofProfile::SampleContents* out,
-                     std::size_t max_location_ids) {
+                     std::size_t max_location_ids, std::size_t max_labels) {
   // Already validated, nesting included: read it with any budget.
-  ReadSample(ProtoReader(sample.message, INT32_MAX), out, max_location_ids);
+  ReadSample(ProtoReader(sample.message, INT32_MAX), out, max_location_ids, max_labels);
 }
 
 }  // namespace gx

@@ -43,7 +43,8 @@ struct PprofProfile {
     int64_t first_value = 0;  // value[0], or 0 when the sample has no value
     std::vector<uint64_t> location_ids;  // leaf first
     bool location_ids_cut = false;       // more than the reader's cap: the outermost dropped
-    std::vector<Label> labels;
+    std::vector<Label> labels;           // the first ones, up to the reader's cap
+    bool labels_cut = false;             // more than that: the rest dropped
   };
 
   std::vector<std::string_view> strings;
@@ -58,19 +59,25 @@ struct PprofProfile {
   // Samples, locations, functions and strings in the message, counted before any table is
   // allocated (each costs 16 to 100 bytes of tables for as little as 2 bytes of wire).
   std::size_t entries = 0;
+  // Those, or they and the locations' lines, were more than the reader's max_entries.
+  bool too_large = false;
 };
 
 // Reads `message` into `out`. False if it is not a valid Profile message, or if it has more
-// than `max_entries` entries (out->entries says how many; nothing big is allocated then).
-// `max_nesting` is how deep messages and groups may nest below the top level
-// (Limits::max_proto_nesting); `max_location_ids` caps the ids kept per sample.
+// than `max_entries` entries, counting the locations' lines (out->too_large says so; nothing
+// big is allocated then). `max_nesting` is how deep messages and groups may nest below the
+// top level (Limits::max_proto_nesting); `max_location_ids` and `max_labels` cap the ids and
+// labels kept per sample.
 bool ReadPprofProfile(std::string_view message, int max_nesting, PprofProfile* out,
                       std::size_t max_entries = SIZE_MAX,
-                      std::size_t max_location_ids = SIZE_MAX);
+                      std::size_t max_location_ids = SIZE_MAX,
+                      std::size_t max_labels = SIZE_MAX);
 
 // Reads one sample of a profile that ReadPprofProfile accepted into `out` (its vectors are
-// cleared first and keep their capacity), keeping at most `max_location_ids` ids.
+// cleared first and keep their capacity), keeping at most `max_location_ids` ids and
+// `max_labels` labels.
 void ReadPprofSample(const PprofProfile::Sample& sample, PprofProfile::SampleContents* out,
-                     std::size_t max_location_ids = SIZE_MAX);
+                     std::size_t max_location_ids = SIZE_MAX,
+                     std::size_t max_labels = SIZE_MAX);
 
 }  // namespace gx

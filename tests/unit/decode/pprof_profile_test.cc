@@ -145,6 +145,31 @@ TEST_CASE("pprof reader: rejects what libprotobuf rejects") {
   }
 }
 
+TEST_CASE("pprof reader: a sample's labels are kept up to the cap, the rest still validated") {
+  test::ProtoBuilder b;
+  b.Sample(1, {{"main.f"}});
+  auto* sample = b.profile().mutable_sample(0);
+  for (int i = 0; i < 100; ++i) {
+    auto* label = sample->add_label();
+    label->set_key(1);
+    label->set_num(i);
+  }
+  const std::string body = b.Serialize();
+  PprofProfile profile;
+  REQUIRE(ReadPprofProfile(body, Limits().max_proto_nesting, &profile, SIZE_MAX, SIZE_MAX, 4));
+  REQUIRE(profile.samples.size() == 1);
+  PprofProfile::SampleContents contents;
+  ReadPprofSample(profile.samples[0], &contents, SIZE_MAX, 4);
+  CHECK(contents.labels.size() == 4);
+  CHECK(contents.labels_cut);
+  CHECK(contents.labels[3].num == 3);
+  // A malformed label past the cap still rejects the body, as libprotobuf does.
+  const std::string bad = body + Bytes(2, Bytes(3, Tag(1, 2) + Varint(9) + "x"));
+  CHECK_FALSE(LibprotobufAccepts(bad));
+  PprofProfile rejected;
+  CHECK_FALSE(ReadPprofProfile(bad, Limits().max_proto_nesting, &rejected, SIZE_MAX, SIZE_MAX, 0));
+}
+
 TEST_CASE("pprof reader: group nesting stops where libprotobuf's recursion limit does") {
   for (int depth = 95; depth <= 102; ++depth) {
     std::string groups;

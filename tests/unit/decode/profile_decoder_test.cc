@@ -150,6 +150,37 @@ TEST_CASE("what a small hostile debug=0 body makes the decoder build is capped")
     CHECK(info.status().message().find("pprof profile too large: ") == 0);
     CHECK(sink.records.empty());
   }
+  SUBCASE("inlined lines count toward the cap: a location's lines are nested, few bytes each") {
+    test::ProtoBuilder b;
+    b.Sample(1, {{"main.f"}});
+    auto* loc = b.profile().mutable_location(0);
+    for (int i = 0; i < 100; ++i) *loc->add_line() = loc->line(0);
+    Limits limits;
+    limits.max_profile_entries = 50;  // 1 sample, 1 location, 1 function, 5 strings: far under
+    test::CollectingSink sink;
+    auto info = Decode(b.Gzipped(), &sink, 0, limits);
+    REQUIRE_FALSE(info.ok());
+    CHECK(info.status().message().find("pprof profile too large: ") == 0);
+    CHECK(sink.records.empty());
+  }
+  SUBCASE("frames expanded from all samples stop at the profile's frame cap, counted") {
+    test::ProtoBuilder b;
+    for (int i = 0; i < 5; ++i) {
+      const std::string n = std::to_string(i);
+      b.Sample(i + 1, {{"main.a" + n}, {"main.b" + n}, {"main.c" + n}, {"main.d" + n}});
+    }
+    Limits limits;
+    limits.max_profile_frames = 10;  // the third sample passes it
+    test::CollectingSink sink;
+    auto info = Decode(b.Gzipped(), &sink, 0, limits);
+    REQUIRE(info.ok());
+    CHECK(sink.records.size() == 3);
+    CHECK(info->truncated);
+    CHECK(info->stated_total == 1 + 2 + 3 + 4 + 5);  // the rest is still counted
+    REQUIRE(!info->warnings.empty());
+    CHECK(info->warnings.front().find("2 samples (9 goroutines) past the cap of 10 frames") !=
+          std::string::npos);
+  }
   SUBCASE("locations without lines and long id lists stop at the frame cap") {
     test::ProtoBuilder b;
     b.Sample(1, {{"main.f"}});
