@@ -60,6 +60,10 @@ class ProfileDecoder::Impl {
   bool buffering = false;  // gzip body kept whole so far, for InflateWhole
   bool inflating = false;  // zlib stream started
   bool stream_ended = false;
+  // After a member ended: the first bytes that follow, until two tell whether another member
+  // starts (its magic can be split over two chunks), then the count of ignored bytes.
+  std::string after_end;
+  std::size_t ignored_after_end = 0;
   z_stream zs{};
   std::string compressed;  // the gzip body while buffering
   std::string head;   // bytes kept until the format is known
@@ -174,13 +178,54 @@ Status ProfileDecoder::Inflate(std::string_view chunk) {
     return Status::Error("compressed body exceeds " +
                          std::to_string(limits_.max_compressed_bytes) + " bytes");
   }
+  while (!chunk.empty()) {
+    if (!s.stream_ended) {
+      Status st = InflateMember(&chunk);
+      if (!st.ok()) return st;
+      if (!s.stream_ended) break;  // the chunk is used up (or zlib takes no more of it)
+      continue;
+    }
+    // Concatenated gzip members are legal; anything else after the end is ignored, counted.
+    if (s.ignored_after_end > 0) {
+      s.ignored_after_end += chunk.size();
+      break;
+    }
+    while (!chunk.empty() && s.after_end.size() < 2) {
+      s.after_end.push_back(chunk.front());
+      chunk.remove_prefix(1);
+    }
+    if (s.after_end.size() < 2) break;
+    if (s.after_end != "\x1f\x8b" || inflateReset(&s.zs) != Z_OK) {
+      s.ignored_after_end = s.after_end.size() + chunk.size();
+      s.after_end.clear();
+      break;
+    }
+    s.stream_ended = false;
+    std::string_view magic = s.after_end;
+    Status st = InflateMember(&magic);
+    s.after_end.clear();
+    if (!st.ok()) return st;
+  }
+  return Status::Ok();
+}
+
+// Inflates from *input until it is used up or the gzip member ends (stream_ended); *input is
+// left with what follows the member.
+Status ProfileDecoder::InflateMember(std::string_view* input) {
+  Impl& s = *impl_;
   // Output goes out in steps of kStep bytes. Once the body is known to be a protobuf, each
   // step inflates straight into the protobuf buffer instead of being copied there; the steps
   // stay the same, so caps trip at the same byte counts.
   constexpr std::size_t kStep = 64 * 1024;
   char out[kStep];
-  s.zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(chunk.data()));
-  s.zs.avail_in = static_cast<uInt>(chunk.size());
+  s.zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(input->data()));
+  s.zs.avail_in = static_cast<uInt>(input->size());
+  // Leaves *input with what zlib did not take, however the loop ends.
+  struct Unread {
+    std::string_view* input;
+    const z_stream& zs;
+    ~Unread() { *input = input->substr(input->size() - zs.avail_in); }
+  } unread{input, s.zs};
   while (s.zs.avail_in > 0) {
     const bool direct = info_.format == ProfileFormat::kProto;
     std::size_t used = s.proto.size();
@@ -212,12 +257,6 @@ Status ProfileDecoder::Inflate(std::string_view chunk) {
     }
     if (rc == Z_STREAM_END) {
       s.stream_ended = true;
-      // Concatenated gzip members are legal; anything else after the end is ignored.
-      if (s.zs.avail_in >= 2 && s.zs.next_in[0] == 0x1f && s.zs.next_in[1] == 0x8b &&
-          inflateReset(&s.zs) == Z_OK) {
-        s.stream_ended = false;
-        continue;
-      }
       break;
     }
     if (rc != Z_OK && rc != Z_BUF_ERROR) {
@@ -348,6 +387,10 @@ Status ProfileDecoder::Finish() {
     info_.decoded_bytes -= head.size();
     st = FeedDecoded(head);
     if (!st.ok()) return error_ = st;
+  }
+  if (s.ignored_after_end > 0 || !s.after_end.empty()) {
+    info_.warnings.push_back("gzip: " + std::to_string(s.ignored_after_end + s.after_end.size()) +
+                             " bytes after the end of the compressed data ignored");
   }
   if (s.inflating && !s.stream_ended) {
     // A gzip stream without its end marker means the body was cut.

@@ -32,6 +32,7 @@ class ProfileDecoder {
   class Impl;
   Status StartInflate(std::string_view first);
   Status Inflate(std::string_view chunk);
+  Status InflateMember(std::string_view* input);
   bool InflateWhole();
   Status FeedDecoded(std::string_view chunk);
   Status Detect(bool at_end);

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "../proto_builder.h"
+#include "common/limits.h"
 #include "../test_util.h"
 
 namespace gx {
@@ -59,6 +60,45 @@ TEST_CASE("format is detected from content: proto, gzip proto, text, gzip text")
       CHECK(info->format == c.format);
       CHECK(info->compressed == c.compressed);
       CHECK(sink.records.size() == c.records);
+    }
+  }
+}
+
+TEST_CASE("concatenated gzip members are all read, wherever the chunks split them") {
+  const std::string text1 = "goroutine 1 [running]:\nmain.main()\n\tm.go:1 +0x1\n\n";
+  const std::string text2 = "goroutine 2 [chan receive]:\nmain.f()\n\tm.go:2 +0x1\n\n";
+  // The first member is padded with a header comment (FCOMMENT) to end one byte before the
+  // boundary at which the decoder stops buffering and streams: the second member's two magic
+  // bytes then arrive in different chunks.
+  std::string first = test::ProtoBuilder::Gzip(text1);
+  first[3] = static_cast<char>(first[3] | 0x10);
+  first.insert(10, std::string(kWholeGzipBytes - 1 - first.size() - 1, 'c') + '\0');
+  REQUIRE(first.size() == kWholeGzipBytes - 1);
+  const std::string body = first + test::ProtoBuilder::Gzip(text2);
+  for (std::size_t chunk : {kWholeGzipBytes, std::size_t{4096}, std::size_t{0}}) {
+    CAPTURE(chunk);
+    test::CollectingSink sink;
+    auto info = Decode(body, &sink, chunk);
+    REQUIRE_MESSAGE(info.ok(), info.status().message());
+    CHECK(sink.records.size() == 2);
+    CHECK(info->warnings.empty());
+  }
+}
+
+TEST_CASE("bytes after the end of the gzip data are ignored with a warning") {
+  const std::string member = test::ProtoBuilder::Gzip(Debug2Text());
+  for (const std::string& tail : {std::string("junk!"), std::string("\x1f\x00abc", 5),
+                                  std::string("\x1f", 1)}) {
+    for (std::size_t chunk : {std::size_t{1}, std::size_t{0}}) {
+      CAPTURE(tail.size());
+      CAPTURE(chunk);
+      test::CollectingSink sink;
+      auto info = Decode(member + tail, &sink, chunk);
+      REQUIRE(info.ok());
+      CHECK(sink.records.size() == 2);
+      REQUIRE(info->warnings.size() == 1);
+      CHECK(info->warnings[0] == "gzip: " + std::to_string(tail.size()) +
+                                     " bytes after the end of the compressed data ignored");
     }
   }
 }
