@@ -88,7 +88,11 @@ void Debug1Parser::OnLine(std::string_view line, bool terminated) {
       return;
     }
     seen_header_ = true;
-    info_->stated_total = total;
+    info_->stated_total = std::clamp<int64_t>(total, 0, kMaxRecordCount);
+    if (info_->stated_total != total) {
+      info_->warnings.push_back("debug=1: implausible total " + std::to_string(total) +
+                                " in the header, clamped");
+    }
     if (line.substr(0, at) == "goroutineleak") info_->kind = ProfileKind::kGoroutineLeak;
     return;
   }

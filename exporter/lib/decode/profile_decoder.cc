@@ -15,6 +15,15 @@
 namespace gx {
 namespace {
 
+// A quote of s for terminals and logs: cut to max bytes, anything but printable ASCII as '?'.
+std::string PrintableQuote(std::string_view s, std::size_t max) {
+  std::string quoted = Bounded(s.substr(0, max), max);
+  for (char& c : quoted) {
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
+  }
+  return quoted;
+}
+
 // One libdeflate decompressor per thread (it holds about 10 KB of tables, and is not
 // thread-safe); freed when the thread ends.
 libdeflate_decompressor* ThreadDecompressor() {
@@ -327,7 +336,14 @@ Status ProfileDecoder::Detect(bool at_end) {
   if (StartsWith(first, "goroutine ") && ParseGoroutineHeader(first, limits_, &probe)) {
     info_.format = ProfileFormat::kDebug2;
     s.debug2.emplace(sink_, &info_, limits_);
-  } else if (first.find(" profile: total ") != std::string_view::npos) {
+  } else if (const std::size_t at = first.find(" profile: total ");
+             at != std::string_view::npos) {
+    // Every pprof profile has this text form: only the goroutine ones are ours.
+    const std::string_view name = first.substr(0, at);
+    if (name != "goroutine" && name != "goroutineleak") {
+      return Status::Error("debug=1 profile of type '" + PrintableQuote(name, 64) +
+                           "', not a goroutine profile");
+    }
     info_.format = ProfileFormat::kDebug1;
     s.debug1.emplace(sink_, &info_, limits_);
   } else if (!head.empty() && head[0] == 0x0a) {
@@ -341,12 +357,8 @@ Status ProfileDecoder::Detect(bool at_end) {
   } else if (head.empty()) {
     return Status::Ok();
   } else {
-    // The quote goes to terminals and logs: bytes that are not printable ASCII show as '?'.
-    std::string quoted = Bounded(first.substr(0, 80), 80);
-    for (char& c : quoted) {
-      if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
-    }
-    return Status::Error("not a goroutine profile: first line is '" + quoted + "'");
+    return Status::Error("not a goroutine profile: first line is '" +
+                         PrintableQuote(first, 80) + "'");
   }
   return Status::Ok();
 }

@@ -131,6 +131,8 @@ TEST_CASE("bad bodies give clear errors, never an empty OK") {
       {"html", "<html><body>404 page not found</body></html>\n", "not a goroutine profile"},
       {"unknown profile", "Unknown profile\n", "not a goroutine profile"},
       {"cpu profile", cpu.Serialize(), "not a goroutine profile"},
+      {"debug=1 of another profile", "threadcreate profile: total 3\n3 @ 0x1\n#\t0x1\tmain.a+0x1\n",
+       "debug=1 profile of type 'threadcreate', not a goroutine profile"},
       {"cut gzip", gz.substr(0, gz.size() / 2), "cut"},
       {"corrupt gzip", std::string("\x1f\x8b\x08\x00garbagegarbage", 18), "gzip"},
       {"no records", "goroutine profile: total 0\n", "no goroutine records"},
@@ -263,6 +265,20 @@ TEST_CASE("what a small hostile debug=0 body makes the decoder build is capped")
     REQUIRE(info.ok());
     REQUIRE(sink.records.size() == 1);
     CHECK(sink.records[0].count == kMaxRecordCount);
+  }
+  SUBCASE("debug=1 header totals too") {
+    for (const char* total : {"-1000", "9223372036854775807"}) {
+      CAPTURE(total);
+      test::CollectingSink sink;
+      auto info = Decode(std::string("goroutine profile: total ") + total +
+                             "\n3 @ 0x1\n#\t0x1\tmain.a+0x1\t/m.go:1\n\n",
+                         &sink);
+      REQUIRE(info.ok());
+      CHECK(info->stated_total == (total[0] == '-' ? 0 : kMaxRecordCount));
+      REQUIRE(!info->warnings.empty());
+      CHECK(info->warnings.front() ==
+            std::string("debug=1: implausible total ") + total + " in the header, clamped");
+    }
   }
   SUBCASE("debug=2 wait minutes too") {
     test::CollectingSink sink;
