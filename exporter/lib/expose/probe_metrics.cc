@@ -43,6 +43,12 @@ class FamilyBuilder {
 
 constexpr const char* kProfileNames[] = {"goroutine", "goroutineleak"};
 
+// The snapshot whose series a fetch record stands for (fresh or reused), or null.
+const Snapshot* DataInUse(const ProbeResult& r, const FetchRecord& f) {
+  if (f.profile == "goroutineleak") return r.leak.get();
+  return f.debug == 2 ? r.debug2.get() : r.snapshot.get();
+}
+
 // Projects a goroutine's label set onto the configured keys ("" when a key is absent).
 std::vector<std::string> Project(const LabelSet& labels, const std::vector<std::string>& keys) {
   std::vector<std::string> values(keys.size());
@@ -186,6 +192,11 @@ std::vector<MetricFamily> ProbeMetricFamilies(const ProbeResult& r, const Expose
                       "Age of the data behind the series from this profile; expensive profiles "
                       "are reused between their fetches.",
                       MetricType::Gauge, base);
+    FamilyBuilder partial("goroutine_fetch_partial",
+                          "1 if the data in use from this profile is partial: the body was cut "
+                          "or a cap of the decoder or aggregator was reached, so its counts are "
+                          "lower bounds.",
+                          MetricType::Gauge, base);
     for (const FetchRecord& f : r.fetches) {
       Labels l = {{"profile", f.profile}, {"debug", std::to_string(f.debug)}};
       performed.Gauge(l, f.performed ? 1 : 0);
@@ -199,11 +210,15 @@ std::vector<MetricFamily> ProbeMetricFamilies(const ProbeResult& r, const Expose
         const int64_t now_ms = o.now_ms > 0 ? o.now_ms : r.time_ms;
         age.Gauge(l, std::max<int64_t>(0, now_ms - f.data_time_ms) / 1000.0);
       }
+      if (const Snapshot* data = DataInUse(r, f)) {
+        partial.Gauge(l, data->info.truncated || data->overflow_goroutines > 0 ? 1 : 0);
+      }
     }
     out.push_back(bytes.Take());
     out.push_back(performed.Take());
     out.push_back(skipped.Take());
     out.push_back(age.Take());
+    out.push_back(partial.Take());
   }
   if (!r.success || !r.snapshot) return out;
   const Snapshot& s = *r.snapshot;

@@ -340,6 +340,40 @@ TEST_CASE("goroutines marked leaked are left out of the wait ages, not counted a
 
 namespace gx {
 
+TEST_CASE("a fetch whose data is partial says so; whole data reads 0") {
+  auto partial_of = [](const ProbeResult& r) {
+    std::map<std::string, double> out;
+    for (const auto& family : ProbeMetricFamilies(r, ExposeOptions())) {
+      if (family.name != "goroutine_fetch_partial") continue;
+      for (const auto& m : family.metric) {
+        std::string key;
+        for (const auto& l : m.label) key += l.value + "/";
+        out[key] = m.gauge.value;
+      }
+    }
+    return out;
+  };
+  ProbeResult r = MakeResult(Snap({{"main.a", 1}}));
+  CHECK(partial_of(r) == std::map<std::string, double>{{"goroutine/0/", 0}});
+
+  Snapshot cut = *Snap({{"main.a", 1}});
+  cut.info.truncated = true;  // a dump cut at Go's 64 MiB, a body without its end
+  Snapshot folded = *Snap({{"main.b", 1}});
+  folded.overflow_goroutines = 7;  // past the aggregator's bucket cap
+  r.snapshot = std::make_shared<const Snapshot>(folded);
+  r.debug2 = std::make_shared<const Snapshot>(cut);
+  FetchRecord d2;
+  d2.profile = "goroutine";
+  d2.debug = 2;
+  d2.skipped = SkipReason::kMinInterval;  // reused: its data is still in use
+  r.fetches.push_back(d2);
+  FetchRecord leak;
+  leak.profile = "goroutineleak";
+  leak.skipped = SkipReason::kOverCap;  // no data: no series
+  r.fetches.push_back(leak);
+  CHECK(partial_of(r) == std::map<std::string, double>{{"goroutine/0/", 1}, {"goroutine/2/", 1}});
+}
+
 TEST_CASE("data ages are taken at render time when it is given") {
   ProbeResult r = MakeResult(Snap({{"main.a", 1}}));
   r.time_ms = 1'000'000;
