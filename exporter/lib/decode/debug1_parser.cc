@@ -38,7 +38,7 @@ Debug1Parser::Debug1Parser(RecordSink* sink, DecodeInfo* info, const Limits& lim
 void Debug1Parser::Feed(std::string_view chunk) {
   lines_.Feed(
       chunk, [this](std::string_view line, bool terminated) { OnLine(line, terminated); },
-      [this] { Unknown("line longer than the line cap"); });
+      [this](std::string_view) { Unknown("line longer than the line cap"); });
 }
 
 void Debug1Parser::Finish() {

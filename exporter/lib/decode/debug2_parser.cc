@@ -201,7 +201,15 @@ Debug2Parser::Debug2Parser(RecordSink* sink, DecodeInfo* info, const Limits& lim
 void Debug2Parser::Feed(std::string_view chunk) {
   lines_.Feed(
       chunk, [this](std::string_view line, bool terminated) { OnLine(line, terminated); },
-      [this] { Unknown("line longer than the line cap"); });
+      [this](std::string_view head) {
+        // A goroutine's header (Go >= 1.27 prints its labels there, and they can be long):
+        // the goroutine is lost, so the counts are lower bounds.
+        if (StartsWith(head, "goroutine ")) {
+          ++lost_headers_;
+          info_->truncated = true;
+        }
+        Unknown("line longer than the line cap");
+      });
   // The caller reuses the chunk's memory: a record still open copies what it views there.
   if (!in_record_) return;
   auto in_chunk = [&](std::string_view s) {
@@ -223,6 +231,13 @@ std::string_view Debug2Parser::Keep(std::string_view s) {
 }
 
 void Debug2Parser::Finish() {
+  if (lost_headers_ > 0) {
+    info_->warnings.push_back("debug=2: " + std::to_string(lost_headers_) +
+                              " goroutine headers longer than " +
+                              std::to_string(limits_.max_line_bytes) +
+                              " bytes were skipped with their goroutines; counts from debug=2 "
+                              "are a lower bound");
+  }
   bool cut = false;
   lines_.Finish([&](std::string_view, bool) { cut = true; });
   if (cut || info_->decoded_bytes == (64u << 20)) {

@@ -59,6 +59,7 @@ class Debug2Parser {
   StringArena arena_;
   bool in_record_ = false;
   bool clamped_minutes_ = false;  // the warning about wait minutes was given
+  int64_t lost_headers_ = 0;      // goroutine headers over the line cap, skipped
   bool expect_file_for_creator_ = false;
   bool expect_file_for_frame_ = false;
 };

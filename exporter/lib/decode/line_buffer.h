@@ -1,8 +1,9 @@
 // Splits a byte stream into lines across chunk boundaries. Holds at most one partial line,
-// capped at max_line_bytes: a longer line is reported once as overlong and then skipped.
-// Not thread-safe.
+// capped at max_line_bytes: a longer line is reported once as overlong, with its first bytes,
+// and then skipped. Not thread-safe.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -16,10 +17,13 @@ namespace gx {
 
 class LineBuffer {
  public:
+  static constexpr std::size_t kOverlongHeadBytes = 16;
+
   explicit LineBuffer(std::size_t max_line_bytes) : max_line_bytes_(max_line_bytes) {}
 
   // Calls on_line(line, terminated=true) for every complete line in chunk (without '\n';
-  // a trailing '\r' is kept), and on_overlong() once for every line over the cap.
+  // a trailing '\r' is kept), and on_overlong(head) once for every line over the cap, with
+  // its first min(kOverlongHeadBytes, max_line_bytes + 1) bytes (to tell what it was).
   template <typename OnLine, typename OnOverlong>
   void Feed(std::string_view chunk, OnLine&& on_line, OnOverlong&& on_overlong) {
     const char* base = chunk.data();
@@ -34,8 +38,8 @@ class LineBuffer {
         on_line(piece, true);  // fast path: no copy
         in_chunk_ = false;
       } else if (pending_.size() + piece.size() > max_line_bytes_) {
+        on_overlong(OverlongHead(piece));
         pending_.clear();
-        on_overlong();
       } else {
         pending_.append(piece);
         on_line(std::string_view(pending_), true);
@@ -67,9 +71,9 @@ class LineBuffer {
       if (skipping_) {
         // Discard the rest of an overlong line.
       } else if (pending_.size() + piece.size() > max_line_bytes_) {
+        on_overlong(OverlongHead(piece));
         pending_.clear();
         skipping_ = true;
-        on_overlong();
       } else {
         pending_.append(piece);
       }
@@ -101,8 +105,19 @@ class LineBuffer {
   }
 #endif
 
+  // The first bytes of the overlong line made of pending_ and then piece.
+  std::string_view OverlongHead(std::string_view piece) {
+    const std::size_t want = std::min(kOverlongHeadBytes, max_line_bytes_ + 1);
+    const std::size_t from_pending = std::min(pending_.size(), want);
+    std::memcpy(head_, pending_.data(), from_pending);
+    const std::size_t from_piece = std::min(piece.size(), want - from_pending);
+    std::memcpy(head_ + from_pending, piece.data(), from_piece);
+    return std::string_view(head_, from_pending + from_piece);
+  }
+
   std::size_t max_line_bytes_;
   std::string pending_;
+  char head_[kOverlongHeadBytes];
   bool skipping_ = false;
   bool in_chunk_ = false;
 };

@@ -170,6 +170,33 @@ TEST_CASE("overlong lines are skipped with bounded memory") {
   CHECK(p.info.unknown_lines >= 1);
 }
 
+TEST_CASE("a goroutine header over the line cap loses its goroutine, and the dump says so") {
+  // Go 1.27 prints pprof labels in the header; a service's labels can make it long.
+  Limits limits;
+  limits.max_line_bytes = 100;
+  const std::string dump = "goroutine 1 [select]:\nmain.a()\n\tmain.go:1 +0x1\n\n"
+                           "goroutine 2 [select] {route: \"" + std::string(500, 'r') +
+                           "\"}:\nmain.b()\n\tmain.go:2 +0x1\n\n"
+                           "goroutine 3 [select]:\nmain.c()\n\tmain.go:3 +0x1\n";
+  for (std::size_t chunk : {std::size_t{0}, std::size_t{7}}) {
+    CAPTURE(chunk);
+    Parsed p = Parse(dump, chunk, limits);
+    CHECK(p.records.size() == 2);
+    CHECK(p.info.truncated);
+    bool said = false;
+    for (const std::string& w : p.info.warnings) {
+      said = said || w.find("debug=2: 1 goroutine headers longer than 100 bytes were skipped") == 0;
+    }
+    CHECK(said);
+  }
+  // An overlong frame line loses no goroutine: the counts stay whole.
+  Parsed frame = Parse("goroutine 1 [select]:\nmain.a(" + std::string(500, 'x') +
+                           ")\n\tmain.go:1 +0x1\n",
+                       0, limits);
+  CHECK(frame.records.size() == 1);
+  CHECK_FALSE(frame.info.truncated);
+}
+
 TEST_CASE("random bytes never crash the debug=2 parser") {
   std::mt19937 rng(42);
   const std::string alphabet = "goroutine [](){}:,\"\\\t\n 0123456789abcmnx.+/";

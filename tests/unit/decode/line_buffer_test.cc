@@ -13,22 +13,24 @@ namespace gx {
 namespace {
 
 struct Split {
-  std::vector<std::string> lines;  // "!" marks an overlong line
+  std::vector<std::string> lines;  // "!" and its first bytes mark an overlong line
   std::string rest;
 };
 
-// What LineBuffer must report: complete lines of at most max bytes, one "!" per longer line.
+// What LineBuffer must report: complete lines of at most max bytes, and for each longer line
+// "!" and its first min(16, max + 1) bytes.
 Split Reference(const std::string& input, std::size_t max) {
   Split out;
+  const std::size_t head = std::min(LineBuffer::kOverlongHeadBytes, max + 1);
   std::size_t start = 0;
   for (std::size_t nl = input.find('\n'); nl != std::string::npos; nl = input.find('\n', start)) {
     std::size_t len = nl - start;
-    out.lines.push_back(len <= max ? input.substr(start, len) : "!");
+    out.lines.push_back(len <= max ? input.substr(start, len) : "!" + input.substr(start, head));
     start = nl + 1;
   }
   out.rest = input.substr(start);
   if (out.rest.size() > max) {
-    out.lines.push_back("!");
+    out.lines.push_back("!" + out.rest.substr(0, head));
     out.rest.clear();
   }
   return out;
@@ -62,8 +64,8 @@ TEST_CASE("line buffer: any chunking gives the reference split") {
             got.lines.emplace_back(line);
             last_overlong = false;
           },
-          [&] {
-            got.lines.push_back("!");
+          [&](std::string_view head) {
+            got.lines.push_back("!" + std::string(head));
             last_overlong = true;
           });
       i += chunk;
