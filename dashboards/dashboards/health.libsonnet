@@ -107,11 +107,11 @@ local u = import '../lib/util.libsonnet';
                 )],
                 [12, g.timeseries(
                   'Distinct and folded stacks, partial data',
-                  'goroutine_stacks (distinct normalized stacks) and goroutine_stack_folded_stacks (stacks folded into stack_id="other" beyond the exported top-K); and goroutine_fetch_partial: profiles whose data in use is partial (a cut body, or a decoder or aggregator cap reached), so their counts are lower bounds: /report says why.',
+                  'goroutine_stacks (distinct normalized stacks) and goroutine_stack_folded_stacks (stacks folded into stack_id="other" beyond the exported top-K); and goroutine_fetch_partial summed per target: how many of its profiles in use are partial (a cut body, or a decoder or aggregator cap reached), so their counts are lower bounds: /report says why.',
                   [
                     g.target('sum by (%s) (goroutine_stacks{%s})' % [by, sel], legend + ' stacks'),
                     g.target('sum by (%s) (goroutine_stack_folded_stacks{%s})' % [by, sel], legend + ' folded'),
-                    g.target('max by (%s, profile, debug) (goroutine_fetch_partial{%s}) > 0' % [by, sel], legend + ' partial: {{profile}} debug={{debug}}'),
+                    g.target('sum by (%s) (goroutine_fetch_partial{%s})' % [by, sel], legend + ' partial profiles'),
                   ],
                   fill=0,
                 )],
