@@ -87,7 +87,7 @@ TEST_CASE("concatenated gzip members are all read, wherever the chunks split the
 
 TEST_CASE("bytes after the end of the gzip data are ignored with a warning") {
   const std::string member = test::ProtoBuilder::Gzip(Debug2Text());
-  for (const std::string& tail : {std::string("junk!"), std::string("\x1f\x00abc", 5),
+  for (const std::string& tail : {std::string("junk!"), std::string("\x1f\x00" "abc", 5),
                                   std::string("\x1f", 1)}) {
     for (std::size_t chunk : {std::size_t{1}, std::size_t{0}}) {
       CAPTURE(tail.size());
