@@ -201,8 +201,8 @@ Status DecodePprofProto(std::string_view message, const Limits& limits, RecordSi
       }
     }
     labels.clear();
+    // At most max_labels_per_goroutine: the reader keeps no more.
     for (const PprofProfile::Label& label : sample.labels) {
-      if (labels.size() >= limits.max_labels_per_goroutine) break;
       // Cut before copying: a value can be a string of the whole table's size.
       const std::string num = label.str != 0 ? std::string() : std::to_string(label.num);
       const std::string_view value = label.str != 0 ? strings.Get(label.str) : num;
