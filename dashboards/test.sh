@@ -5,7 +5,8 @@
 #   2. promtool check rules  out/rules.yaml, out/alerts.yaml
 #   3. promtool test rules   tests/*_test.yaml (every alert: must fire / must not fire)
 #   4. tests/lint.py         documented metric names only; dashboard queries parse; layout
-#   5. typecheck/            dashboards type-checked against @grafana/schema with tsc
+#   5. tests/panel_queries.py  chosen panel queries count what they say, on made-up series
+#   6. typecheck/            dashboards type-checked against @grafana/schema with tsc
 #
 # Needs: jsonnet (Debian package jsonnet), promtool (Debian package prometheus), python3,
 # node and npm (the npm registry, the first time, for `npm ci`).
@@ -43,6 +44,7 @@ step "generated outputs are up to date" ./generate.sh --check
 step "promtool check rules" promtool check rules out/rules.yaml out/alerts.yaml
 step "promtool test rules" promtool test rules tests/rules_test.yaml tests/alerts_test.yaml
 step "metric names, dashboard queries and layout" python3 tests/lint.py
+step "panel queries on made-up series (promtool)" python3 tests/panel_queries.py
 step "dashboard types (@grafana/schema + tsc)" typecheck
 
 echo

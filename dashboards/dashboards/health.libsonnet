@@ -39,8 +39,10 @@ local u = import '../lib/util.libsonnet';
                 )],
                 [6, g.stat(
                   'Targets failing',
-                  'Targets whose last probe did not fetch and decode a goroutine profile, or whose scrape failed (up == 0: the exporter down, or its answer past the scrape timeout, when goroutine_probe_success is absent).',
-                  [g.target('count(goroutine_probe_success{%s} == 0 or up{%s} == 0) or vector(0)' % [sel, sel], '', instant=true)],
+                  "Targets whose last probe did not fetch and decode a goroutine profile, or whose scrape failed (up == 0: the exporter down, or its answer past the scrape timeout, when goroutine_probe_success is absent). The exporter's own /metrics scrape is not counted (series that carried goroutine_exporter_build_info), as in the GoroutineProbeFailing alert.",
+                  // The chart's ServiceMonitor scrapes the exporter's /metrics under the probes'
+                  // job, so its `up` matches `sel`; it is not a target.
+                  [g.target('count(goroutine_probe_success{%s} == 0 or (up{%s} == 0 unless on (%s) last_over_time(goroutine_exporter_build_info{%s}[%s]))) or vector(0)' % [sel, sel, by, xsel, c.exporterSelfLookback], '', instant=true)],
                   steps=[{ color: 'green', value: null }, { color: 'red', value: 1 }],
                   colorMode='background',
                 )],
