@@ -7,7 +7,9 @@
 
 namespace gx {
 
-bool ParseDebug1Labels(std::string_view text, const Limits& limits, LabelSet* labels) {
+bool ParseDebug1Labels(std::string_view text, const Limits& limits, LabelSet* labels,
+                       bool* cut) {
+  *cut = false;
   std::size_t i = 0;
   if (text.empty() || text[0] != '{') return false;
   ++i;
@@ -24,6 +26,8 @@ bool ParseDebug1Labels(std::string_view text, const Limits& limits, LabelSet* la
     if (parsed.size() < limits.max_labels_per_goroutine) {
       parsed.emplace_back(Bounded(*key, limits.max_label_bytes),
                           Bounded(*value, limits.max_label_bytes));
+    } else {
+      *cut = true;
     }
     if (i < text.size() && text[i] == ',') ++i;
   }
@@ -66,6 +70,7 @@ void Debug1Parser::Unknown(std::string_view why) {
 void Debug1Parser::EmitRecord() {
   if (!in_record_) return;
   ++info_->records;
+  info_->labels_cut_records += current_.labels_cut;
   counted_ += current_.count;
   sink_->OnRecord(std::move(current_));
   current_ = RawRecord();
@@ -122,7 +127,7 @@ void Debug1Parser::OnLine(std::string_view line, bool terminated) {
     return;
   }
   if (StartsWith(line, "# labels: ")) {
-    if (!ParseDebug1Labels(line.substr(10), limits_, &current_.labels)) {
+    if (!ParseDebug1Labels(line.substr(10), limits_, &current_.labels, &current_.labels_cut)) {
       Unknown("labels not understood");
     }
     return;

@@ -9,8 +9,10 @@
 
 namespace gx {
 
-// Parses the value of a "# labels: {"k":"v", "k2":"v2"}" line.
-bool ParseDebug1Labels(std::string_view text, const Limits& limits, LabelSet* labels);
+// Parses the value of a "# labels: {"k":"v", "k2":"v2"}" line. Labels past
+// max_labels_per_goroutine are read and dropped; *cut says whether any were.
+bool ParseDebug1Labels(std::string_view text, const Limits& limits, LabelSet* labels,
+                       bool* cut);
 
 class Debug1Parser {
  public:

@@ -57,7 +57,8 @@ std::size_t FindStatusClose(std::string_view text, std::size_t open) {
 }  // namespace
 
 bool ParseTracebackLabels(std::string_view text, std::size_t* pos, const Limits& limits,
-                          LabelSet* labels) {
+                          LabelSet* labels, bool* cut) {
+  *cut = false;
   std::size_t i = *pos;
   if (i >= text.size() || text[i] != '{') return false;
   ++i;
@@ -81,6 +82,7 @@ bool ParseTracebackLabels(std::string_view text, std::size_t* pos, const Limits&
     while (i < text.size() && text[i] == ' ') ++i;
     if (!ReadLabelToken(text, &i, ",}", limits.max_label_bytes, &value)) return false;
     n += keep;
+    *cut |= !keep;
     if (i < text.size() && text[i] == ',') ++i;
   }
   labels->resize(n);
@@ -121,7 +123,9 @@ bool ParseGoroutineHeader(std::string_view line, const Limits& limits, RawRecord
                               : status.find(" labels:{");
   if (labels_at != std::string_view::npos) {
     std::size_t pos = labels_at + 8;
-    if (!ParseTracebackLabels(status, &pos, limits, &out->labels)) return false;
+    if (!ParseTracebackLabels(status, &pos, limits, &out->labels, &out->labels_cut)) {
+      return false;
+    }
     has_labels = true;
     status = status.substr(0, labels_at);
   }
@@ -160,7 +164,9 @@ bool ParseGoroutineHeader(std::string_view line, const Limits& limits, RawRecord
   std::size_t rest = close + 1;
   if (StartsWith(line.substr(rest), " {")) {
     rest += 1;
-    if (!ParseTracebackLabels(line, &rest, limits, &out->labels)) return false;
+    if (!ParseTracebackLabels(line, &rest, limits, &out->labels, &out->labels_cut)) {
+      return false;
+    }
     has_labels = true;
   }
   if (!has_labels) out->labels.clear();
@@ -182,6 +188,7 @@ void ResetRecord(RawRecord* r) {
   r->leaked = false;
   r->locked_to_thread = false;
   r->frames_elided = false;
+  r->labels_cut = false;
   r->created_by.clear();
   r->created_at.clear();
   r->goroutine_id = -1;
@@ -271,6 +278,7 @@ void Debug2Parser::StartRecord() {
 void Debug2Parser::EmitRecord() {
   if (!in_record_) return;
   ++info_->records;
+  info_->labels_cut_records += current_->labels_cut;
   emitter_.Emit(ViewOf(*current_, frames_));
   StartRecord();
   ResetRecord(current_);

@@ -20,9 +20,10 @@ namespace gx {
 bool ParseGoroutineHeader(std::string_view line, const Limits& limits, RawRecord* out);
 
 // Parses the label text "{route: /enrich, tenant: x}" (1.27) or "{"route": "/enrich"}"
-// (1.26 labels:{...}); *pos starts at '{' and ends after '}'.
+// (1.26 labels:{...}); *pos starts at '{' and ends after '}'. Labels past
+// max_labels_per_goroutine are read and dropped; *cut says whether any were.
 bool ParseTracebackLabels(std::string_view text, std::size_t* pos, const Limits& limits,
-                          LabelSet* labels);
+                          LabelSet* labels, bool* cut);
 
 class Debug2Parser {
  public:

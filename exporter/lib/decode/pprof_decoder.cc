@@ -220,6 +220,7 @@ Status DecodePprofProto(std::string_view message, const Limits& limits, RecordSi
     record.frames_elided = frames_elided;
     total += record.count;
     ++info->records;
+    info->labels_cut_records += sample.labels_cut;
     emitter.Emit(record);
   }
   info->stated_total = total;

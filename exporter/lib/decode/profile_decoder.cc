@@ -430,6 +430,12 @@ Status ProfileDecoder::Finish() {
     case ProfileFormat::kUnknown:
       break;
   }
+  if (info_.labels_cut_records > 0) {
+    info_.warnings.push_back(std::to_string(info_.labels_cut_records) +
+                             " records carried more than " +
+                             std::to_string(limits_.max_labels_per_goroutine) +
+                             " pprof labels; the labels past that many were dropped");
+  }
   // A goroutineleak profile of a healthy target is legitimately empty ("total 0"). A goroutine
   // profile never is: it always holds the goroutine that served the request.
   const bool empty_leak_profile = info_.kind == ProfileKind::kGoroutineLeak &&

@@ -36,6 +36,7 @@ struct RawRecord {
   bool leaked = false;        // "(leaked)" marker, or any record of a goroutineleak profile
   bool locked_to_thread = false;
   bool frames_elided = false;  // "...N frames elided..." or "...additional frames elided..."
+  bool labels_cut = false;     // more than max_labels_per_goroutine labels: the rest dropped
   std::string created_by;      // creator function (debug=2 only)
   std::string created_at;      // creator file:line
   int64_t goroutine_id = -1;
@@ -51,6 +52,7 @@ struct DecodeInfo {
   int64_t records = 0;         // samples, text records or goroutine blocks read
   int64_t unknown_lines = 0;   // lines that fit no rule of the grammar (skipped, counted)
   int64_t ancestor_blocks = 0;  // "[originating from goroutine N]:" blocks (skipped)
+  int64_t labels_cut_records = 0;  // records whose labels past max_labels_per_goroutine dropped
   bool truncated = false;      // cut dump (64 MiB cap, unterminated last line, byte cap)
   bool delta_profile = false;  // ?seconds= delta: counts can be negative
   int64_t time_nanos = 0;

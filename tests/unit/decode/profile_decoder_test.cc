@@ -3,7 +3,10 @@
 #include <doctest/doctest.h>
 
 #include <cstring>
+#include <map>
 #include <random>
+#include <utility>
+#include <vector>
 
 #include "../proto_builder.h"
 #include "common/limits.h"
@@ -348,6 +351,40 @@ TEST_CASE("an empty goroutineleak profile is a valid zero, in debug=0 and debug=
   CHECK(sink.records.empty());
   // An empty goroutine profile is still an error: the serving goroutine is always in it.
   CHECK_FALSE(DecodeProfile("goroutine profile: total 0\n", &sink, Limits()).ok());
+}
+
+TEST_CASE("labels past the cap are dropped with a warning, in every format") {
+  Limits limits;
+  limits.max_labels_per_goroutine = 3;
+  // Two goroutines: one with 4 labels (one too many), one with 3.
+  std::map<std::string, std::string> four{{"a", "1"}, {"b", "2"}, {"c", "3"}, {"d", "4"}};
+  std::map<std::string, std::string> three{{"a", "1"}, {"b", "2"}, {"c", "3"}};
+  test::ProtoBuilder b;
+  b.Sample(1, {{"main.f"}}, four).Sample(1, {{"main.g"}}, three);
+  const std::string debug1 =
+      "goroutine profile: total 2\n"
+      "1 @ 0x1\n# labels: {\"a\":\"1\", \"b\":\"2\", \"c\":\"3\", \"d\":\"4\"}\n#\t0x1\tmain.f+0x1\tm.go:1\n\n"
+      "1 @ 0x2\n# labels: {\"a\":\"1\", \"b\":\"2\", \"c\":\"3\"}\n#\t0x2\tmain.g+0x1\tm.go:2\n\n";
+  const std::string debug2 =
+      "goroutine 1 [running] {a: 1, b: 2, c: 3, d: 4}:\nmain.f()\n\tm.go:1 +0x1\n\n"
+      "goroutine 2 [running] {a: 1, b: 2, c: 3}:\nmain.g()\n\tm.go:2 +0x1\n";
+  for (const auto& [name, body] : std::vector<std::pair<std::string, std::string>>{
+           {"debug=0", b.Gzipped()}, {"debug=1", debug1}, {"debug=2", debug2}}) {
+    CAPTURE(name);
+    test::CollectingSink sink;
+    auto info = Decode(body, &sink, 0, limits);
+    REQUIRE(info.ok());
+    REQUIRE(sink.records.size() == 2);
+    CHECK(sink.records[0].labels.size() == 3);
+    CHECK(sink.records[1].labels.size() == 3);
+    CHECK(info->labels_cut_records == 1);
+    bool warned = false;
+    for (const std::string& w : info->warnings) {
+      warned |= w == "1 records carried more than 3 pprof labels; the labels past that many "
+                     "were dropped";
+    }
+    CHECK(warned);
+  }
 }
 
 }  // namespace gx
