@@ -15,16 +15,16 @@ constexpr CategoryInfo kCategories[kCategoryCount] = {
      "Blocked channel send (backpressure or coordination bug): add a ctx.Done() case to the "
      "send, bound the queue and pick a policy (drop, shed, or block with a deadline)."},
     {"chan_receive", false,
-     "Blocked channel receive (the sender is gone or never closes; a for-range loop over a "
-     "Ticker channel looks the same): select on ctx.Done() as well, have the owner close "
-     "the channel when done, stop tickers."},
+     "Blocked channel receive: the sender is gone or never closes it. Let the owner close it "
+     "when done, or select on it with ctx.Done(); a bare <-ctx.Done() means that context is "
+     "never cancelled. A for range over a Ticker's C never ends: Stop does not close it."},
     {"nil_chan", false,
      "Send or receive on a nil channel blocks forever: the channel was never made or was set "
      "to nil; initialise it or guard the path."},
     {"select", false,
-     "Select with no case that can fire. If it has a ctx.Done() case, that context is never "
-     "cancelled: trace it to context.Background() or a cancel func never called. Otherwise "
-     "add a ctx.Done() case and make sure shutdown reaches one of the cases."},
+     "Select with no case that can fire (a ticker loop waits here between ticks). With a "
+     "ctx.Done() case, that context is never cancelled: trace it to context.Background() or "
+     "a cancel func never called. Else add one and make shutdown reach it."},
     {"select_no_cases", false,
      "select {} blocks forever by design: make sure this goroutine is meant to live as long "
      "as the process, and is started once."},
@@ -50,8 +50,9 @@ constexpr CategoryInfo kCategories[kCategoryCount] = {
      "sync.Cond.Wait with no Signal/Broadcast coming: signal on every state change and on "
      "shutdown, or use a channel with ctx.Done()."},
     {"timer", false,
-     "Sleep, timer or ticker loop without an exit: stop tickers, stop and drain timers, give "
-     "every loop a ctx.Done() exit."},
+     "Sleep, timer or ticker loop without an exit: give each loop a ctx.Done() case beside "
+     "its timer or ticker and return on it; defer Stop. Stop does not close the channel, so a "
+     "for range over a ticker never ends."},
     {"syscall", false,
      "Blocked in a system call or cgo: put a timeout on the file or socket underneath, or "
      "bound the number of concurrent calls."},
@@ -92,6 +93,18 @@ constexpr RuleHint kRuleHints[] = {
      "Waiting for a sync.Once (or OnceFunc/OnceValue) whose first caller has not returned: "
      "that caller's function is the one stuck (its goroutine is inside Once.Do, not in Lock); "
      "give it a deadline, and do not do I/O inside a Once without one."},
+    {"sql-db-background",
+     "A database/sql DB's own goroutine (its connection opener, and a cleaner once conns "
+     "expire): one per DB is normal. Growth means DBs opened and never closed: open one per "
+     "database at start-up and share it; Close what you open."},
+    {"grpc-clientconn-background",
+     "A gRPC ClientConn's own goroutines (resolver, balancer and state callbacks, a few per "
+     "conn): growth means ClientConns made and never closed. Make one per target and share "
+     "it; Close every one you make."},
+    {"signal-notify-context",
+     "signal.NotifyContext's goroutine, alive until its stop func is called or its parent "
+     "is done: growth means NotifyContext called again and again without stop. Call it once "
+     "(in main) and defer stop()."},
 };
 
 }  // namespace

@@ -335,6 +335,68 @@ TEST_CASE("bad rule files are rejected with the line") {
   }
 }
 
+TEST_CASE("library-owned and server connection goroutines seen in real services") {
+  Classifier c;
+  auto classify = [&c](std::vector<RawFrame> frames) {
+    ClassifyInput in;
+    in.frames = &frames;
+    in.format = ProfileFormat::kProto;
+    return c.Classify(in);
+  };
+  // grpc >= 1.62: the server connection's writer runs in NewServerTransport.func2, one per
+  // client connection, like its HandleStreams and keepalive siblings.
+  const Classification writer = classify(test::Frames(
+      {"runtime.gopark", "runtime.selectgo",
+       "google.golang.org/grpc/internal/transport.(*controlBuffer).get",
+       "google.golang.org/grpc/internal/transport.(*loopyWriter).run",
+       "google.golang.org/grpc/internal/transport.NewServerTransport.func2"}));
+  CHECK(writer.category == Category::kIdleServer);
+  // An HTTPS connection waiting for the client's hello: as idle as a plain-HTTP one waiting
+  // for its request line.
+  const Classification handshake = classify(test::Frames(
+      {"runtime.gopark", "runtime.netpollblock", "internal/poll.runtime_pollWait",
+       "internal/poll.(*pollDesc).wait", "internal/poll.(*FD).Read", "net.(*netFD).Read",
+       "net.(*conn).Read", "crypto/tls.(*atLeastReader).Read", "bytes.(*Buffer).ReadFrom",
+       "crypto/tls.(*Conn).readFromUntil", "crypto/tls.(*Conn).readRecordOrCCS",
+       "crypto/tls.(*Conn).readRecord", "crypto/tls.(*Conn).readHandshake",
+       "crypto/tls.(*Conn).readClientHello", "crypto/tls.(*Conn).serverHandshake",
+       "crypto/tls.(*Conn).handshakeContext", "crypto/tls.(*Conn).HandshakeContext",
+       "net/http.(*conn).serve"}));
+  CHECK(handshake.category == Category::kIdleServer);
+  CHECK(handshake.rule == "https-server-handshake");
+  // A handler reading a TLS connection it dialed itself is still network I/O.
+  const Classification client_read = classify(test::Frames(
+      {"runtime.gopark", "runtime.netpollblock", "internal/poll.runtime_pollWait",
+       "net.(*conn).Read", "crypto/tls.(*Conn).readRecord", "crypto/tls.(*Conn).Read",
+       "main.handler", "net/http.HandlerFunc.ServeHTTP", "net/http.serverHandler.ServeHTTP",
+       "net/http.(*conn).serve"}));
+  CHECK(client_read.category == Category::kNetworkIo);
+
+  // Goroutines a library object owns: select, with advice about the object, not a context.
+  struct Owned {
+    std::vector<RawFrame> frames;
+    std::string rule;
+    std::string hint_part;
+  };
+  const Owned owned[] = {
+      {test::Frames({"runtime.gopark", "runtime.selectgo",
+                     "database/sql.(*DB).connectionOpener"}),
+       "sql-db-background", "DBs opened and never closed"},
+      {test::Frames({"runtime.gopark", "runtime.selectgo",
+                     "google.golang.org/grpc/internal/grpcsync.(*CallbackSerializer).run"}),
+       "grpc-clientconn-background", "ClientConns made and never closed"},
+      {test::Frames({"runtime.gopark", "runtime.selectgo", "os/signal.NotifyContext.func1"}),
+       "signal-notify-context", "defer stop()"},
+  };
+  for (const Owned& o : owned) {
+    CAPTURE(o.rule);
+    const Classification got = classify(o.frames);
+    CHECK(got.category == Category::kSelect);
+    CHECK(got.rule == o.rule);
+    CHECK(StackHint(got.category, got.rule).find(o.hint_part) != std::string_view::npos);
+  }
+}
+
 TEST_CASE("every category has a name, a hint, and parses back") {
   for (int i = 0; i < kCategoryCount; ++i) {
     Category cat = static_cast<Category>(i);
