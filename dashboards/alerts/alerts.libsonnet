@@ -149,9 +149,11 @@ local u = import '../lib/util.libsonnet';
       topGrowingQuery(window, window, 0) + '{{ else }}' + noTopStack + '{{ end }}'
     else
       topGrowingQuery(window, window, c.stackMinGrowthPerHour) + '{{ else }}' + topGrowingQuery(stepWindow, u.humanMinutes(c.leakStepWindowMinutes), 0) + '{{ else }}' + noTopStack + '{{ end }}{{ end }}',
+  // Like the alert, the stacks' last reading holds while the target is over the goroutineleak
+  // cap: a leak that grows past the cap still names its largest stack.
   local topLeakedStack =
-    '{{ with printf `topk(1, goroutine_gc_leaked_stack_goroutines{%s, %s} %s)` %s | query }}'
-    % [sel, tm, hintJoin, ta]
+    '{{ with printf `topk(1, (goroutine_gc_leaked_stack_goroutines{%s, %s} or (last_over_time(goroutine_gc_leaked_stack_goroutines{%s, %s}[%s]) and on (%s) goroutine_fetch_skipped{%s, %s, profile="goroutineleak", reason="over_goroutine_cap"} == 1)) %s)` %s %s %s | query }}'
+    % [sel, tm, sel, tm, c.gcLeakHoldFor, by, sel, tm, hintJoin, ta, ta, ta]
     + '{{ with first . }}Largest: {{ .Labels.function }} (category {{ .Labels.category }}, stack_id {{ .Labels.stack_id }}) with {{ .Value }} goroutines. First fix: {{ .Labels.hint }}{{ end }}'
     + '{{ end }}',
   local stackHint =
@@ -181,7 +183,7 @@ local u = import '../lib/util.libsonnet';
               description: std.join('\n', [
                 'The goroutine count of {{ $labels.@TARGET@ }} (job {{ $labels.job }}) rose at {{ $value | humanize }}/h over the last %s, block after block, while its request rate (where exported) grew by less than %d%% and less than the goroutines did, and the process is past its warm-up (not restarted or new within the window): the leak signature, not load.' % [windows, std.floor(c.trafficGrowthTolerance * 100 + 0.5)],
                 topGrowingStack,
-                'Triage: %s/report?target={{ or $labels.%s $labels.@TARGET@ }}%s (what grew over its recent probes, each stack with its first fix); confirm with two captures 10-15 minutes apart (goroutine_triage watch).' % [c.exporterURL, c.probedTargetLabel, if c.exporterURL == '' then ' on the exporter' else ''],
+                "Triage: %s/report?target={{ or $labels.%s $labels.@TARGET@ }}&from=%dm%s (what grew over the alert's window, each stack with its first fix); confirm with two captures 10-15 minutes apart (goroutine_triage watch)." % [c.exporterURL, c.probedTargetLabel, c.leakWindowMinutes, if c.exporterURL == '' then ' on the exporter' else ''],
               ]),
             }),
           },
@@ -242,7 +244,9 @@ local u = import '../lib/util.libsonnet';
             labels: { severity: c.probeSeverity },
             annotations: fill({
               summary: 'Goroutine profile probes of {{ $labels.@TARGET@ }} are failing.',
-              description: 'Only {{ $value | humanizePercentage }} of the probes of {{ $labels.@TARGET@ }} (job {{ $labels.job }}) fetched and decoded a goroutine profile over the last %s. Its goroutine series are missing or stale, so the leak alerts cannot see this target. If up{job="{{ $labels.job }}"} is 0, the exporter itself was down or answered after the scrape timeout; otherwise see goroutine_exporter_fetch_errors_total by reason and the exporter log.' % c.probeFailWindow,
+              // $value is the probes' success ratio, or the scrapes' (`up`) when the exporter's
+              // answers themselves failed.
+              description: 'Only {{ $value | humanizePercentage }} of the probes of {{ $labels.@TARGET@ }} (job {{ $labels.job }}) succeeded over the last %s. Its goroutine series are missing or stale, so the leak alerts cannot see this target. If up{job="{{ $labels.job }}"} is 0, the scrape of /probe itself failed: Prometheus\' Status > Targets shows why (the exporter down or past the scrape timeout; HTTP 403: the target is not in probe.allowed_targets; 400: an unknown module or a bad target; 503: the probe waited for a worker past its deadline). Otherwise see goroutine_exporter_fetch_errors_total by reason and the exporter log.' % c.probeFailWindow,
             }),
           },
           {

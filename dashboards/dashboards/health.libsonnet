@@ -90,7 +90,7 @@ local u = import '../lib/util.libsonnet';
                 )],
                 [12, g.timeseries(
                   'Fetches skipped by reason',
-                  'goroutine_fetch_skipped: over_goroutine_cap (target too big for a stop-the-world dump), min_interval (fetched recently), unsupported (Go version), disabled (module option).',
+                  "goroutine_fetch_skipped: over_goroutine_cap (target too big for the profile's cost), min_interval (fetched recently, result reused), unsupported (the target answered 404: it has no such profile; asked again an hour later), disabled (module option), deadline (no time left in the probe), cheap_profile_failed (the cheap debug=0 fetch failed, so the size is unknown).",
                   [g.target('sum by (profile, debug, reason) (goroutine_fetch_skipped{%s})' % sel, '{{profile}} debug={{debug}}: {{reason}}')],
                   stack=true,
                   fill=30,

@@ -22,9 +22,11 @@ local u = import '../lib/util.libsonnet';
     local probed(expr) = '%s and on (%s) group by (%s) (goroutine_goroutines{%s})' % [expr, by, by, sel],
     local nonBenign = 'category!~"%s"' % u.alternation(c.benignCategories),
     local hintJoin = '* on (%s, category) group_left (hint) max by (%s, category, hint) (goroutine_category_info{%s})' % [by, by, sel],
+    // ${job:queryparam}: `job` is multi-value with All, and a plain ${job} in a link renders a
+    // multi-value as "{a,b}", which the next dashboard then matches literally (no data).
     local stackLink = {
       title: 'Stack drill-down',
-      url: '/d/%sstack?var-datasource=${datasource}&var-job=${job}&var-stack_id=${__data.fields.stack_id}&${__url_time_range}' % c.dashboardUIDPrefix,
+      url: '/d/%sstack?var-datasource=${datasource}&${job:queryparam}&var-stack_id=${__data.fields.stack_id}&${__url_time_range}' % c.dashboardUIDPrefix,
     },
 
     'goroutine-overview.json': g.dashboard(
@@ -209,8 +211,8 @@ local u = import '../lib/util.libsonnet';
               panels: [
                 [24, g.table(
                   'GC-proven leaked stacks',
-                  'goroutine_gc_leaked_stack_goroutines with the first-fix hint of their category.',
-                  [g.target('sum by (%s, stack_id, category, function) (goroutine_gc_leaked_stack_goroutines{%s} > 0) %s' % [by, catSel, hintJoin], '', instant=true, format='table')],
+                  "goroutine_gc_leaked_stack_goroutines with the first-fix hint of their category. Past the exporter's goroutineleak cap the profile is no longer fetched: a target's last reading (of up to %s ago) is shown while goroutine_fetch_skipped says so, as in the GoroutineGCProvenLeak alert." % c.gcLeakHoldFor,
+                  [g.target('sum by (%s, stack_id, category, function) ((goroutine_gc_leaked_stack_goroutines{%s} or (last_over_time(goroutine_gc_leaked_stack_goroutines{%s}[%s]) and on (%s) goroutine_fetch_skipped{%s, profile="goroutineleak", reason="over_goroutine_cap"} == 1)) > 0) %s' % [by, catSel, catSel, c.gcLeakHoldFor, by, sel, hintJoin], '', instant=true, format='table')],
                   transformations=g.mergeAndOrganize(
                     exclude=['Time'],
                     order=[T, 'stack_id', 'category', 'function', 'Value', 'hint'],

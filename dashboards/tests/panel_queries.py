@@ -57,6 +57,29 @@ CASES = [
         "eval_time": "15m",
         "expected": [("{}", 0)],
     },
+    {
+        "name": "GC-proven leaked stacks: a target past the goroutineleak cap keeps its last reading",
+        "dashboard": "goroutine-overview.json",
+        "panel": "GC-proven leaked stacks",
+        "variables": {"$category": ".*"},
+        "series": [
+            # svc-a: still under the cap, one leaked stack now.
+            (f'goroutine_gc_leaked_stack_goroutines{{{JOB}, instance="svc-a:6060", stack_id="a1", category="chan_send", function="main.a"}}', "4x30"),
+            (f'goroutine_category_info{{{JOB}, instance="svc-a:6060", category="chan_send", benign="false", hint="send"}}', "1x30"),
+            # svc-b: its stack series ended at minute 10, when it passed the cap.
+            (f'goroutine_gc_leaked_stack_goroutines{{{JOB}, instance="svc-b:6060", stack_id="b1", category="chan_receive", function="main.b"}}', "7x10"),
+            (f'goroutine_fetch_skipped{{{JOB}, instance="svc-b:6060", profile="goroutineleak", debug="0", reason="over_goroutine_cap"}}', "0x10 1x20"),
+            (f'goroutine_category_info{{{JOB}, instance="svc-b:6060", category="chan_receive", benign="false", hint="receive"}}', "1x30"),
+            # svc-c: its series ended for another reason (a restart, say): not held.
+            (f'goroutine_gc_leaked_stack_goroutines{{{JOB}, instance="svc-c:6060", stack_id="c1", category="select", function="main.c"}}', "2x10"),
+            (f'goroutine_category_info{{{JOB}, instance="svc-c:6060", category="select", benign="false", hint="select"}}', "1x30"),
+        ],
+        "eval_time": "25m",
+        "expected": [
+            ('{instance="svc-a:6060", stack_id="a1", category="chan_send", function="main.a", hint="send"}', 4),
+            ('{instance="svc-b:6060", stack_id="b1", category="chan_receive", function="main.b", hint="receive"}', 7),
+        ],
+    },
 ]
 
 
@@ -78,8 +101,14 @@ def panel_query(dashboard, title):
     expr = targets[0]["expr"]
     for k, v in ALL_VARIABLES.items():
         expr = expr.replace(k, v)
+    return expr
+
+
+def substituted(expr, extra):
+    for k, v in extra.items():
+        expr = expr.replace(k, v)
     if "$" in expr:
-        raise SystemExit(f"panel_queries: {title!r}: a variable is left in {expr}")
+        raise SystemExit(f"panel_queries: a variable is left in {expr}")
     return expr
 
 
@@ -91,7 +120,8 @@ def promtool_tests():
             "interval": "1m",
             "input_series": [{"series": s, "values": v} for s, v in case["series"]],
             "promql_expr_test": [{
-                "expr": panel_query(case["dashboard"], case["panel"]),
+                "expr": substituted(panel_query(case["dashboard"], case["panel"]),
+                                    case.get("variables", {})),
                 "eval_time": case["eval_time"],
                 "exp_samples": [{"labels": l, "value": v} for l, v in case["expected"]],
             }],
