@@ -93,6 +93,10 @@ constexpr RuleHint kRuleHints[] = {
      "Waiting for a sync.Once (or OnceFunc/OnceValue) whose first caller has not returned: "
      "that caller's function is the one stuck (its goroutine is inside Once.Do, not in Lock); "
      "give it a deadline, and do not do I/O inside a Once without one."},
+    {"grpc-client",
+     "Outbound gRPC: a call or stream waiting for its answer, or a ClientConn's reader and "
+     "keepalive (one set per connection). Give every call a context with a deadline, cancel "
+     "or drain every stream; growing connection goroutines mean ClientConns never closed."},
     {"sql-db-background",
      "A database/sql DB's own goroutine (its connection opener, and a cleaner once conns "
      "expire): one per DB is normal. Growth means DBs opened and never closed: open one per "

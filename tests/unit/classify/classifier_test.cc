@@ -388,6 +388,13 @@ TEST_CASE("library-owned and server connection goroutines seen in real services"
       {test::Frames({"runtime.gopark", "runtime.selectgo", "os/signal.NotifyContext.func1"}),
        "signal-notify-context", "defer stop()"},
   };
+  // An outbound gRPC call gets gRPC advice, though its category is net/http's.
+  const Classification call = classify(test::Frames(
+      {"runtime.gopark", "runtime.selectgo",
+       "google.golang.org/grpc/internal/transport.(*recvBufferReader).read",
+       "google.golang.org/grpc.(*clientStream).RecvMsg", "main.watch"}));
+  CHECK(call.category == Category::kHttpClient);
+  CHECK(StackHint(call.category, call.rule).find("Outbound gRPC") == 0);
   for (const Owned& o : owned) {
     CAPTURE(o.rule);
     const Classification got = classify(o.frames);
@@ -395,6 +402,30 @@ TEST_CASE("library-owned and server connection goroutines seen in real services"
     CHECK(got.rule == o.rule);
     CHECK(StackHint(got.category, got.rule).find(o.hint_part) != std::string_view::npos);
   }
+}
+
+TEST_CASE("an application goroutine assisting the GC is busy, the GC's own goroutines benign") {
+  Classifier c;
+  const auto handler = test::Frames({"main.render", "main.handler",
+                                     "net/http.HandlerFunc.ServeHTTP",
+                                     "net/http.serverHandler.ServeHTTP", "net/http.(*conn).serve"});
+  CHECK(ClassifyFrames(c, handler, "GC assist wait", ProfileFormat::kDebug2) ==
+        Category::kRunning);
+  CHECK(ClassifyFrames(c, handler, "GC assist marking", ProfileFormat::kDebug2) ==
+        Category::kRunning);
+  CHECK(ClassifyFrames(c, test::Frames({"unique.Make[...]", "main.intern"}),
+                       "GC weak to strong wait", ProfileFormat::kDebug2) == Category::kRunning);
+  // debug=0 shows the runtime frames instead of the state.
+  CHECK(ClassifyFrames(c, test::Frames({"runtime.gopark", "runtime.gcParkAssist",
+                                        "runtime.gcAssistAlloc", "runtime.mallocgc",
+                                        "main.render", "main.handler"})) == Category::kRunning);
+  // The runtime's own GC goroutines stay benign.
+  CHECK(ClassifyFrames(c, test::Frames({"runtime.gopark", "runtime.bgsweep"}), "GC sweep wait",
+                       ProfileFormat::kDebug2) == Category::kRuntime);
+  CHECK(ClassifyFrames(c, test::Frames({"runtime.gopark", "runtime.gcBgMarkWorker"}),
+                       "GC worker (idle)", ProfileFormat::kDebug2) == Category::kRuntime);
+  CHECK(ClassifyFrames(c, test::Frames({"runtime.gopark", "runtime.bgscavenge"}),
+                       "GC scavenge wait", ProfileFormat::kDebug2) == Category::kRuntime);
 }
 
 TEST_CASE("every category has a name, a hint, and parses back") {
