@@ -52,6 +52,30 @@ nlohmann::json TargetJson(const TargetView& v) {
   return j;
 }
 
+// The history's entry for the address `target` names under another spelling ("svc:6060",
+// "http://svc:6060", "http://svc:6060/"): the history is keyed by the target as Prometheus
+// sent it, and a pasted address need not match. Same address = same base URL as /probe
+// resolves it under the entry's module. Without `module`, a match under one module only, or
+// under "default". A pass over the history (bounded by its target cap), on a miss only.
+std::optional<TargetView> SameAddress(App* app, const std::string& target,
+                                      const std::string& module) {
+  auto config = app->config();
+  std::optional<TargetView> found;
+  int matches = 0;
+  for (TargetView& v : app->history().Targets()) {
+    if (!module.empty() && v.module != module) continue;
+    const Module* m = config->FindModule(v.module);
+    if (!m) continue;
+    auto wanted = ResolveTarget(target, *m);
+    auto known = ResolveTarget(v.target, *m);
+    if (!wanted.ok() || !known.ok() || wanted->base_url != known->base_url) continue;
+    ++matches;
+    if (!found || v.module == "default") found = std::move(v);
+  }
+  if (matches > 1 && found->module != "default") return std::nullopt;
+  return found;
+}
+
 // Finds the target named by ?target=&module= in the history; replies with an error if not.
 std::optional<TargetView> RequireTarget(App* app, const httplib::Request& req, httplib::Response& res) {
   TargetLookup found = LookUpTarget(app, req);
@@ -80,6 +104,7 @@ TargetLookup LookUpTarget(App* app, const httplib::Request& req) {
     module = modules.size() == 1 ? modules[0] : "default";
   }
   out.view = app->history().Target(target, module);
+  if (!out.view) out.view = SameAddress(app, target, req.get_param_value("module"));
   if (out.view) return out;
   if (!app->config()->FindModule(module)) {
     out.status = 400;

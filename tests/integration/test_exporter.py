@@ -325,6 +325,17 @@ class ExporterTest(LeakyAndExporter):
         self.assertEqual(first["category"], "chan_send")
         self.assertTrue(first["frames"])
         self.assertEqual(first["created_by"], "main.leakChanSend")  # from the debug=2 fetch
+        # The same address spelled as a URL (pasted from a browser) finds the same history.
+        for spelling in ("http://" + self.leaky.address, "http://" + self.leaky.address + "/"):
+            with self.subTest(spelling=spelling):
+                q2 = urllib.parse.urlencode({"target": spelling})
+                status, again = h.get_json(f"{self.exporter.url}/api/v1/stacks?{q2}")
+                self.assertEqual(status, 200, again)
+                self.assertEqual(again["data"]["target"], self.leaky.address)
+                status, _, _ = h.http_get(f"{self.exporter.url}/report?{q2}")
+                self.assertEqual(status, 200)
+        q3 = urllib.parse.urlencode({"target": "https://" + self.leaky.address})
+        self.assertEqual(h.http_get(f"{self.exporter.url}/api/v1/stacks?{q3}")[0], 404)
         status, headers, raw = h.http_get(f"{self.exporter.url}/api/v1/capture?{q}")
         self.assertEqual(status, 200)
         self.assertEqual(raw[:2], b"\x1f\x8b")
