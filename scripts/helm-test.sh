@@ -8,8 +8,9 @@
 #      @kubernetes-models/prometheus-operator, plus the chart's own conventions);
 #   5. the exporter config (and web config) rendered into each ConfigMap (Secret) passes
 #      `goroutine_exporter --config.check`;
-#   6. negative controls: a broken config, an insecure securityContext and a wrongly typed
-#      field must each be rejected (so the checks above can fail);
+#   6. negative controls: a broken config, an insecure securityContext, a wrongly typed or
+#      misspelt value (values.schema.json), and values that would render a harmful object
+#      must each be rejected (so the checks above can fail);
 #   7. the rendered ScrapeConfigs' relabeling run by a real Prometheus (Debian's 2.42) on
 #      synthetic pod targets, probing tests/fixtures/leaky through a local exporter.
 #
@@ -224,10 +225,33 @@ fi
 if node helm/validate/validate.mjs --chart "$CHART" "$neg/insecure.yaml" >/dev/null 2>&1; then
   failed "negative control: the validator accepted readOnlyRootFilesystem=false"
 fi
+# values.schema.json rejects a wrongly typed value before anything renders, so the validator's
+# own type check is fed a rendered manifest edited by hand.
+if "$HELM_BIN" template goroutine-exporter "$CHART" --kube-version "$KUBE_VERSION" \
+    --set-string containerPort=http9867 >/dev/null 2>&1; then
+  failed "negative control: values.schema.json accepted a string containerPort"
+fi
 "$HELM_BIN" template goroutine-exporter "$CHART" -n monitoring --kube-version "$KUBE_VERSION" \
-  --set-string containerPort=http9867 >"$neg/badtype.yaml" 2>/dev/null || true
+  | sed 's/containerPort: 9867/containerPort: "http9867"/' >"$neg/badtype.yaml"
+grep -q 'containerPort: "http9867"' "$neg/badtype.yaml" || failed "negative control: no containerPort to edit"
 if node helm/validate/validate.mjs --chart "$CHART" "$neg/badtype.yaml" >/dev/null 2>&1; then
   failed "negative control: the validator accepted a string containerPort"
+fi
+if "$HELM_BIN" template goroutine-exporter "$CHART" --kube-version "$KUBE_VERSION" \
+    --set serviceMonitor.enabeld=true >/dev/null 2>&1; then
+  failed "negative control: values.schema.json accepted a misspelt key (serviceMonitor.enabeld)"
+fi
+if "$HELM_BIN" template goroutine-exporter "$CHART" --kube-version "$KUBE_VERSION" \
+    --set networkPolicy.enabled=true --set-json 'networkPolicy.egressPorts=[]' >/dev/null 2>&1; then
+  failed "negative control: helm template accepted a NetworkPolicy egress rule without ports (all egress)"
+fi
+if "$HELM_BIN" template goroutine-exporter "$CHART" --kube-version "$KUBE_VERSION" \
+    --set podDisruptionBudget.minAvailable=1 >/dev/null 2>&1; then
+  failed "negative control: helm template accepted a PodDisruptionBudget no eviction can satisfy"
+fi
+if "$HELM_BIN" template goroutine-exporter "$CHART" --kube-version "$KUBE_VERSION" \
+    --set 'commonLabels.app\.kubernetes\.io/instance=x' >/dev/null 2>&1; then
+  failed "negative control: helm template accepted a commonLabels key the selector uses"
 fi
 if "$HELM_BIN" template goroutine-exporter "$CHART" --kube-version "$KUBE_VERSION" \
     --set mode=replicaset >/dev/null 2>&1; then

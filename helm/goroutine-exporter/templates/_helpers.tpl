@@ -49,13 +49,18 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 Common labels.
 */}}
 {{- define "goroutine-exporter.labels" -}}
+{{- $common := .Values.commonLabels | default dict }}
+{{- range $key := list "app.kubernetes.io/name" "app.kubernetes.io/instance" "helm.sh/chart" "app.kubernetes.io/managed-by" }}
+{{- if hasKey $common $key }}
+{{- fail (printf "commonLabels.%s: the chart sets this label itself (the selector uses the name and instance labels)" $key) }}
+{{- end }}
+{{- end -}}
 helm.sh/chart: {{ include "goroutine-exporter.chart" . }}
 {{ include "goroutine-exporter.selectorLabels" . }}
-app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | trunc 63 | quote }}
+{{- /* commonLabels may replace these three, not repeat them (a key twice is invalid YAML). */}}
+{{- $defaults := dict "app.kubernetes.io/version" (.Values.image.tag | default .Chart.AppVersion | trunc 63) "app.kubernetes.io/component" "exporter" "app.kubernetes.io/part-of" "goroutine-exporter" }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
-app.kubernetes.io/component: exporter
-app.kubernetes.io/part-of: goroutine-exporter
-{{- with .Values.commonLabels }}
+{{- with merge (deepCopy $common) $defaults }}
 {{ toYaml . }}
 {{- end }}
 {{- end }}
@@ -139,7 +144,9 @@ In-cluster address of the exporter Service, host:port.
 {{- /* "true" when the web config makes every client present a certificate (the kubelet's probes have none); RequireAndVerifyClientCert is the exporter's only such policy. */}}
 {{- define "goroutine-exporter.webRequiresClientCert" -}}
 {{- $tls := dig "tls_server_config" dict (.Values.webConfig.config | default dict) }}
-{{- if eq (dig "client_auth_type" "" $tls) "RequireAndVerifyClientCert" }}true{{ end }}
+{{- if eq (dig "client_auth_type" "" $tls) "RequireAndVerifyClientCert" }}true
+{{- else if and .Values.webConfig.existingSecret .Values.webConfig.clientCertRequired }}true
+{{- end }}
 {{- end }}
 
 {{/*
