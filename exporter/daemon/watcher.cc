@@ -51,9 +51,12 @@ std::vector<WatchTarget> Watcher::CollectTargets(const Config& config) {
   for (const StaticTargetGroup& g : config.watch.static_configs) {
     for (const std::string& t : g.targets) targets.push_back({t, g.module, g.labels});
   }
-  for (const FileSdConfig& sd : config.watch.file_sd_configs) {
+  file_sd_memory_.resize(config.watch.file_sd_configs.size());
+  for (std::size_t i = 0; i < config.watch.file_sd_configs.size(); ++i) {
     std::vector<std::string> errors;
-    for (WatchTarget& t : ResolveFileSd(sd, &errors)) targets.push_back(std::move(t));
+    for (WatchTarget& t : ResolveFileSd(config.watch.file_sd_configs[i], &errors, &file_sd_memory_[i])) {
+      targets.push_back(std::move(t));
+    }
     for (const std::string& e : errors) Log().Warn("file_sd", {{"err", e}});
   }
   return targets;

@@ -44,7 +44,8 @@ class Watcher {
                         const ProbeResult& result);
   // Every configured target; reads the file_sd files, so it runs without mu_ held (a slow
   // disk must not block /metrics).
-  static std::vector<WatchTarget> CollectTargets(const Config& config);
+  // Keeps each file_sd file's last good targets in file_sd_memory_ (scheduler thread only).
+  std::vector<WatchTarget> CollectTargets(const Config& config);
   // Replaces the slots with `targets`, keeping the state of targets already watched.
   void ApplyTargets(std::vector<WatchTarget> targets, int64_t interval,
                     int64_t now_ms);  // REQUIRES(mu_)
@@ -58,6 +59,8 @@ class Watcher {
   std::shared_ptr<const Config> config_;      // GUARDED_BY(mu_), the one slots_ came from
   int64_t next_sd_refresh_ms_ = 0;            // GUARDED_BY(mu_)
   std::size_t warned_target_count_ = 0;       // GUARDED_BY(mu_), last warned about
+  // One per file_sd config, by position (a reload that reorders them only loses what is kept).
+  std::vector<FileSdMemory> file_sd_memory_;  // scheduler thread only
   std::thread scheduler_;
   std::vector<std::thread> workers_;
 };

@@ -5,6 +5,7 @@
 
 #include "common/label_names.h"
 #include "common/limits.h"
+#include "common/utf8.h"
 
 namespace gx {
 
@@ -108,6 +109,8 @@ Status CheckTargetLabels(const std::map<std::string, std::string>& labels,
       return fail("value of label '" + name + "' longer than " +
                   std::to_string(kMaxTargetLabelValueBytes) + " bytes");
     }
+    // Prometheus refuses a scrape with one label value that is not UTF-8.
+    if (!IsValidUtf8(value)) return fail("value of label '" + name + "' is not valid UTF-8");
   }
   return Status::Ok();
 }

@@ -117,8 +117,18 @@ struct WatchTarget {
   std::map<std::string, std::string> labels;
 };
 
+// The targets each file of one file_sd config gave when it last read well. Owned by the
+// caller across ResolveFileSd calls; not thread-safe.
+struct FileSdMemory {
+  std::map<std::string, std::vector<WatchTarget>> by_file;
+};
+
 // Reads every file matched by the file_sd globs (JSON or YAML, Prometheus file_sd format:
-// a list of {targets: [...], labels: {...}}); bad files are reported and skipped.
-std::vector<WatchTarget> ResolveFileSd(const FileSdConfig& sd, std::vector<std::string>* errors);
+// a list of {targets: [...], labels: {...}}); bad files are reported. With `memory`, a file
+// that fails to read or parse (caught mid-write, broken by an edit) keeps the targets it last
+// gave, as Prometheus keeps a file's last good groups; a file no longer matched is forgotten.
+// Without it, or before a first good read, a bad file gives no targets.
+std::vector<WatchTarget> ResolveFileSd(const FileSdConfig& sd, std::vector<std::string>* errors,
+                                       FileSdMemory* memory = nullptr);
 
 }  // namespace gx

@@ -109,7 +109,8 @@ Status ParseYamlGroups(const std::string& path, const std::string& text, std::si
 
 }  // namespace
 
-std::vector<WatchTarget> ResolveFileSd(const FileSdConfig& sd, std::vector<std::string>* errors) {
+std::vector<WatchTarget> ResolveFileSd(const FileSdConfig& sd, std::vector<std::string>* errors,
+                                       FileSdMemory* memory) {
   auto report = [&](const std::string& message) {
     if (errors != nullptr) errors->push_back(message);
   };
@@ -134,12 +135,13 @@ std::vector<WatchTarget> ResolveFileSd(const FileSdConfig& sd, std::vector<std::
   }
 
   std::vector<WatchTarget> targets;
+  FileSdMemory next;  // what each file gave this time, good or kept
   for (const auto& file : files) {
     std::string text;
     Status st = ReadBounded(file, kMaxFileSdBytes, &text);
     std::vector<Group> groups;
+    const std::size_t budget = kMaxFileSdTargets - targets.size();
     if (st.ok()) {
-      std::size_t budget = kMaxFileSdTargets - targets.size();
       auto first = text.find_first_not_of(" \t\r\n");
       if (first != std::string::npos && text[first] == '[') {
         st = ParseJsonGroups(file, text, budget, &groups);
@@ -147,16 +149,31 @@ std::vector<WatchTarget> ResolveFileSd(const FileSdConfig& sd, std::vector<std::
         st = ParseYamlGroups(file, text, budget, &groups);
       }
     }
-    if (!st.ok()) {
-      report(st.message());
-      continue;
-    }
-    for (auto& g : groups) {
-      for (auto& t : g.targets) {
-        targets.push_back(WatchTarget{std::move(t), sd.module, g.labels});
+    std::vector<WatchTarget> from_file;
+    if (st.ok()) {
+      for (auto& g : groups) {
+        for (auto& t : g.targets) from_file.push_back(WatchTarget{std::move(t), sd.module, g.labels});
       }
+    } else {
+      const std::vector<WatchTarget>* last = nullptr;
+      if (memory) {
+        auto it = memory->by_file.find(file);
+        if (it != memory->by_file.end()) last = &it->second;
+      }
+      if (!last) {
+        report(st.message());
+        continue;
+      }
+      from_file = *last;
+      for (WatchTarget& t : from_file) t.module = sd.module;  // the config may have changed
+      if (from_file.size() > budget) from_file.resize(budget);
+      report(st.message() + "; keeping the " + std::to_string(from_file.size()) +
+             " targets it last gave");
     }
+    if (memory) next.by_file[file] = from_file;
+    for (auto& t : from_file) targets.push_back(std::move(t));
   }
+  if (memory) *memory = std::move(next);
   return targets;
 }
 

@@ -6,6 +6,8 @@
 #include <set>
 #include <unordered_map>
 
+#include "common/limits.h"
+#include "common/utf8.h"
 #include "expose/text_format.h"
 
 namespace gx {
@@ -21,6 +23,9 @@ class FamilyBuilder {
   FamilyBuilder(std::string name, std::string help, MetricType type,
                 const Labels& base_labels)
       : base_(base_labels) {
+    // The target's own labels (watch mode) are checked by the config too; one bad byte here
+    // would fail every series of the scrape.
+    for (auto& [k, v] : base_) v = SanitizeLabelValue(v, kMaxTargetLabelValueBytes);
     family_.name = std::move(name);
     family_.help = std::move(help);
     family_.type = type;
@@ -142,12 +147,9 @@ std::string SanitizeLabelValue(std::string_view v, std::size_t max_bytes) {
   out.reserve(std::min(v.size(), max_bytes));
   std::size_t i = 0;
   while (i < v.size() && out.size() < max_bytes) {
-    unsigned char c = v[i];
-    int len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    bool valid = len > 0 && i + len <= v.size();
-    for (int k = 1; valid && k < len; ++k) valid = (static_cast<unsigned char>(v[i + k]) & 0xC0) == 0x80;
-    if (valid && len == 2 && c < 0xC2) valid = false;  // overlong
-    if (valid) {
+    // Any byte Prometheus' parser would refuse fails the whole scrape: check as strictly.
+    const std::size_t len = Utf8SequenceAt(v, i);
+    if (len > 0) {
       out.append(v.substr(i, len));
       i += len;
     } else {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -380,6 +381,11 @@ TEST_CASE("bad configs are rejected with the file and line") {
        "bad.yml:4: unknown module 'nope'"},
       {"static without targets", "watch:\n  static_configs:\n    - labels: {a: b}\n",
        "bad.yml:3: a static_configs entry needs targets"},
+      // A byte that is not UTF-8 in the file: yaml-cpp passes it on; Prometheus would refuse
+      // the whole scrape.
+      {"static label value not UTF-8",
+       "watch:\n  static_configs:\n    - targets: [a:1]\n      labels: {a: \"bad\xff\"}\n",
+       "value of label 'a' is not valid UTF-8"},
       {"bad static label", "watch:\n  static_configs:\n    - targets: [a:1]\n      labels: {a-b: c}\n",
        "bad.yml:4: invalid label name 'a-b'"},
       {"bad cidr", "probe:\n  allowed_targets:\n    cidrs: ['10.0.0.0/33']\n",
@@ -567,6 +573,57 @@ TEST_CASE("file_sd caps the total number of targets") {
   CHECK(targets.size() == 6001);
   REQUIRE(errors.size() == 1);
   CHECK(errors[0].find("2.json: more than 10000 targets") != std::string::npos);
+}
+
+TEST_CASE("a file_sd file that breaks keeps the targets it last gave; a deleted one does not") {
+  TempDir dir;
+  dir.Write("a.json", R"([{"targets": ["a1:1", "a2:1"], "labels": {"service": "api"}}])");
+  dir.Write("b.yml", "- targets: ['b1:1']\n");
+  FileSdConfig sd;
+  sd.files = {dir.path() + "/*"};
+  sd.module = "m";
+  FileSdMemory memory;
+  std::vector<std::string> errors;
+  auto addresses = [](const std::vector<WatchTarget>& ts) {
+    std::vector<std::string> out;
+    for (const auto& t : ts) out.push_back(t.address + "/" + t.module);
+    return out;
+  };
+  CHECK(addresses(ResolveFileSd(sd, &errors, &memory)) ==
+        std::vector<std::string>{"a1:1/m", "a2:1/m", "b1:1/m"});
+  CHECK(errors.empty());
+
+  // a.json caught half written: its two targets stay, with their labels, and it is reported.
+  dir.Write("a.json", R"([{"targets": ["a1:1", "a2)");
+  sd.module = "n";  // a reload changed the module: the kept targets follow it
+  auto kept = ResolveFileSd(sd, &errors, &memory);
+  CHECK(addresses(kept) == std::vector<std::string>{"a1:1/n", "a2:1/n", "b1:1/n"});
+  CHECK(kept[0].labels.at("service") == "api");
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].find("a.json: invalid JSON") != std::string::npos);
+  CHECK(errors[0].find("keeping the 2 targets it last gave") != std::string::npos);
+  // Still broken on the next refresh: still kept.
+  errors.clear();
+  CHECK(ResolveFileSd(sd, &errors, &memory).size() == 3);
+
+  // Fixed with other targets: the new ones.
+  dir.Write("a.json", R"([{"targets": ["a3:1"]}])");
+  errors.clear();
+  CHECK(addresses(ResolveFileSd(sd, &errors, &memory)) ==
+        std::vector<std::string>{"a3:1/n", "b1:1/n"});
+  CHECK(errors.empty());
+
+  // Deleted: its targets go (as in Prometheus); so does what was kept of it.
+  std::remove((dir.path() + "/a.json").c_str());
+  CHECK(addresses(ResolveFileSd(sd, &errors, &memory)) == std::vector<std::string>{"b1:1/n"});
+  dir.Write("a.json", "[");
+  errors.clear();
+  CHECK(addresses(ResolveFileSd(sd, &errors, &memory)) == std::vector<std::string>{"b1:1/n"});
+  CHECK(errors.size() == 1);
+
+  // Without a memory, as before: a bad file gives nothing.
+  errors.clear();
+  CHECK(ResolveFileSd(sd, &errors).size() == 1);
 }
 
 TEST_CASE("LoadConfigFile reads a file and reports missing ones") {

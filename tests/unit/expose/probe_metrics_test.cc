@@ -10,6 +10,7 @@
 #include <set>
 
 #include "aggregate/aggregator.h"
+#include "common/utf8.h"
 #include "normalize/stack_identity.h"
 #include "../proto_builder.h"
 #include "../test_util.h"
@@ -185,6 +186,13 @@ TEST_CASE("label values are valid UTF-8 and bounded") {
   CHECK(SanitizeLabelValue("plain") == "plain");
   CHECK(SanitizeLabelValue("caf\xC3\xA9") == "caf\xC3\xA9");
   CHECK(SanitizeLabelValue("bad\xFF") == "bad\xEF\xBF\xBD");
+  // Sequences that have the shape of UTF-8 but that Prometheus' parser refuses (a pprof label
+  // value taken from a request can hold any bytes): each byte becomes U+FFFD.
+  CHECK(SanitizeLabelValue("big\xF5\x80\x80\x80x") ==
+        "big\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBDx");
+  CHECK(SanitizeLabelValue("s\xED\xA0\x80") == "s\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
+  CHECK(SanitizeLabelValue("o\xE0\x80\x80") == "o\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
+  CHECK(IsValidUtf8(SanitizeLabelValue("\xF4\x90\x80\x80 \xF0\x8F\xBF\xBF")));
   CHECK(SanitizeLabelValue(std::string(1000, 'x'), 10).size() == 10);
   CHECK(SanitizeLabelName("my-key.1") == "my_key_1");
   CHECK(SanitizeLabelName("1abc") == "_abc");
@@ -210,10 +218,13 @@ TEST_CASE("rendered probe output passes promtool check metrics") {
     MESSAGE("promtool not installed; run scripts/setup.sh");
     return;
   }
-  auto now = Snap({{"main.a", 5}, {"main.\"quoted\"\\path", 3}}, {{"route", "/a\"b\n"}});
+  // Values with bytes that have the shape of UTF-8 but are not (a code point past U+10FFFF,
+  // a surrogate): one of them in the output fails the whole scrape.
+  auto now = Snap({{"main.a", 5}, {"main.\"quoted\"\\path", 3}},
+                  {{"route", "/a\"b\n"}, {"tenant", "big\xF5\x80\x80\x80x"}});
   ExposeOptions o;
-  o.label_keys = {"route", "bad-key"};
-  o.target_labels = {{"target", "127.0.0.1:1"}};
+  o.label_keys = {"route", "bad-key", "tenant"};
+  o.target_labels = {{"target", "127.0.0.1:1"}, {"service", "s\xED\xA0\x80"}};
   std::string text = SerializeText(ProbeMetricFamilies(MakeResult(now), o));
   std::string path = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") + "/gx-metrics-test.txt";
   std::ofstream(path) << text;
