@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <chrono>
+#include <ctime>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -82,12 +84,32 @@ class FreedMemoryReleaser {
   std::thread thread_;     // last: starts once the members above exist
 };
 
+// Kubernetes takes a terminating pod out of its Service's endpoints only a moment after it
+// sends SIGTERM: scrapes sent meanwhile would find the port closed. The exporter keeps
+// answering (/-/ready says 503) for the delay; a second SIGTERM or SIGINT ends it at once.
+void WaitOutShutdownDelay(std::chrono::milliseconds delay, const sigset_t& signals) {
+  if (delay.count() <= 0) return;
+  gx::Log().Info("not ready; stopping after the shutdown delay",
+                 {{"delay_ms", std::to_string(delay.count())}});
+  const auto until = std::chrono::steady_clock::now() + delay;
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(
+        until - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return;
+    timespec wait{static_cast<time_t>(left.count() / 1000000000),
+                  static_cast<long>(left.count() % 1000000000)};
+    const int sig = sigtimedwait(&signals, nullptr, &wait);
+    if (sig == SIGTERM || sig == SIGINT) return;  // asked again: now
+    // SIGHUP (no reload while stopping), EINTR, or EAGAIN at the end: the loop decides.
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App cli{"goroutine_exporter: Prometheus exporter for Go goroutine profiles"};
   std::string listen = ":9867", config_file, web_config_file, log_level = "info",
-              log_format = "logfmt", timeout_offset = "500ms";
+              log_format = "logfmt", timeout_offset = "500ms", shutdown_delay = "0s";
   int max_requests = 16;
   bool config_check = false, version = false;
   cli.add_option("--web.listen-address", listen, "Address to listen on")->capture_default_str();
@@ -100,6 +122,9 @@ int main(int argc, char** argv) {
   cli.add_flag("--config.check", config_check, "Validate the configuration files and exit");
   cli.add_option("--timeout-offset", timeout_offset,
                  "Subtracted from Prometheus' scrape timeout to get the probe deadline")
+      ->capture_default_str();
+  cli.add_option("--web.shutdown-delay", shutdown_delay,
+                 "After SIGTERM, keep answering (not ready) this long before stopping")
       ->capture_default_str();
   cli.add_option("--log.level", log_level, "debug, info, warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
@@ -124,6 +149,11 @@ int main(int argc, char** argv) {
   auto offset = gx::ParseDuration(timeout_offset);
   if (!offset) {
     std::cerr << "goroutine_exporter: bad --timeout-offset\n";
+    return kExitFailure;
+  }
+  auto delay = gx::ParseDuration(shutdown_delay);
+  if (!delay || *delay > std::chrono::minutes(10)) {
+    std::cerr << "goroutine_exporter: bad --web.shutdown-delay (0s to 10m)\n";
     return kExitFailure;
   }
 
@@ -240,6 +270,7 @@ int main(int argc, char** argv) {
     break;
   }
   app.set_ready(false);
+  WaitOutShutdownDelay(*delay, signals);
   server->stop();
   http.join();
   watcher.Stop();

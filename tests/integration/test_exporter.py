@@ -421,6 +421,31 @@ class ExporterTest(LeakyAndExporter):
         self.assertLess(time.time() - start, 10)
         self.assertIn("stopped", exporter.output())
 
+    def test_shutdown_delay_keeps_answering_not_ready_until_asked_again(self):
+        # --web.shutdown-delay: after SIGTERM, probes still work (Kubernetes takes the pod out
+        # of its endpoints a moment later) and /-/ready says 503; a second SIGTERM stops it.
+        # The delay is far longer than the test needs, so no timing decides the outcome.
+        exporter = h.start_exporter(["--web.shutdown-delay", "5m"], name="exporter-delay")
+        self.assertEqual(h.http_get(exporter.url + "/-/ready")[0], 200)
+        os.killpg(exporter.proc.pid, signal.SIGTERM)
+        h.wait_until(lambda: h.http_get(exporter.url + "/-/ready")[0] == 503, 10,
+                     what="/-/ready answering 503 after SIGTERM")
+        self.assertIsNone(exporter.proc.poll())
+        q = urllib.parse.urlencode({"target": self.leaky.address})
+        status, _, body = h.http_get(f"{exporter.url}/probe?{q}")
+        self.assertEqual(status, 200)
+        self.assertIn(b"goroutine_probe_success 1", body)
+        code = exporter.stop(signal.SIGTERM, timeout=30)
+        self.assertEqual(code, 0, exporter.output())
+        self.assertIn("stopping after the shutdown delay", exporter.output())
+        self.assertIn("stopped", exporter.output())
+        err = None
+        try:
+            h.http_get(exporter.url + "/-/ready", timeout=2)
+        except OSError as e:
+            err = e
+        self.assertIsNotNone(err, "the port still answers after the second SIGTERM")
+
 
 class WatchedTargetDiesTest(LeakyAndExporter):
     """A target watched under a module of its own that stops answering: the API finds it

@@ -209,6 +209,7 @@ spec:
         - --web.listen-address=:{{ .Values.containerPort }}
         - --web.max-requests={{ .Values.maxRequests }}
         - --timeout-offset={{ .Values.timeoutOffset }}
+        - --web.shutdown-delay={{ .Values.shutdownDelay }}
         - --log.level={{ .Values.logLevel }}
         - --log.format={{ .Values.logFormat }}
         {{- if include "goroutine-exporter.hasConfig" . }}
