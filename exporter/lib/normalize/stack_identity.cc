@@ -79,17 +79,21 @@ constexpr std::string_view kStandardLibraryRoots[] = {
 bool IsLibraryFunction(std::string_view f) {
   if (StartsWith(f, "golang.org/x/")) return true;
   if (StartsWith(f, "main.")) return false;
-  for (std::string_view module : kWellKnownLibraries) {
-    if (StartsWith(f, module) && f.size() > module.size() &&
-        (f[module.size()] == '/' || f[module.size()] == '.')) {
-      return true;
-    }
-  }
   // The first element of the package path: before the first '/', or for a one-element path
   // before the first '.' (receivers such as "(*T)" and generic arguments come later).
   std::string_view head = f.substr(0, f.find_first_of("(["));
   std::size_t slash = head.find('/');
   std::string_view first = head.substr(0, slash != std::string_view::npos ? slash : head.find('.'));
+  // Every well-known module path has a dot in its first element (a host name): the standard
+  // library's functions, most frames of a stack, skip the list.
+  if (slash != std::string_view::npos && first.find('.') != std::string_view::npos) {
+    for (std::string_view module : kWellKnownLibraries) {
+      if (StartsWith(f, module) && f.size() > module.size() &&
+          (f[module.size()] == '/' || f[module.size()] == '.')) {
+        return true;
+      }
+    }
+  }
   // Compiler-generated functions: "type:.eq.main.T", "go:buildid", "go.shape...".
   if (StartsWith(first, "type:") || StartsWith(first, "go:")) return true;
   // Only the standard library's own first elements: a module path without a dot ("shop",
