@@ -5,7 +5,7 @@
 #   2. promtool check rules  out/rules.yaml, out/alerts.yaml
 #   3. promtool test rules   tests/*_test.yaml (every alert: must fire / must not fire)
 #   4. tests/lint.py         documented metric names only; dashboard queries parse; layout
-#   5. tests/panel_queries.py  chosen panel queries count what they say, on made-up series
+#   5. tests/panel_queries.py  the key panels' queries count what they say, on made-up series
 #   6. typecheck/            dashboards type-checked against @grafana/schema with tsc
 #
 # Needs: jsonnet (Debian package jsonnet), promtool (Debian package prometheus), python3,

@@ -42,7 +42,8 @@ local u = import '../lib/util.libsonnet';
                 [24, g.table(
                   'Identity',
                   'Category, first application frame, creator and the first-fix hint of this stack on each instance. Full frames: /api/v1/stacks?target=... or goroutine_triage analyze.',
-                  [g.target(u.withCreator('max by (%s, stack_id, category, function) (goroutine_stack_goroutines{%s}) %s' % [by, stackSel, hintJoin], by, stackSel), '', instant=true, format='table')],
+                  // sum: with label_keys a stack has one series per label value.
+                  [g.target(u.withCreator('sum by (%s, stack_id, category, function) (goroutine_stack_goroutines{%s}) %s' % [by, stackSel, hintJoin], by, stackSel), '', instant=true, format='table')],
                   transformations=g.mergeAndOrganize(
                     exclude=['Time'],
                     order=[T, 'stack_id', 'category', 'function', 'created_by', 'Value', 'hint'],
@@ -59,12 +60,15 @@ local u = import '../lib/util.libsonnet';
                   'goroutine_stack_goroutines for $stack_id on each selected instance.',
                   [g.target('sum by (%s) (goroutine_stack_goroutines{%s})' % [by, stackSel], legend)],
                 )],
+                // The slope of the sum, not the sum of the series' slopes: a stack's series can
+                // change labels (its category when a debug=2 dump says more, a label value
+                // folded into "other"), and each fragment would add its own slope.
                 [12, g.timeseries(
                   'Slope',
-                  'Growth of this stack over 15m in goroutines per hour, per instance and summed over the fleet (recording rule stack_id:goroutine_stack_goroutines:deriv15m).',
+                  'Growth of this stack over 15m in goroutines per hour, per instance and over the whole fleet (every job and instance).',
                   [
-                    g.target('sum by (%s) (deriv(goroutine_stack_goroutines{%s}[15m])) * 3600' % [by, stackSel], legend),
-                    g.target('sum(stack_id:goroutine_stack_goroutines:deriv15m{stack_id="$stack_id"}) * 3600', 'fleet'),
+                    g.target('deriv(sum by (%s) (goroutine_stack_goroutines{%s})[15m:1m]) * 3600' % [by, stackSel], legend),
+                    g.target('deriv(sum(goroutine_stack_goroutines{%s, stack_id="$stack_id"})[15m:1m]) * 3600' % c.goroutineSelector, 'fleet'),
                   ],
                   fill=0,
                 )],
@@ -109,8 +113,8 @@ local u = import '../lib/util.libsonnet';
                   [
                     g.target('sum by (%s) (goroutine_stack_goroutines{%s})' % [by, stackSel], '', instant=true, format='table'),
                     g.target('sum by (%s) (goroutine_stack_goroutines{%s} offset $offset)' % [by, stackSel], '', instant=true, format='table'),
-                    g.target('sum by (%s) (deriv(goroutine_stack_goroutines{%s}[1h])) * 3600' % [by, stackSel], '', instant=true, format='table'),
-                    g.target('sum by (%s) (deriv(goroutine_stack_goroutines{%s}[1h] offset $offset)) * 3600' % [by, stackSel], '', instant=true, format='table'),
+                    g.target('deriv(sum by (%s) (goroutine_stack_goroutines{%s})[1h:1m]) * 3600' % [by, stackSel], '', instant=true, format='table'),
+                    g.target('deriv(sum by (%s) (goroutine_stack_goroutines{%s})[1h:1m] offset $offset) * 3600' % [by, stackSel], '', instant=true, format='table'),
                   ],
                   transformations=g.mergeAndOrganize(
                     exclude=['Time'],

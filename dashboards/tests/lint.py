@@ -107,8 +107,12 @@ def substitute(expr):
 TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|`[^`]*`|[A-Za-z_:][A-Za-z0-9_:]*')
 
 
+RANGE = re.compile(r"\[[0-9a-z:$_ ]*\]")  # [5m], [15m:1m] subqueries, [$__rate_interval]
+
+
 def metric_tokens(expr):
-    for tok in TOKEN.findall(expr):
+    # Durations in brackets are not names ("15m:1m" would read as the name "m:1m").
+    for tok in TOKEN.findall(RANGE.sub("", expr)):
         if tok[0] in "\"`":
             continue  # label values and strings
         yield tok
