@@ -2,6 +2,9 @@
 
 #include <doctest/doctest.h>
 
+#include <utility>
+#include <vector>
+
 #include "../test_util.h"
 
 namespace gx {
@@ -18,6 +21,14 @@ Category ClassifyFrames(const Classifier& c, std::vector<RawFrame> frames,
   in.created_by = created_by;
   in.labels = &labels;
   return c.Classify(in).category;
+}
+
+// The whole classification (rule name included) of a debug=0 stack.
+Classification ClassifyProto(const Classifier& c, std::vector<RawFrame> frames) {
+  ClassifyInput in;
+  in.frames = &frames;
+  in.format = ProfileFormat::kProto;
+  return c.Classify(in);
 }
 
 }  // namespace
@@ -224,12 +235,7 @@ TEST_CASE("debug=2 wait reasons classify what the hidden frames cannot") {
 
 TEST_CASE("followers of a singleflight call or a sync.Once get advice about their leader") {
   Classifier c;
-  auto classify = [&c](std::vector<RawFrame> frames) {
-    ClassifyInput in;
-    in.frames = &frames;
-    in.format = ProfileFormat::kProto;
-    return c.Classify(in);
-  };
+  auto classify = [&c](std::vector<RawFrame> frames) { return ClassifyProto(c, std::move(frames)); };
   const Classification follower = classify(test::Frames(
       {"runtime.gopark", "sync.runtime_SemacquireWaitGroup", "sync.(*WaitGroup).Wait",
        "golang.org/x/sync/singleflight.(*Group).Do", "main.(*Cache).Get"}));
@@ -337,12 +343,7 @@ TEST_CASE("bad rule files are rejected with the line") {
 
 TEST_CASE("library-owned and server connection goroutines seen in real services") {
   Classifier c;
-  auto classify = [&c](std::vector<RawFrame> frames) {
-    ClassifyInput in;
-    in.frames = &frames;
-    in.format = ProfileFormat::kProto;
-    return c.Classify(in);
-  };
+  auto classify = [&c](std::vector<RawFrame> frames) { return ClassifyProto(c, std::move(frames)); };
   // grpc >= 1.62: the server connection's writer runs in NewServerTransport.func2, one per
   // client connection, like its HandleStreams and keepalive siblings.
   const Classification writer = classify(test::Frames(
