@@ -164,8 +164,14 @@ def run(env, args):
             for line in lines:
                 say(line)
             say(prometheus_agrees(env))
+            say("Next: the triage report lists every growing stack (&frames=1 for all frames):")
+            say(f"  {env.exporter.url}/report?" + urllib.parse.urlencode({"target": shop.pprof}))
+            say("  docs/runbook.md, step 3, maps each category to its first fix; the dashboards")
+            say("  (dashboards/out/dashboards/*.json) import into a Grafana that reads this Prometheus")
+            say(f"  ({env.prometheus.url}); the demo starts no Grafana.")
+            short = end is not None and end - started < 300
             say("(the leak alert GoroutineLeakSuspected, short-window rules, can become pending "
-                "about 4 minutes after start)")
+                "about 4 minutes after start" + ("; --duration 300 shows it)" if short else ")"))
             say("Still running; Ctrl-C stops everything." if end is None else
                 f"Stopping in {max(0, end - now):.0f} s (--duration).")
             say()

@@ -59,8 +59,10 @@ fetch() {
 go_minor() { go version 2>/dev/null | sed -n 's/.*go1\.\([0-9]*\).*/\1/p' | grep . || echo 0; }
 node_major() { node --version 2>/dev/null | sed -n 's/^v\([0-9]*\).*/\1/p' | grep . || echo 0; }
 
-if (($(go_minor) < 22)); then
-  [[ $(uname -m) == x86_64 ]] || { echo "setup: install Go 1.22 or newer (no pinned build for $(uname -m))" >&2; exit 1; }
+# 1.26: the demo and the end-to-end tests build examples/shop with
+# GOEXPERIMENT=goroutineleakprofile, which older Go refuses.
+if (($(go_minor) < 26)); then
+  [[ $(uname -m) == x86_64 ]] || { echo "setup: install Go 1.26 or newer (no pinned build for $(uname -m))" >&2; exit 1; }
   echo "setup: installing Go $GO_TOOLCHAIN into $GX_TOOLCHAINS/go" >&2
   tmp=$(mktemp -d)
   proxy=${GOPROXY:-https://proxy.golang.org}

@@ -261,7 +261,7 @@ class Environment:
             self._stop_process(p)
             shop = Shop(spec, p)
             self.shops[spec.name] = shop
-            self.log(f"shop {spec.name}: api http://{shop.api}, pprof http://{shop.pprof}"
+            self.log(f"{'shop' if spec.name == 'shop' else 'shop ' + spec.name}: api http://{shop.api}, pprof http://{shop.pprof}"
                      + (f", leak {spec.leak}" if spec.leak else ""))
             if not h.http_ok(f"http://{shop.pprof}/debug/pprof/goroutineleak?debug=1"):
                 raise RuntimeError("shop has no goroutineleak profile: build it with Go >= 1.27 or "
