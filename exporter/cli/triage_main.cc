@@ -73,7 +73,8 @@ struct Setup {
 bool MakeSetup(const CommonFlags& f, Setup* setup) {
   auto timeout = gx::ParseDuration(f.timeout);
   if (!timeout) {
-    std::cerr << "goroutine_triage: bad --timeout '" << f.timeout << "'\n";
+    std::cerr << "goroutine_triage: bad --timeout '" << f.timeout
+              << "' (a duration such as 30s or 1m30s: whole numbers with the units ms, s, m, h, d)\n";
     return false;
   }
   if (timeout->count() <= 0) {
@@ -212,7 +213,8 @@ int Watch(const std::string& url, const std::string& interval_text, const std::s
   // The first capture is saved: if the second fails or the wait is cut short, it still
   // serves a later `diff` instead of costing another interval.
   setup.options.keep_raw_bytes = setup.options.limits.max_text_bytes;
-  auto before = gx::CaptureUrl(url, setup.classifier, setup.options);
+  // CaptureSource, as analyze and diff: a debug=2 dump only after the cheap count allows it.
+  auto before = gx::CaptureSource(url, setup.classifier, setup.options);
   if (!before.ok()) {
     std::cerr << "goroutine_triage: first capture failed: " << before.status().message() << "\n";
     return kExitFailure;
@@ -232,7 +234,7 @@ int Watch(const std::string& url, const std::string& interval_text, const std::s
                  "--debug 2 adds them (the target stops the world while it writes that dump)\n";
   }
   std::this_thread::sleep_for(*interval);
-  auto after = gx::CaptureUrl(url, setup.classifier, setup.options);
+  auto after = gx::CaptureSource(url, setup.classifier, setup.options);
   if (!after.ok()) {
     std::cerr << "goroutine_triage: second capture failed: " << after.status().message() << "\n";
     if (!later.empty()) std::cerr << "goroutine_triage: compare later with: " << later << "\n";
@@ -248,8 +250,9 @@ int main(int argc, char** argv) {
       "goroutine_triage: find what is accumulating in a Go service's goroutines.\n"
       "Reads goroutine profiles (debug=0/1/2, goroutine or goroutineleak) from files, stdin\n"
       "(-) or http(s):// URLs; a URL without a path (or with just /) gets\n/debug/pprof/goroutine?debug=0 (--debug 2 for the text dump), as does one ending in\n/debug/pprof/goroutine without a query."};
-  app.require_subcommand(1);
-  std::string print_rules_flag;
+  bool version = false;
+  app.add_flag("--version", version, "Print the version and exit");
+  app.require_subcommand(0, 1);
 
   CommonFlags analyze_flags, diff_flags, watch_flags;
   std::string analyze_source, before, after, watch_url, interval = "10m";
@@ -289,6 +292,15 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     return code == 0 ? kExitOk : kExitUsage;
+  }
+  if (version) {
+    std::cout << "goroutine_triage " << GX_VERSION << " (" << GX_REVISION << ")\n";
+    return kExitOk;
+  }
+  if (app.get_subcommands().empty()) {
+    std::cerr << "goroutine_triage: a command is required (analyze, diff, watch or rules; "
+                 "--help for more)\n";
+    return kExitUsage;
   }
   if (*analyze) return Analyze(analyze_source, analyze_flags);
   if (*diff) return Diff(before, after, diff_flags);

@@ -151,8 +151,17 @@ class TriageCliTest(unittest.TestCase):
             self.assertEqual(forced.returncode, 0, forced.stderr)
             self.assertEqual(json.loads(forced.stdout)["total"], 159)
             self.assertEqual(asked[1:], ["/debug/pprof/goroutine?debug=2"])
+            # watch takes two dumps: refused as well, with --debug 2 or with the dump's URL.
+            for args in (["--debug", "2"], []):
+                del asked[:]
+                target = url if args else url + "/debug/pprof/goroutine?debug=2"
+                watched = triage("watch", target, "--interval", "1s", *args)
+                self.assertEqual(watched.returncode, 1, watched.stderr)
+                self.assertIn(b"the target has 20000 goroutines", watched.stderr)
+                self.assertEqual(asked, ["/debug/pprof/goroutine?debug=0"])
         finally:
             server.shutdown()
+            server.server_close()
 
     def test_exit_codes_and_messages(self):
         missing = triage("analyze", "/nonexistent/capture.pb.gz")
@@ -169,6 +178,12 @@ class TriageCliTest(unittest.TestCase):
         self.assertIn(b"not a goroutine profile", garbage.stderr)
         self.assertEqual(triage("analyze").returncode, 2)
         self.assertEqual(triage("analyze", "x", "--output", "yaml").returncode, 2)
+        none = triage()
+        self.assertEqual(none.returncode, 2)
+        self.assertIn(b"a command is required", none.stderr)
+        version = triage("--version")
+        self.assertEqual(version.returncode, 0, version.stderr)
+        self.assertTrue(version.stdout.startswith(b"goroutine_triage "), version.stdout)
         bogus = triage("bogus-command")
         self.assertEqual(bogus.returncode, 2)
         self.assertIn(b"unknown command 'bogus-command'", bogus.stderr)

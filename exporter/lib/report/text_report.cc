@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "common/utf8.h"
 #include "report/stack_order.h"
 
 namespace gx {
@@ -14,6 +15,56 @@ std::string Format(const char* fmt, auto... args) {
   char buf[512];
   std::snprintf(buf, sizeof(buf), fmt, args...);
   return buf;
+}
+
+// Appends s with control bytes and bytes that are not UTF-8 escaped (\n, \t, \r, \xNN); with
+// `quoted`, '"' and '\' as well (the body of a Go-style quoted string).
+void AppendEscaped(std::string* out, std::string_view s, bool quoted) {
+  for (std::size_t i = 0; i < s.size();) {
+    const std::size_t n = Utf8SequenceAt(s, i);
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (n > 1 || (n == 1 && c >= 0x20 && c != 0x7f)) {
+      if (quoted && (c == '"' || c == '\\')) out->push_back('\\');
+      out->append(s.substr(i, n));
+      i += n;
+      continue;
+    }
+    ++i;
+    if (c == '\n') {
+      *out += "\\n";
+    } else if (c == '\t') {
+      *out += "\\t";
+    } else if (c == '\r') {
+      *out += "\\r";
+    } else {
+      *out += Format("\\x%02x", c);
+    }
+  }
+}
+
+// Strings from a target (function and file names, states, labels) as they may be printed to a
+// terminal: a hostile or odd value can neither break the layout nor send escape sequences.
+std::string Printable(std::string_view s) {
+  if (std::all_of(s.begin(), s.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return u >= 0x20 && u < 0x7f;
+      })) {
+    return std::string(s);
+  }
+  std::string out;
+  AppendEscaped(&out, s, false);
+  return out;
+}
+
+// `key=value`, the value quoted (Go style) where it holds what would make the list ambiguous
+// (spaces, commas, semicolons, '=', quotes, backslashes) or bytes that had to be escaped.
+std::string LabelText(std::string_view key, std::string_view value) {
+  const bool quote = value.empty() || value.find_first_of(" ,;=\"\\") != std::string::npos ||
+                     Printable(value) != value;
+  if (!quote) return Printable(key) + "=" + std::string(value);
+  std::string out = Printable(key) + "=\"";
+  AppendEscaped(&out, value, true);
+  return out + "\"";
 }
 
 std::string LabelsText(const StackSummary& s) {
@@ -28,7 +79,7 @@ std::string LabelsText(const StackSummary& s) {
     if (!out.empty()) out += "; ";
     for (std::size_t i = 0; i < l.labels.size(); ++i) {
       if (i) out += ",";
-      out += l.labels[i].first + "=" + l.labels[i].second;
+      out += LabelText(l.labels[i].first, l.labels[i].second);
     }
     out += " (" + std::to_string(l.count) + ")";
   }
@@ -37,17 +88,17 @@ std::string LabelsText(const StackSummary& s) {
 
 void RenderStackDetails(std::ostringstream& out, const StackSummary& s,
                         const TextReportOptions& options) {
-  std::string where = s.function().empty() ? "(no frames)" : std::string(s.function());
-  if (!s.location().empty()) where += "  " + s.location();
+  std::string where = s.function().empty() ? "(no frames)" : Printable(s.function());
+  if (!s.location().empty()) where += "  " + Printable(s.location());
   out << "        at " << where << "\n";
   if (!s.created_by.empty()) {
-    out << "        created by " << s.created_by;
-    if (!s.created_at.empty()) out << "  " << s.created_at;
+    out << "        created by " << Printable(s.created_by);
+    if (!s.created_at.empty()) out << "  " << Printable(s.created_at);
     out << "\n";
     if (!s.other_creators.empty()) {
       out << "        also created by";
       for (std::size_t i = 0; i < s.other_creators.size(); ++i) {
-        out << (i ? ", " : " ") << s.other_creators[i].name << " ("
+        out << (i ? ", " : " ") << Printable(s.other_creators[i].name) << " ("
             << s.other_creators[i].count << ")";
       }
       out << "\n";
@@ -62,7 +113,7 @@ void RenderStackDetails(std::ostringstream& out, const StackSummary& s,
     }
     out << " (this row's category, location and frames are those of its largest group)\n";
   }
-  if (!s.state.empty()) out << "        state " << s.state;
+  if (!s.state.empty()) out << "        state " << Printable(s.state);
   if (s.wait.max_minutes >= 0) {
     // Go prints whole minutes waited, so the longest wait is at least that.
     out << (s.state.empty() ? "        " : ", ") << "longest wait >= " << s.wait.max_minutes
@@ -75,8 +126,8 @@ void RenderStackDetails(std::ostringstream& out, const StackSummary& s,
   out << "        fix: " << StackHint(s.category, s.rule) << "\n";
   if (options.frames) {
     for (const ShapeFrame& f : s.frames()) {
-      out << "          " << f.function;
-      if (!f.file.empty()) out << "  " << f.file << ":" << f.line;
+      out << "          " << Printable(f.function);
+      if (!f.file.empty()) out << "  " << Printable(f.file) << ":" << f.line;
       out << "\n";
     }
     if (s.frames_elided) out << "          ...frames elided...\n";
@@ -160,15 +211,22 @@ std::string RenderDiffText(const SnapshotDiff& diff, const std::string& before_n
 
   out << "\nGROWING STACKS (largest growth first)\n";
   int shown = 0, more = 0;
+  // Benign growth is the categories' net change, as the table above shows it: one idle
+  // connection closed and another opened (stacks that come and go with each request, the
+  // fetch's own among them) is not growth.
   int64_t benign_growth = 0;
   std::array<int64_t, kCategoryCount> benign_by_category{};
+  if (!options.show_benign) {
+    for (int i = 0; i < kCategoryCount; ++i) {
+      const int64_t net = diff.category_after[i] - diff.category_before[i];
+      if (!IsBenign(static_cast<Category>(i)) || net <= 0) continue;
+      benign_by_category[i] = net;
+      benign_growth += net;
+    }
+  }
   for (const DiffRow& row : diff.rows) {
     if (row.delta() <= 0) break;
-    if (!options.show_benign && IsBenign(row.stack.category)) {
-      benign_growth += row.delta();
-      benign_by_category[static_cast<int>(row.stack.category)] += row.delta();
-      continue;
-    }
+    if (!options.show_benign && IsBenign(row.stack.category)) continue;
     if (shown >= options.top_k) {
       ++more;
       continue;
@@ -208,7 +266,7 @@ std::string RenderDiffText(const SnapshotDiff& diff, const std::string& before_n
                   static_cast<long long>(it->before), static_cast<long long>(it->after),
                   std::string(CategoryName(it->stack.category)).c_str(), it->stack.id.c_str());
     const std::string where =
-        it->stack.function().empty() ? "(no frames)" : std::string(it->stack.function());
+        it->stack.function().empty() ? "(no frames)" : Printable(it->stack.function());
     out << "        at " << where << "\n";
   }
   if (more_dropped > 0) {

@@ -40,6 +40,29 @@ TEST_CASE("diff text: hidden benign growth is counted, shrinking stacks are list
   CHECK(all.find("+300      2 -> 302   idle_server") != std::string::npos);
 }
 
+TEST_CASE("diff text: benign churn (one idle stack gone, another come) is not benign growth") {
+  // A live target's own fetch: its request's background reader has one stack before it starts
+  // and another once it runs, so the idle_server total stays 3 while stacks come and go.
+  auto idle = [](int keepalive, int started, int starting) {
+    test::ProtoBuilder b;
+    b.Sample(4, {{"runtime.gopark"}, {"runtime.chansend"}, {"main.push"}});
+    b.Sample(keepalive, {{"runtime.gopark"}, {"runtime.netpollblock"},
+                         {"internal/poll.runtime_pollWait"}, {"bufio.(*Reader).Peek"},
+                         {"net/http.(*conn).serve"}});
+    if (started) b.Sample(started, {{"runtime.gopark"}, {"net/http.(*connReader).backgroundRead"}});
+    if (starting) b.Sample(starting, {{"net/http.(*connReader).startBackgroundRead.gowrap2"}});
+    return test::Analyzed(b.Gzipped());
+  };
+  const SnapshotDiff churn = DiffSnapshots(idle(2, 0, 1), idle(2, 1, 0));
+  const std::string text = RenderDiffText(churn, "old", "new", TextReportOptions());
+  CAPTURE(text);
+  CHECK(text.find("benign stacks grew") == std::string::npos);
+  // Net growth is still reported, by its net amount.
+  const SnapshotDiff grew = DiffSnapshots(idle(2, 0, 1), idle(5, 1, 0));
+  CHECK(RenderDiffText(grew, "old", "new", TextReportOptions())
+            .find("benign stacks grew too, by 3 goroutines (idle_server +3)") != std::string::npos);
+}
+
 TEST_CASE("diff JSON: growing and shrinking stacks apart, unchanged ones only counted") {
   // chan_send 5 -> 25, idle_server (benign) 2 -> 302, timer 40 -> 4; and one stack that
   // does not change.
@@ -86,6 +109,22 @@ TEST_CASE("snapshot text and JSON: a stack blocked in two categories says so") {
   const nlohmann::json json = SnapshotToJson(snap, 0, false);
   CHECK(json["stacks"][0]["other_categories"] ==
         nlohmann::json::array({{{"category", "chan_receive"}, {"count", 2}}}));
+}
+
+TEST_CASE("snapshot text: strings from the target cannot break the layout or the terminal") {
+  // A label value set from a request, and a function name of a hostile body: bytes that are
+  // not UTF-8, a newline and an escape sequence (which would turn a terminal red).
+  test::ProtoBuilder b;
+  b.Sample(3, {{"runtime.gopark"}, {"runtime.chansend"}, {"main.push\x1b[31m"}},
+           {{"tenant", "bad\xff\xfe" "a\n\x1b[31mX"}, {"route", "/a,b=c"}, {"plain", "caf\xC3\xA9"}});
+  const std::string text = RenderSnapshotText(test::Analyzed(b.Gzipped()), TextReportOptions());
+  CAPTURE(text);
+  CHECK(text.find('\x1b') == std::string::npos);
+  CHECK(text.find("\xff") == std::string::npos);
+  CHECK(text.find("main.push\\x1b[31m") != std::string::npos);
+  CHECK(text.find("tenant=\"bad\\xff\\xfea\\n\\x1b[31mX\"") != std::string::npos);
+  CHECK(text.find("route=\"/a,b=c\"") != std::string::npos);  // quoted: it holds , and =
+  CHECK(text.find("plain=caf\xC3\xA9") != std::string::npos);  // valid UTF-8 as it is
 }
 
 TEST_CASE("snapshot text: GC-proven leaked stacks come first, with their total") {
