@@ -8,11 +8,11 @@
 #include <sys/socket.h>
 
 #include <atomic>
-#include <chrono>
-#include <ctime>
 #include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
+#include <ctime>
 #include <iostream>
 #include <mutex>
 #include <thread>
