@@ -163,6 +163,33 @@ class TriageCliTest(unittest.TestCase):
             server.shutdown()
             server.server_close()
 
+    def test_a_missing_goroutineleak_profile_says_what_it_needs(self):
+        # Go <= 1.25 (or 1.26 without the experiment) answers 404 for the profile.
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                h.reply(self, 404, b"404 page not found\n")
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        try:
+            leak = triage("analyze", base + "/debug/pprof/goroutineleak?debug=1")
+            self.assertEqual(leak.returncode, 1, leak.stderr)
+            self.assertIn(b"HTTP 404", leak.stderr)
+            self.assertIn(b"it needs Go 1.27, or Go 1.26 built with GOEXPERIMENT=goroutineleakprofile",
+                          leak.stderr)
+            # Any other 404 is only a 404.
+            plain = triage("analyze", base)
+            self.assertEqual(plain.returncode, 1, plain.stderr)
+            self.assertIn(b"HTTP 404", plain.stderr)
+            self.assertNotIn(b"goroutineleak", plain.stderr)
+        finally:
+            server.shutdown()
+            server.server_close()
+
     def test_exit_codes_and_messages(self):
         missing = triage("analyze", "/nonexistent/capture.pb.gz")
         self.assertEqual(missing.returncode, 1)

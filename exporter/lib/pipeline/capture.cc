@@ -117,6 +117,13 @@ Result<Capture> CaptureUrl(const std::string& source_url, const Classifier& clas
   }
   if (!outcome.status.ok()) {
     *error_kind = outcome.error;
+    if (outcome.error == FetchError::kHttpStatus && outcome.response.status == 404 &&
+        url.find("/debug/pprof/goroutineleak") != std::string::npos) {
+      return Status::Error(outcome.status.message() +
+                           " (no goroutineleak profile: it needs Go 1.27, or Go 1.26 built with "
+                           "GOEXPERIMENT=goroutineleakprofile)")
+          .WithContext(url);
+    }
     return outcome.status.WithContext(url);
   }
   Status st = decoder.Finish();
