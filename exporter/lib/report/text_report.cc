@@ -143,11 +143,16 @@ std::string RenderSnapshotText(const Snapshot& snap, const TextReportOptions& op
   if (snap.self_excluded > 0) out << " (" << snap.self_excluded << " serving the request)";
   out << ", " << snap.stacks.size() << " distinct stacks\n";
   if (snap.info.truncated) out << "TRUNCATED CAPTURE: every count is a lower bound (see NOTES)\n";
+  int64_t counted = 0;
+  for (int64_t n : snap.by_category) counted += n;
+  if (counted + snap.self_excluded < snap.total) {
+    // A cut text dump states more goroutines than it holds: the shares are of those read.
+    out << "the categories, shares and stacks below are of the "
+        << counted + snap.self_excluded << " goroutines read\n";
+  }
   out << "\n";
 
   out << "CATEGORY           GOROUTINES   SHARE\n";
-  int64_t counted = 0;
-  for (int64_t n : snap.by_category) counted += n;
   for (int i = 0; i < kCategoryCount; ++i) {
     int64_t n = snap.by_category[i];
     if (n == 0) continue;

@@ -127,6 +127,22 @@ TEST_CASE("snapshot text: strings from the target cannot break the layout or the
   CHECK(text.find("plain=caf\xC3\xA9") != std::string::npos);  // valid UTF-8 as it is
 }
 
+TEST_CASE("snapshot text: a debug=1 dump cut short says its shares are of what was read") {
+  // The header states 196 goroutines; the body, cut by `head -c`, holds 5 of them.
+  const std::string cut =
+      "goroutine profile: total 196\n"
+      "3 @ 0x1\n#\t0x1\tmain.a+0x1\tm.go:1\n\n"
+      "2 @ 0x2\n#\t0x2\tmain.b+0x1\tm.go:2\n";
+  const std::string text = RenderSnapshotText(test::Analyzed(cut), TextReportOptions());
+  CAPTURE(text);
+  CHECK(text.find("196 goroutines") != std::string::npos);
+  CHECK(text.find("the categories, shares and stacks below are of the 5 goroutines read") !=
+        std::string::npos);
+  // A whole capture does not say it.
+  const std::string whole = RenderSnapshotText(Program(5, 2, 0), TextReportOptions());
+  CHECK(whole.find("goroutines read") == std::string::npos);
+}
+
 TEST_CASE("snapshot text: GC-proven leaked stacks come first, with their total") {
   const std::string dump =
       "goroutine 1 [chan send]:\nmain.busy()\n\tm.go:1 +0x1\n\n"
