@@ -3,6 +3,8 @@
 Starts real programs (the exporter, Go targets, Prometheus) on 127.0.0.1 with free ports,
 reads the addresses they print, and tears everything down even when a test fails.
 """
+import contextlib
+import http.server
 import json
 import os
 import re
@@ -11,6 +13,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -49,6 +52,26 @@ def http_get(url, timeout=10, headers=None, method="GET", data=None):
             return resp.status, dict(resp.headers), resp.read()
     except urllib.error.HTTPError as e:
         return e.code, dict(e.headers), e.read()
+
+
+@contextlib.contextmanager
+def loopback_server(answer):
+    """Serves GET on 127.0.0.1 (a free port) with answer(path) -> (status, body bytes);
+    yields the base URL ("http://127.0.0.1:PORT") and stops the server on exit."""
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            reply(self, *answer(self.path))
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def reply(handler, status, body=b""):

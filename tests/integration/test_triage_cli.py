@@ -1,11 +1,9 @@
 """The goroutine_triage CLI as users run it: files, stdin, URLs, diff, watch, exit codes."""
-import http.server
 import json
 import os
 import shutil
 import subprocess
 import tempfile
-import threading
 import unittest
 
 import harness as h
@@ -89,23 +87,13 @@ class TriageCliTest(unittest.TestCase):
             body = f.read()
         served = []
 
-        class OnceHandler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                served.append(self.path)
-                h.reply(self, *((200, body) if len(served) == 1 else (500, b"boom")))
+        def once(path):
+            served.append(path)
+            return (200, body) if len(served) == 1 else (500, b"boom")
 
-            def log_message(self, *args):
-                pass
-
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), OnceHandler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
         save_dir = tempfile.mkdtemp(prefix="gx-watch-")
-        try:
-            url = f"http://127.0.0.1:{server.server_address[1]}"
+        with h.loopback_server(once) as url:
             out = triage("watch", url, "--interval", "1s", "--save-dir", save_dir)
-        finally:
-            server.shutdown()
-            server.server_close()
         self.addCleanup(shutil.rmtree, save_dir, True)
         self.assertEqual(out.returncode, 1, out.stderr)
         saved = [os.path.join(save_dir, n) for n in os.listdir(save_dir)]
@@ -127,21 +115,11 @@ class TriageCliTest(unittest.TestCase):
         counts = "goroutine profile: total 20000\n20000 @ 0x1\n#\t0x1\tmain.serve+0x1\tm.go:1\n\n"
         asked = []
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                asked.append(self.path)
-                if self.path.endswith("debug=2"):
-                    h.reply(self, 200, dump)
-                else:
-                    h.reply(self, 200, counts.encode())
+        def answer(path):
+            asked.append(path)
+            return 200, dump if path.endswith("debug=2") else counts.encode()
 
-            def log_message(self, *args):
-                pass
-
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        url = f"http://127.0.0.1:{server.server_address[1]}"
-        try:
+        with h.loopback_server(answer) as url:
             refused = triage("analyze", url, "--debug", "2")
             self.assertEqual(refused.returncode, 1, refused.stderr)
             self.assertIn(b"the target has 20000 goroutines", refused.stderr)
@@ -159,23 +137,10 @@ class TriageCliTest(unittest.TestCase):
                 self.assertEqual(watched.returncode, 1, watched.stderr)
                 self.assertIn(b"the target has 20000 goroutines", watched.stderr)
                 self.assertEqual(asked, ["/debug/pprof/goroutine?debug=0"])
-        finally:
-            server.shutdown()
-            server.server_close()
 
     def test_a_missing_goroutineleak_profile_says_what_it_needs(self):
         # Go <= 1.25 (or 1.26 without the experiment) answers 404 for the profile.
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                h.reply(self, 404, b"404 page not found\n")
-
-            def log_message(self, *args):
-                pass
-
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        base = f"http://127.0.0.1:{server.server_address[1]}"
-        try:
+        with h.loopback_server(lambda path: (404, b"404 page not found\n")) as base:
             leak = triage("analyze", base + "/debug/pprof/goroutineleak?debug=1")
             self.assertEqual(leak.returncode, 1, leak.stderr)
             self.assertIn(b"HTTP 404", leak.stderr)
@@ -186,9 +151,6 @@ class TriageCliTest(unittest.TestCase):
             self.assertEqual(plain.returncode, 1, plain.stderr)
             self.assertIn(b"HTTP 404", plain.stderr)
             self.assertNotIn(b"goroutineleak", plain.stderr)
-        finally:
-            server.shutdown()
-            server.server_close()
 
     def test_exit_codes_and_messages(self):
         missing = triage("analyze", "/nonexistent/capture.pb.gz")
