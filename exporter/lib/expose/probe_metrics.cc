@@ -23,9 +23,6 @@ class FamilyBuilder {
   FamilyBuilder(std::string name, std::string help, MetricType type,
                 const Labels& base_labels)
       : base_(base_labels) {
-    // The target's own labels (watch mode) are checked by the config too; one bad byte here
-    // would fail every series of the scrape.
-    for (auto& [k, v] : base_) v = SanitizeLabelValue(v, kMaxTargetLabelValueBytes);
     family_.name = std::move(name);
     family_.help = std::move(help);
     family_.type = type;
@@ -170,7 +167,10 @@ ExposeOptions ExposeOptionsFor(const Module& module) {
 }
 
 std::vector<MetricFamily> ProbeMetricFamilies(const ProbeResult& r, const ExposeOptions& o) {
-  const Labels& base = o.target_labels;
+  // The target's own labels (watch mode) are checked by the config too; one bad byte here
+  // would fail every series of the scrape. Made safe once, for all of its families.
+  Labels base = o.target_labels;
+  for (auto& [k, v] : base) v = SanitizeLabelValue(v, kMaxTargetLabelValueBytes);
   std::vector<MetricFamily> out;
   auto gauge = [&](const char* name, const char* help, double value) {
     FamilyBuilder fb(name, help, MetricType::Gauge, base);
