@@ -534,8 +534,9 @@ func humanBytes(x any) string {
 	return fmt.Sprintf("%.0f B", v)
 }
 
-// maxFewMs is what the cost goal's "a few milliseconds" is taken to mean: the median, over the
-// default plan's probes of one target, of each probe's longest stall.
+// maxFewMs is what the cost goal's "a few milliseconds" is taken to mean. The goal is an upper
+// bound ("no more than"), so it is judged on the worst probe of the default plan at each size,
+// not on the median: a target's GC cycle falling inside one probe is a stall its users see.
 const maxFewMs = 5.0
 
 // costGoals judges the two cost-to-the-target goals from the cost results.
@@ -544,11 +545,14 @@ func costGoals(cost []costTarget) (stall, caps string) {
 		return "", ""
 	}
 	var parts []string
-	met, capsMet := true, true
+	medianMet, met, capsMet := true, true, true
 	for _, c := range cost {
-		parts = append(parts, fmt.Sprintf("%s goroutines: %.1f ms, worst %.1f ms (direct debug=0 with the target's GC off: %.1f ms)",
+		parts = append(parts, fmt.Sprintf("%s goroutines: median %.1f ms, worst %.1f ms (direct debug=0 with the target's GC off: median %.1f ms)",
 			commas(fmt.Sprint(c.Total)), c.DefaultPlanMedStallMs, c.DefaultPlanMaxStallMs, c.Debug0GCOffMedStallMs))
 		if c.DefaultPlanMedStallMs > maxFewMs {
+			medianMet = false
+		}
+		if c.DefaultPlanMaxStallMs > maxFewMs {
 			met = false
 		}
 		if !c.PlannerRespects {
@@ -556,10 +560,13 @@ func costGoals(cost []costTarget) (stall, caps string) {
 		}
 	}
 	verdict := "met"
-	if !met {
+	switch {
+	case !medianMet:
 		verdict = "not met"
+	case !met:
+		verdict = "not met (the medians are within it, the worst probes are not)"
 	}
-	stall = fmt.Sprintf("median stall of the default plan's probes, at most %.0f ms wanted: %s: %s", maxFewMs, strings.Join(parts, "; "), verdict)
+	stall = fmt.Sprintf("longest stall of any of the default plan's probes, at most %.0f ms wanted: %s: %s", maxFewMs, strings.Join(parts, "; "), verdict)
 	caps = "the planner fetched debug=2 and goroutineleak only at or under their caps, each at most once per target: met"
 	if !capsMet {
 		caps = "the planner fetched an expensive format it should not have (see section 5): not met"
