@@ -1,6 +1,7 @@
 #include "aggregate/diff.h"
 
 #include <algorithm>
+#include <string>
 #include <unordered_map>
 
 namespace gx {
@@ -10,6 +11,34 @@ namespace {
 int64_t TimeMs(const Snapshot& s) {
   if (s.captured_unix_ms > 0) return s.captured_unix_ms;
   return s.info.time_nanos > 0 ? s.info.time_nanos / 1000000 : 0;
+}
+
+// Stacks every Go program has (the runtime's own goroutines) or that the user chose to ignore
+// say nothing about which program a capture is of.
+bool TellsProgramsApart(const StackSummary& s) {
+  return s.category != Category::kRuntime && s.category != Category::kIgnored;
+}
+
+// A note when few of the older capture's stacks are in the newer one: captures of two
+// different services (or of very different versions of one) diff into "everything vanished,
+// everything new", which reads like growth. Growth of a leak keeps the older stacks, so it
+// does not trip this. `after_index` holds the newer capture's stack ids.
+std::string UnrelatedNote(const Snapshot& before,
+                          const std::unordered_map<std::string, std::size_t>& after_index) {
+  // Fewer stacks than this say too little to judge (a tiny test program).
+  constexpr std::size_t kMinStacks = 4;
+  std::size_t considered = 0, shared = 0;
+  for (const StackSummary& s : before.stacks) {
+    if (!TellsProgramsApart(s)) continue;
+    ++considered;
+    shared += after_index.count(s.id);
+  }
+  // Under a quarter in common: a deploy that rewrote some code keeps far more than that.
+  if (considered < kMinStacks || 4 * shared >= considered) return "";
+  return "the captures share " + std::to_string(shared) + " of the older capture's " +
+         std::to_string(considered) +
+         " stacks (the runtime's own left out): are they of the same service and version? "
+         "Stacks of different programs read as vanished and new, not as growth";
 }
 
 }  // namespace
@@ -113,6 +142,11 @@ SnapshotDiff DiffSnapshots(const Snapshot& before, const Snapshot& after) {
   }
   if (same_kind && !reversed && after.total < before.total && t_before > 0 && t_after > 0) {
     diff.notes.push_back("the total went down: the target may have restarted or drained");
+  }
+  if (same_kind) {
+    if (std::string note = UnrelatedNote(before, index); !note.empty()) {
+      diff.notes.push_back(std::move(note));
+    }
   }
   // What either capture says about itself (truncated, partial, unreadable parts) holds for
   // the comparison too: a cut capture makes its side a lower bound.

@@ -109,4 +109,42 @@ TEST_CASE("diff notes: cut captures, mixed profile kinds, captures given newest 
   CHECK(has(DiffSnapshots(older, leak), "comparing a goroutine profile with a goroutineleak"));
 }
 
+TEST_CASE("diff notes captures that share few stacks: two programs, not growth") {
+  Classifier classifier;
+  // Four application stacks per program, and the runtime's own goroutines, which every Go
+  // program has and which therefore do not count as shared.
+  auto program = [&](const std::string& package, int64_t n) {
+    test::ProtoBuilder b;
+    for (const char* f : {"serve", "poll", "flush", "drain"}) {
+      const std::string fn = package + "." + f;
+      b.Sample(n, {{"runtime.gopark"}, {"runtime.chanrecv"}, {"runtime.chanrecv1"}, {fn.c_str()}});
+    }
+    b.Sample(1, {{"runtime.gopark"}, {"runtime.forcegchelper"}});
+    b.Sample(1, {{"runtime.gopark"}, {"runtime.bgsweep"}});
+    return test::Analyzed(b.Gzipped(), classifier);
+  };
+  const Snapshot orders = program("main", 2), billing = program("billing", 3);
+  const char* kNote = "the captures share 0 of the older capture's 4 stacks";
+  CHECK(test::HasNote(DiffSnapshots(orders, billing).notes, kNote));
+  CHECK(test::HasNote(DiffSnapshots(billing, orders).notes, kNote));
+  // One program whose leak grew: the older stacks are all still there.
+  test::ProtoBuilder leaking;
+  for (const char* f : {"serve", "poll", "flush", "drain"}) {
+    const std::string fn = std::string("main.") + f;
+    leaking.Sample(std::string(f) == "poll" ? 900 : 2,
+                   {{"runtime.gopark"}, {"runtime.chanrecv"}, {"runtime.chanrecv1"}, {fn.c_str()}});
+  }
+  leaking.Sample(5, {{"runtime.gopark"}, {"runtime.selectgo"}, {"main.newLeak"}});
+  CHECK_FALSE(test::HasNote(DiffSnapshots(orders, test::Analyzed(leaking.Gzipped(), classifier)).notes,
+                            "the captures share"));
+  // Real captures of one program under Go 1.22 and Go 1.26, in two formats: it still holds.
+  const auto dir = test::SourceDir() / "tests/fixtures/captures";
+  const Snapshot go122 = test::Analyzed(test::ReadFile(dir / "go1.22/t1.goroutine.debug0.pb.gz"));
+  const Snapshot go126 = test::Analyzed(test::ReadFile(dir / "go1.26/t2.goroutine.debug2.txt"));
+  REQUIRE(go122.stacks.size() > 10);
+  CHECK_FALSE(test::HasNote(DiffSnapshots(go122, go126).notes, "the captures share"));
+  // And against a program it has nothing in common with.
+  CHECK(test::HasNote(DiffSnapshots(go122, billing).notes, "the captures share 0 of"));
+}
+
 }  // namespace gx
