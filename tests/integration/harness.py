@@ -56,8 +56,9 @@ def http_get(url, timeout=10, headers=None, method="GET", data=None):
 
 @contextlib.contextmanager
 def loopback_server(answer):
-    """Serves GET on 127.0.0.1 (a free port) with answer(path) -> (status, body bytes);
-    yields the base URL ("http://127.0.0.1:PORT") and stops the server on exit."""
+    """Serves GET on 127.0.0.1 (a free port) with answer(path) -> (status, body bytes) or
+    (status, body bytes, headers dict); yields the base URL ("http://127.0.0.1:PORT") and stops
+    the server on exit."""
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
             reply(self, *answer(self.path))
@@ -74,9 +75,12 @@ def loopback_server(answer):
         server.server_close()
 
 
-def reply(handler, status, body=b""):
-    """Answers a BaseHTTPRequestHandler request with `status` and `body` (Content-Length set)."""
+def reply(handler, status, body=b"", headers=None):
+    """Answers a BaseHTTPRequestHandler request with `status`, `body` (Content-Length set) and
+    any extra `headers`."""
     handler.send_response(status)
+    for name, value in (headers or {}).items():
+        handler.send_header(name, value)
     handler.send_header("Content-Length", str(len(body)))
     handler.end_headers()
     handler.wfile.write(body)

@@ -277,6 +277,26 @@ class ExporterTest(LeakyAndExporter):
         finally:
             server.shutdown()
 
+    def test_a_redirect_is_not_followed_and_the_error_says_where_it_points(self):
+        # allowed_targets checked this address, not wherever a redirect points.
+        asked = []
+
+        def answer(path):
+            asked.append(path)
+            return 302, b"", {"Location": "http://10.9.9.9:6060/debug/pprof/goroutine?debug=0"}
+
+        with h.loopback_server(answer) as url:
+            target = url[len("http://"):]
+            status, text = self.probe(target)
+            self.assertEqual(status, 200)
+            self.assertEqual(metric_sum(h.parse_metrics(text), "goroutine_probe_success"), 0)
+            self.assertEqual(asked, ["/debug/pprof/goroutine?debug=0"])
+            _, targets = h.get_json(self.exporter.url + "/api/v1/targets")
+            mine = [t for t in targets["data"] if t["target"] == target]
+            self.assertEqual(len(mine), 1, targets)
+            self.assertIn("HTTP 302: redirected to http://10.9.9.9:6060/debug/pprof/goroutine?debug=0",
+                          mine[0]["error"])
+
     def test_planner_skips_expensive_fetches_over_the_cap_and_says_why(self):
         status, text = self.probe(self.leaky.address, module="capped")
         m = h.parse_metrics(text)

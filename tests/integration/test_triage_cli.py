@@ -152,6 +152,33 @@ class TriageCliTest(unittest.TestCase):
             self.assertIn(b"HTTP 404", plain.stderr)
             self.assertNotIn(b"goroutineleak", plain.stderr)
 
+    def test_redirects_are_followed_a_few_hops_with_the_final_url_named(self):
+        with open(os.path.join(FIXTURES, "t2.goroutine.debug0.pb.gz"), "rb") as f:
+            body = f.read()
+        asked = []
+
+        def answer(path):
+            asked.append(path)
+            if path == "/debug/pprof/goroutine?debug=0":  # as a proxy in front of pprof might
+                return 301, b"", {"Location": "/internal/pprof/goroutine?debug=0"}
+            if path == "/internal/pprof/goroutine?debug=0":
+                return 200, body
+            if path.startswith("/loop"):  # never ends
+                return 302, b"", {"Location": "/loop" + str(len(asked))}
+            return 404, b"404 page not found\n"
+
+        with h.loopback_server(answer) as url:
+            out = triage("analyze", url, "-o", "json")
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertEqual(json.loads(out.stdout)["total"], 159)
+            self.assertEqual(asked, ["/debug/pprof/goroutine?debug=0",
+                                     "/internal/pprof/goroutine?debug=0"])
+            del asked[:]
+            looping = triage("analyze", url + "/loop")
+            self.assertEqual(looping.returncode, 1, looping.stderr)
+            self.assertEqual(len(asked), 6)  # the URL and five redirects
+            self.assertIn(b"HTTP 302: redirected to /loop6 (not followed", looping.stderr)
+
     def test_exit_codes_and_messages(self):
         missing = triage("analyze", "/nonexistent/capture.pb.gz")
         self.assertEqual(missing.returncode, 1)

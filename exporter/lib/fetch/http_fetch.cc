@@ -116,6 +116,17 @@ std::string ParsedUrl::HostPort() const {
   return h + ":" + std::to_string(port);
 }
 
+std::string ResolveRedirect(const ParsedUrl& from, std::string_view location) {
+  if (location.starts_with("http://") || location.starts_with("https://")) {
+    return std::string(location);
+  }
+  if (location.starts_with("//")) return from.scheme + ":" + std::string(location);
+  if (location.starts_with("/")) {
+    return from.scheme + "://" + from.HostPort() + std::string(location);
+  }
+  return "";  // relative to the path: pprof servers do not answer so
+}
+
 Result<ParsedUrl> ParseUrl(std::string_view url) {
   ParsedUrl out;
   std::size_t sep = url.find("://");
@@ -268,6 +279,12 @@ FetchOutcome FetchUrl(const FetchRequest& request,
       budget->headers_done = true;
       status = r.status;
       content_type = r.get_header_value("Content-Type");
+      if (status >= 300 && status < 400) {
+        outcome.response.location = r.get_header_value("Location").substr(0, kMaxTargetBytes);
+        for (char& c : outcome.response.location) {
+          if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) c = '?';
+        }
+      }
       // On the wire: compared with bytes counted after decompression only when there is none.
       if (!r.has_header("Content-Encoding")) content_length = r.get_header_value("Content-Length");
       return true;
@@ -389,6 +406,11 @@ FetchOutcome FetchUrl(const FetchRequest& request,
       std::string body = outcome.response.error_body.substr(0, 120);
       for (char& c : body) {
         if (static_cast<unsigned char>(c) < ' ') c = ' ';
+      }
+      if (!outcome.response.location.empty()) {
+        return fail(FetchError::kHttpStatus,
+                    "HTTP " + std::to_string(status) + ": redirected to " +
+                        outcome.response.location + " (not followed: probe that URL instead)");
       }
       return fail(FetchError::kHttpStatus,
                   "HTTP " + std::to_string(status) + (body.empty() ? "" : ": " + body));

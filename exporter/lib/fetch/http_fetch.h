@@ -28,6 +28,10 @@ struct ParsedUrl {
 
 Result<ParsedUrl> ParseUrl(std::string_view url);
 
+// Where a redirect's Location points, made absolute against the URL that answered with it
+// ("/path", "//host/path" and "http(s)://..."); "" for anything else.
+std::string ResolveRedirect(const ParsedUrl& from, std::string_view location);
+
 struct TlsOptions {
   std::string ca_file;
   std::string cert_file;
@@ -67,6 +71,7 @@ struct FetchResponse {
   std::size_t bytes = 0;
   double seconds = 0;
   std::string error_body;  // first bytes of a non-200 body, for the message
+  std::string location;    // a redirect's Location header (3xx), printable, cut to 1 KiB
 };
 
 // Bounded failure reasons for metrics and logs.
@@ -92,6 +97,8 @@ struct FetchOutcome {
 };
 
 // on_chunk returns false to stop reading (its own error). Non-2xx bodies are not passed on.
+// Redirects are not followed (a probe must not be sent where allowed_targets did not check):
+// a 3xx fails with kHttpStatus, and its message and response.location say where it points.
 FetchOutcome FetchUrl(const FetchRequest& request,
                       const std::function<bool(std::string_view)>& on_chunk);
 

@@ -105,12 +105,33 @@ Result<Capture> CaptureUrl(const std::string& source_url, const Classifier& clas
   request.connect_policy = options.connect_policy;
   request.headers = options.headers;
   request.tls = options.tls;
-  FetchOutcome outcome = FetchUrl(request, [&](std::string_view chunk) {
+  auto on_chunk = [&](std::string_view chunk) {
     *received += static_cast<int64_t>(chunk.size());
     KeepRaw(chunk, options.keep_raw_bytes, &capture.raw, &raw_too_big);
     decode_error = decoder.Feed(chunk);
     return decode_error.ok();
-  });
+  };
+  const auto deadline = std::chrono::steady_clock::now() + options.timeout;
+  FetchOutcome outcome = FetchUrl(request, on_chunk);
+  // A redirect's body is not handed on, so the decoder has seen nothing yet. Every hop
+  // shares the one deadline.
+  for (int hop = 0; hop < options.max_redirects && outcome.error == FetchError::kHttpStatus &&
+                    !outcome.response.location.empty();
+       ++hop) {
+    auto from = ParseUrl(url);
+    const std::string next = from.ok() ? ResolveRedirect(from.value(), outcome.response.location)
+                                       : std::string();
+    auto to = ParseUrl(next);
+    if (!to.ok()) break;
+    if (to->HostPort() != from->HostPort()) request.headers.clear();
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    url = next;
+    request.url = next;
+    request.timeout = left;
+    outcome = FetchUrl(request, on_chunk);
+  }
   if (!decode_error.ok()) {
     *error_kind = FetchError::kCanceled;
     return decode_error.WithContext(url);

@@ -27,6 +27,10 @@ struct CaptureOptions {
   // stops the target's world for all of its goroutines (goroutine_triage; the exporter's
   // fetch planner has its own caps).
   int64_t max_debug2_goroutines = 0;
+  // Redirects followed from a URL (goroutine_triage, as `go tool pprof` does). The exporter
+  // follows none: a probe goes only where allowed_targets checked, and a redirect's message
+  // names where it points. Headers are not sent on to another host.
+  int max_redirects = 0;
   StackShapeCache* shapes = nullptr;  // shares stack shapes across captures when set
   ConnectionPool* connections = nullptr;  // keeps connections to targets alive when set
   std::shared_ptr<const ConnectPolicy> connect_policy;  // where host names may connect, when set

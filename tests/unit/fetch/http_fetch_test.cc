@@ -127,6 +127,18 @@ TEST_CASE("ParseUrl accepts http(s) URLs and rejects the rest") {
   }
 }
 
+TEST_CASE("ResolveRedirect makes a Location absolute against the URL that answered") {
+  auto from = ParseUrl("https://[::1]:8443/debug/pprof/goroutine?debug=0");
+  REQUIRE(from.ok());
+  CHECK(ResolveRedirect(from.value(), "/pprof/goroutine?debug=0") ==
+        "https://[::1]:8443/pprof/goroutine?debug=0");
+  CHECK(ResolveRedirect(from.value(), "//other:6060/x") == "https://other:6060/x");
+  CHECK(ResolveRedirect(from.value(), "http://h:1/y") == "http://h:1/y");
+  CHECK(ResolveRedirect(from.value(), "goroutine?debug=1").empty());
+  CHECK(ResolveRedirect(from.value(), "ftp://h/").empty());
+  CHECK(ResolveRedirect(from.value(), "").empty());
+}
+
 TEST_CASE("fetch over loopback: body, status errors, byte cap, deadline, refused") {
   LoopbackServer server;
   std::string body;
