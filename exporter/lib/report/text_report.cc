@@ -86,6 +86,9 @@ std::string LabelsText(const StackSummary& s) {
   return out;
 }
 
+// Consecutive identical frames (function, file and line) from this many on print as one.
+constexpr std::size_t kFoldedRecursion = 3;
+
 void RenderStackDetails(std::ostringstream& out, const StackSummary& s,
                         const TextReportOptions& options) {
   std::string where = s.function().empty() ? "(no frames)" : Printable(s.function());
@@ -125,10 +128,24 @@ void RenderStackDetails(std::ostringstream& out, const StackSummary& s,
   if (!labels.empty()) out << "        labels " << labels << "\n";
   out << "        fix: " << StackHint(s.category, s.rule) << "\n";
   if (options.frames) {
-    for (const ShapeFrame& f : s.frames()) {
+    const auto& frames = s.frames();
+    for (std::size_t i = 0; i < frames.size();) {
+      const ShapeFrame& f = frames[i];
+      // Deep recursion is the same call, frame after frame: one line for the run.
+      std::size_t run = 1;
+      while (i + run < frames.size() && frames[i + run].function == f.function &&
+             frames[i + run].file == f.file && frames[i + run].line == f.line) {
+        ++run;
+      }
       out << "          " << Printable(f.function);
       if (!f.file.empty()) out << "  " << Printable(f.file) << ":" << f.line;
+      if (run >= kFoldedRecursion) {
+        out << "  (" << run << " frames of recursion)";
+      } else {
+        run = 1;
+      }
       out << "\n";
+      i += run;
     }
     if (s.frames_elided) out << "          ...frames elided...\n";
   }

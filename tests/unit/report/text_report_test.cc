@@ -157,4 +157,31 @@ TEST_CASE("snapshot text: GC-proven leaked stacks come first, with their total")
   CHECK(text.find("main.stuck") < text.find("main.busy"));
 }
 
+TEST_CASE("snapshot text: --frames folds deep recursion into one line per run") {
+  test::ProtoBuilder b;
+  std::vector<test::ProtoBuilder::F> frames = {{"runtime.gopark"}, {"runtime.chanrecv"},
+                                               {"runtime.chanrecv1"}, {"main.visit", 7}};
+  for (int i = 0; i < 40; ++i) frames.push_back({"main.walk", 12});
+  frames.push_back({"main.walk", 20});  // the first call, from another line: its own frame
+  frames.push_back({"main.retry", 5});   // two in a row are printed as they are
+  frames.push_back({"main.retry", 5});
+  frames.push_back({"main.main", 3});
+  b.Sample(2, frames);
+  TextReportOptions options;
+  options.frames = true;
+  const std::string text = RenderSnapshotText(test::Analyzed(b.Gzipped()), options);
+  CAPTURE(text);
+  CHECK(text.find(":12  (40 frames of recursion)\n") != std::string::npos);
+  CHECK(text.find(":20\n") != std::string::npos);
+  auto lines_with = [&](std::string_view what) {
+    std::size_t n = 0;
+    for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  CHECK(lines_with("main.walk  ") == 2);
+  CHECK(lines_with("main.retry  ") == 2);
+}
+
 }  // namespace gx
