@@ -7,7 +7,7 @@ namespace gx {
 App::App(AppFlags flags, std::string version, std::string revision)
     : flags_(std::move(flags)),
       version_(std::move(version)),
-      prober_(Limits()),
+      prober_(Limits(), flags_.memory_budget_bytes),
       history_(HistoryLimits()),
       metrics_(version_, revision),
       config_(DefaultConfig()),

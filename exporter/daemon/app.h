@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 
+#include "common/limits.h"
 #include "config/exporter_config.h"
 #include "config/web_config.h"
 #include "expose/self_metrics.h"
@@ -20,6 +21,7 @@ struct AppFlags {
   std::string config_file;  // empty: DefaultConfig()
   std::string web_config_file;
   std::chrono::milliseconds timeout_offset{500};
+  std::size_t memory_budget_bytes = kDefaultMemoryBudgetBytes;
 };
 
 class App {

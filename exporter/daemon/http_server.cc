@@ -99,6 +99,7 @@ void HandleProbe(App* app, const std::chrono::milliseconds offset, const httplib
 void HandleMetrics(App* app, Watcher* watcher, httplib::Response& res) {
   std::vector<prometheus::MetricFamily> families = app->metrics().Collect();
   AppendFamilies(&families, ProcessMetricFamilies());
+  AppendFamilies(&families, MemoryBudgetFamilies(app->prober().memory_budget()));
   auto config = app->config();
   const std::string label = SanitizeLabelName(config->watch.target_label);
   const int64_t now_ms = NowUnixMs();

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "common/allocator.h"
+#include "config/config_values.h"
 #include "common/duration.h"
 #include "common/logger.h"
 #include "daemon/app.h"
@@ -109,7 +110,8 @@ void WaitOutShutdownDelay(std::chrono::milliseconds delay, const sigset_t& signa
 int main(int argc, char** argv) {
   CLI::App cli{"goroutine_exporter: Prometheus exporter for Go goroutine profiles"};
   std::string listen = ":9867", config_file, web_config_file, log_level = "info",
-              log_format = "logfmt", timeout_offset = "500ms", shutdown_delay = "0s";
+              log_format = "logfmt", timeout_offset = "500ms", shutdown_delay = "0s",
+              memory_budget = std::to_string(gx::kDefaultMemoryBudgetBytes >> 20) + "MiB";
   int max_requests = 16;
   bool config_check = false, version = false;
   cli.add_option("--web.listen-address", listen, "Address to listen on")->capture_default_str();
@@ -125,6 +127,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   cli.add_option("--web.shutdown-delay", shutdown_delay,
                  "After SIGTERM, keep answering (not ready) this long before stopping")
+      ->capture_default_str();
+  cli.add_option("--probe.memory-budget", memory_budget,
+                 "Memory the captures in progress may hold together, beyond " +
+                     std::to_string(gx::kFreeCaptureBytes >> 20) +
+                     " MiB each; a capture past it fails or is cut, and says so (keep it well "
+                     "under the container's memory limit)")
       ->capture_default_str();
   cli.add_option("--log.level", log_level, "debug, info, warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
@@ -157,7 +165,12 @@ int main(int argc, char** argv) {
     return kExitFailure;
   }
 
-  gx::AppFlags flags{config_file, web_config_file, *offset};
+  auto budget = gx::ParseByteSize(memory_budget);
+  if (!budget || *budget < 0) {
+    std::cerr << "goroutine_exporter: bad --probe.memory-budget (a size such as 256MiB)\n";
+    return kExitFailure;
+  }
+  gx::AppFlags flags{config_file, web_config_file, *offset, static_cast<std::size_t>(*budget)};
   gx::App app(flags, GX_VERSION, GX_REVISION);
   gx::Status loaded = app.Reload();
   if (config_check) {

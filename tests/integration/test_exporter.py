@@ -1,5 +1,6 @@
 """Integration tests: the real goroutine_exporter binary against the real leaky Go fixture
 program (net/http/pprof on loopback), asserting on /probe, /metrics and the JSON API."""
+import gzip
 import http.server
 import json
 import os
@@ -602,6 +603,77 @@ class GrowthSelectionTest(LeakyAndExporter):
         self.assertEqual(second.get("main.leakExtraSend.func1"), 2, second)
         self.assertEqual(len(second), 2, second)  # the top stack by count, and the growth pick
         self.assertGreater(max(second.values()), 2, second)
+
+
+def big_profile(functions=5000, samples=2000, depth=50):
+    """A debug=0 body whose protobuf is about 6 MB (long function names), well past the 4 MiB
+    every capture may hold without the exporter's memory budget."""
+    def varint(n):
+        out = bytearray()
+        while True:
+            b, n = n & 0x7f, n >> 7
+            out.append(b | 0x80 if n else b)
+            if not n:
+                return bytes(out)
+
+    def field(num, payload):
+        if isinstance(payload, int):
+            return varint(num << 3) + varint(payload)
+        return varint(num << 3 | 2) + varint(len(payload)) + payload
+
+    strings = [b"", b"goroutine", b"count", b"m.go"]
+    msg = bytearray(field(1, field(1, 1) + field(2, 2)))
+    for s in range(samples):
+        locs = b"".join(varint((s * 7 + i * 13) % functions + 1) for i in range(depth))
+        msg += field(2, field(1, locs) + field(2, varint(1)))
+    for f in range(1, functions + 1):
+        msg += field(4, field(1, f) + field(4, field(1, f) + field(2, f)))
+        msg += field(5, field(1, f) + field(2, len(strings) + f - 1) + field(4, 3))
+    strings += [b"main.f%05d" % f + b"z" * 1000 for f in range(functions)]
+    msg += b"".join(field(6, st) for st in strings)
+    return gzip.compress(bytes(msg))
+
+
+class MemoryBudgetTest(unittest.TestCase):
+    def test_a_capture_past_the_memory_budget_fails_and_says_why(self):
+        big = big_profile()
+        with open(os.path.join(h.SOURCE_DIR, "tests", "fixtures", "captures", "go1.26",
+                               "t2.goroutine.debug0.pb.gz"), "rb") as f:
+            small = f.read()
+        tight = h.start_exporter(["--probe.memory-budget", "0B"], name="exporter-budget")
+        roomy = h.start_exporter([], name="exporter-roomy")
+        try:
+            with h.loopback_server(lambda path: (200, big)) as big_url, \
+                    h.loopback_server(lambda path: (200, small)) as small_url:
+                def probe(exporter, url):
+                    q = urllib.parse.urlencode({"target": url})
+                    _, _, body = h.http_get(f"{exporter.url}/probe?{q}")
+                    return metric_sum(h.parse_metrics(body.decode()), "goroutine_probe_success")
+
+                self.assertEqual(probe(tight, big_url), 0)
+                _, targets = h.get_json(tight.url + "/api/v1/targets")
+                error = [t for t in targets["data"] if t["target"] == big_url][0]["error"]
+                self.assertIn("memory budget for captures in progress (--probe.memory-budget, 0 MiB",
+                              error)
+                # Small captures fit in what each may hold without the budget.
+                self.assertEqual(probe(tight, small_url), 1)
+                _, _, text = h.http_get(tight.url + "/metrics")
+                metrics = h.parse_metrics(text.decode())
+                self.assertGreaterEqual(
+                    metric_sum(metrics, "goroutine_exporter_capture_memory_refusals_total"), 1)
+                self.assertEqual(metric_sum(metrics, "goroutine_exporter_capture_memory_in_use_bytes"), 0)
+                self.assertEqual(metric_sum(metrics, "goroutine_exporter_capture_memory_budget_bytes"), 0)
+                # The default budget (256 MiB) takes it.
+                self.assertEqual(probe(roomy, big_url), 1)
+        finally:
+            tight.stop()
+            roomy.stop()
+
+    def test_a_bad_budget_is_refused_at_start(self):
+        out = subprocess.run([h.EXPORTER, "--probe.memory-budget", "lots"], capture_output=True,
+                             timeout=30)
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn(b"bad --probe.memory-budget", out.stderr)
 
 
 class HistoryCapTest(unittest.TestCase):

@@ -18,6 +18,13 @@ const LabelSet kNoLabels;
 
 const LabelSet& LabelsOf(const RecordView& r) { return r.labels ? *r.labels : kNoLabels; }
 
+// What a label set costs a bucket: its text, and a string pair's own size per label.
+std::size_t LabelTextBytes(const LabelSet& labels) {
+  std::size_t bytes = 0;
+  for (const auto& [k, v] : labels) bytes += k.size() + v.size() + sizeof(labels[0]);
+  return bytes;
+}
+
 void AddWait(const RecordView& r, WaitStats* wait) {
   if (r.leaked && r.wait_minutes < 0) {
     wait->AddUnknown(r.count);
@@ -29,8 +36,10 @@ void AddWait(const RecordView& r, WaitStats* wait) {
 }  // namespace
 
 Aggregator::Aggregator(const Classifier* classifier, const Limits& limits,
-                       StackShapeCache* shapes)
-    : classifier_(classifier), limits_(limits), shapes_(shapes), slots_(64, kNoBucket) {}
+                       StackShapeCache* shapes, MemoryCharge* charge)
+    : classifier_(classifier), limits_(limits), shapes_(shapes), charge_(charge),
+      slots_(64, kNoBucket),
+      label_text_left_(limits.max_label_text_bytes) {}
 
 // Buckets are found by a hash of the record's function ids, state, creator and labels, and
 // confirmed by comparing those in full.
@@ -94,6 +103,7 @@ void Aggregator::AddBucket(const RecordView& record) {
   b.created_by.assign(record.created_by);
   b.created_at.assign(record.created_at);
   b.labels = LabelsOf(record);
+  label_text_left_ -= std::min(label_text_left_, LabelTextBytes(b.labels));
   b.count = record.count;
   if (record.leaked) b.leaked = record.count;
   if (record.locked_to_thread) b.locked = record.count;
@@ -171,11 +181,38 @@ bool Aggregator::OnRecordView(const RecordView& record) {
       bucket = FindBucket(KeyHash(record), record);
     }
   }
+  if (!bucket && record.labels && !record.labels->empty()) {
+    const std::size_t label_bytes = LabelTextBytes(*record.labels);
+    if (label_bytes > label_text_left_) {
+      // Past the label budget: counted under the same stack without labels.
+      labels_dropped_ += record.count;
+      RecordView unlabeled = record;
+      unlabeled.labels = nullptr;
+      return OnRecordView(unlabeled);
+    }
+  }
   if (!bucket) {
     if (buckets_.size() >= limits_.max_buckets ||
         frame_functions_.size() + n > limits_.max_bucket_frames) {
       overflow_ += record.count;
       return true;
+    }
+    if (charge_) {
+      // The bucket, its frames and strings, and the names and files of functions new to
+      // this capture.
+      std::size_t bytes = sizeof(Bucket) + 2 * sizeof(uint32_t) +
+                          n * (sizeof(uint32_t) + sizeof(FrameDetail)) + record.state.size() +
+                          record.created_by.size() + record.created_at.size() +
+                          (record.labels ? LabelTextBytes(*record.labels) : 0);
+      for (std::size_t i = 0; i < n; ++i) {
+        if (ids_[i] == FunctionTable::kNone) {
+          bytes += record.frames[i].function.size() + record.frames[i].file.size() + 64;
+        }
+      }
+      if (!charge_->Add(bytes)) {
+        over_budget_ += record.count;
+        return true;
+      }
     }
     for (std::size_t i = 0; i < n; ++i) {
       if (ids_[i] != FunctionTable::kNone) continue;
@@ -397,9 +434,14 @@ std::shared_ptr<const StackShape> Aggregator::ShapeOf(const Bucket& b,
   for (std::size_t i = 0; i < n; ++i) {
     text_bytes += functions_.name(ids[i]).size() + files_[details[i].file].size();
   }
-  if (text_bytes > shape_text_left_) {
+  const bool refused =
+      text_bytes <= shape_text_left_ && charge_ &&
+      !charge_->Add(text_bytes + n * sizeof(ShapeFrame) + sizeof(StackShape));
+  shapes_over_budget_ += refused;
+  if (text_bytes > shape_text_left_ || refused) {
     // Hostile or absurd profiles (thousands of stacks of hundreds of long names each) would
-    // hold gigabytes: the rest keep the one frame the metrics and reports name. Not cached.
+    // hold gigabytes, and the exporter's budget may be taken by other captures: the rest keep
+    // the one frame the metrics and reports name. Not cached.
     *brief = true;
     const int app = FirstApplicationFrameOf(n, traits);
     if (app >= 0) {
@@ -634,10 +676,18 @@ Snapshot Aggregator::Finalize(const DecodeInfo& info) {
   if (info.truncated) {
     snap.notes.push_back("the capture is truncated: counts are a lower bound");
   }
+  // Stacks cut short by the memory budget have a note of their own, below.
+  brief_shapes -= shapes_over_budget_;
   if (brief_shapes > 0) {
     snap.notes.push_back(std::to_string(brief_shapes) + " stacks keep only their first " +
                          "application frame: the frames of the stacks before them took the " +
                          std::to_string(limits_.max_shape_text_bytes >> 20) + " MiB allowed");
+  }
+  if (labels_dropped_ > 0) {
+    snap.notes.push_back(std::to_string(labels_dropped_) +
+                         " goroutines are counted without their labels: the label sets before "
+                         "them took the " + std::to_string(limits_.max_label_text_bytes >> 20) +
+                         " MiB allowed");
   }
   if (overflow_ > 0) {
     snap.notes.push_back(std::to_string(overflow_) + " goroutines beyond the caps of " +
@@ -645,6 +695,14 @@ Snapshot Aggregator::Finalize(const DecodeInfo& info) {
                          std::to_string(limits_.max_bucket_frames) +
                          " frames in all are counted in totals only");
     snap.by_category[static_cast<int>(Category::kUnknown)] += overflow_;
+  }
+  if (over_budget_ > 0 || shapes_over_budget_ > 0) {
+    snap.notes.push_back(
+        std::to_string(over_budget_) + " goroutines are counted in totals only and " +
+        std::to_string(shapes_over_budget_) + " stacks keep only their first application " +
+        "frame: " + charge_->RefusalReason());
+    snap.by_category[static_cast<int>(Category::kUnknown)] += over_budget_;
+    snap.overflow_goroutines += over_budget_;
   }
   if (info.format == ProfileFormat::kDebug2 && info.kind == ProfileKind::kGoroutineLeak) {
     snap.notes.push_back("goroutineleak?debug=2 lists all goroutines; leaked ones are marked");
@@ -656,9 +714,9 @@ Snapshot Aggregator::Finalize(const DecodeInfo& info) {
 
 Result<Snapshot> AnalyzeBody(std::string_view body, const Classifier& classifier,
                              const Limits& limits, const std::string& source,
-                             StackShapeCache* shapes) {
-  Aggregator aggregator(&classifier, limits, shapes);
-  auto info = DecodeProfile(body, &aggregator, limits);
+                             StackShapeCache* shapes, MemoryCharge* charge) {
+  Aggregator aggregator(&classifier, limits, shapes, charge);
+  auto info = DecodeProfile(body, &aggregator, limits, charge);
   if (!info.ok()) return info.status();
   Snapshot snap = aggregator.Finalize(info.value());
   snap.source = source;

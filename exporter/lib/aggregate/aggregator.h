@@ -12,6 +12,7 @@
 #include "aggregate/stack_shape_cache.h"
 #include "classify/classifier.h"
 #include "common/limits.h"
+#include "common/memory_budget.h"
 #include "decode/raw_record.h"
 
 namespace gx {
@@ -19,8 +20,10 @@ namespace gx {
 class Aggregator : public RecordSink {
  public:
   // `shapes` (may be null) shares stack shapes with other captures; see stack_shape_cache.h.
+  // `charge` (may be null) is told what new buckets and shapes hold; what it refuses is
+  // counted in totals only (buckets) or kept to one frame (shapes), and the snapshot says so.
   Aggregator(const Classifier* classifier, const Limits& limits,
-             StackShapeCache* shapes = nullptr);
+             StackShapeCache* shapes = nullptr, MemoryCharge* charge = nullptr);
   void OnRecord(RawRecord&& record) override;
   bool OnRecordView(const RecordView& record) override;
   // Builds the snapshot. `info` is the decoder's view of the same body.
@@ -74,6 +77,7 @@ class Aggregator : public RecordSink {
   const Classifier* classifier_;
   Limits limits_;
   StackShapeCache* shapes_;
+  MemoryCharge* charge_;
   FunctionTable functions_;
   InternTable files_;
   std::vector<KeyTarget> keys_;  // by the decoder's function key
@@ -89,13 +93,17 @@ class Aggregator : public RecordSink {
   std::size_t last_bucket_ = SIZE_MAX;    // the bucket of the last record that found one
   std::vector<FrameView> frame_views_;  // scratch: RawRecord frames as views
   std::size_t shape_text_left_ = 0;  // Limits::max_shape_text_bytes, less what Finalize used
+  std::size_t label_text_left_ = 0;  // Limits::max_label_text_bytes, less what buckets hold
+  int64_t labels_dropped_ = 0;       // goroutines counted without labels past that
   int64_t self_excluded_ = 0;
-  int64_t overflow_ = 0;
+  int64_t overflow_ = 0;     // goroutines past max_buckets or max_bucket_frames
+  int64_t over_budget_ = 0;  // goroutines whose new bucket the memory charge refused
+  int64_t shapes_over_budget_ = 0;
 };
 
 // Decodes and aggregates a whole body in one call.
 Result<Snapshot> AnalyzeBody(std::string_view body, const Classifier& classifier,
                              const Limits& limits, const std::string& source,
-                             StackShapeCache* shapes = nullptr);
+                             StackShapeCache* shapes = nullptr, MemoryCharge* charge = nullptr);
 
 }  // namespace gx

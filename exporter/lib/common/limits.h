@@ -52,13 +52,19 @@ struct Limits {
   // marked with a trailing "…"), so labels cannot blow up series cardinality or memory.
   std::size_t max_labels_per_goroutine = 32;
   std::size_t max_label_bytes = 128;
+  // Label keys and values held by one capture's buckets (its snapshot holds them once more):
+  // real profiles need a few KB, but 20,000 buckets of 32 labels of 128-byte keys and values,
+  // from a 2 MB body, took 450 MB (measured). Past it, goroutines whose label set is not held
+  // yet are counted under their stack without labels, and the snapshot says so.
+  std::size_t max_label_text_bytes = 16u << 20;
   // Function names and file paths are cut beyond this length.
   std::size_t max_symbol_bytes = 1024;
   // Function names and files of every frame of every stack of one snapshot, together (a
-  // snapshot is kept per target). Real profiles need well under a MiB; 512 frames of
-  // 1 KiB names and paths in each of 20,000 stacks would need 20 GB. Stacks past it keep
-  // only their first application frame, most goroutines first.
-  std::size_t max_shape_text_bytes = 64u << 20;
+  // snapshot is kept per target). Real profiles need well under a MiB (the 10,000-stack
+  // benchmark profile: 12 MB); 512 frames of 1 KiB names and paths in each of 20,000 stacks
+  // would need 20 GB. Stacks past it keep only their first application frame, most
+  // goroutines first.
+  std::size_t max_shape_text_bytes = 16u << 20;
   // Distinct creators remembered per stack (the most frequent one is reported).
   std::size_t max_creators_per_stack = 8;
   // Frames of a stack that make up its identity (innermost first). Go <=1.22 keeps only 32
@@ -78,6 +84,15 @@ struct Limits {
 // values are clamped and the capture carries a warning.
 inline constexpr int64_t kMaxRecordCount = int64_t{1} << 32;
 inline constexpr int64_t kMaxWaitMinutes = int64_t{1} << 24;
+
+// Memory every capture may hold without asking the exporter-wide budget
+// (common/memory_budget.h, --probe.memory-budget): the captures of real services stay far below
+// it (a service's debug=0 profile: well under 1 MiB of tables and text; debug=2 dumps stream),
+// so they are never refused; only large or hostile ones compete for the budget. Bounds what
+// the probe and watch workers hold together outside the budget: 16 + 64 workers at most.
+inline constexpr std::size_t kFreeCaptureBytes = 4u << 20;
+// The budget's default: about half of the Helm chart's default memory limit of 512 MiB.
+inline constexpr std::size_t kDefaultMemoryBudgetBytes = 256u << 20;
 
 // The raw debug=0 body kept per target for /api/v1/capture (`go tool pprof` on what the
 // exporter saw): real ones are a few KB (FORMATS.md §4: 3.8 KB at 1M goroutines), the

@@ -85,11 +85,12 @@ std::string_view BoundedView(std::string_view s, std::size_t max,
 }  // namespace
 
 Status DecodePprofProto(std::string_view message, const Limits& limits, RecordSink* sink,
-                        DecodeInfo* info) {
+                        DecodeInfo* info, MemoryCharge* charge) {
   PprofProfile profile;
   if (message.size() > static_cast<std::size_t>(INT32_MAX) ||
       !ReadPprofProfile(message, limits.max_proto_nesting, &profile, limits.max_profile_entries,
-                        limits.max_frames_per_stack, limits.max_labels_per_goroutine)) {
+                        limits.max_frames_per_stack, limits.max_labels_per_goroutine, charge)) {
+    if (profile.over_budget) return Status::Error(charge->RefusalReason());
     if (profile.too_large) {
       return Status::Error("pprof profile too large: more than " +
                            std::to_string(limits.max_profile_entries) +

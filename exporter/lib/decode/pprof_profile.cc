@@ -158,7 +158,7 @@ bool ReadSample(ProtoReader r, PprofProfile::SampleContents* out, std::size_t ma
 // Counts the top-level repeated fields so that the tables are allocated once; false (having
 // allocated nothing) when they are more than max_entries.
 bool Reserve(std::string_view message, int max_nesting, std::size_t max_entries,
-             PprofProfile* out) {
+             MemoryCharge* charge, PprofProfile* out) {
   namespace f = profile_field;
   std::size_t samples = 0, locations = 0, functions = 0, strings = 0;
   ProtoReader r(message, max_nesting);
@@ -176,6 +176,16 @@ bool Reserve(std::string_view message, int max_nesting, std::size_t max_entries,
     out->too_large = true;
     return false;
   }
+  // These tables, the lines at one per location (more only when inlined), and the decoder's
+  // per-function and per-id indexes (pprof_decoder.cc), about 64 bytes per function.
+  const std::size_t bytes =
+      samples * sizeof(PprofProfile::Sample) +
+      locations * (sizeof(PprofProfile::Location) + sizeof(PprofProfile::Line) + 4) +
+      functions * (sizeof(PprofProfile::Function) + 64) + strings * sizeof(std::string_view);
+  if (charge && !charge->Add(bytes)) {
+    out->over_budget = true;
+    return false;
+  }
   out->samples.reserve(samples);
   out->locations.reserve(locations);
   out->lines.reserve(locations + locations / 8);  // a location has one line unless inlined
@@ -188,9 +198,9 @@ bool Reserve(std::string_view message, int max_nesting, std::size_t max_entries,
 
 bool ReadPprofProfile(std::string_view message, int max_nesting, PprofProfile* out,
                       std::size_t max_entries, std::size_t max_location_ids,
-                      std::size_t max_labels) {
+                      std::size_t max_labels, MemoryCharge* charge) {
   namespace f = profile_field;
-  if (!Reserve(message, max_nesting, max_entries, out)) return false;
+  if (!Reserve(message, max_nesting, max_entries, charge, out)) return false;
   const std::size_t max_lines = max_entries - out->entries;
   PprofProfile::SampleContents scratch;
   ProtoReader r(message, max_nesting);

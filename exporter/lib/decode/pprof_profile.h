@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/memory_budget.h"
+
 namespace gx {
 
 struct PprofProfile {
@@ -61,17 +63,19 @@ struct PprofProfile {
   std::size_t entries = 0;
   // Those, or they and the locations' lines, were more than the reader's max_entries.
   bool too_large = false;
+  bool over_budget = false;  // the memory charge refused the tables (nothing was allocated)
 };
 
 // Reads `message` into `out`. False if it is not a valid Profile message, or if it has more
 // than `max_entries` entries, counting the locations' lines (out->too_large says so; nothing
 // big is allocated then). `max_nesting` is how deep messages and groups may nest below the
 // top level (Limits::max_proto_nesting); `max_location_ids` and `max_labels` cap the ids and
-// labels kept per sample.
+// labels kept per sample. `charge` (may be null) is told what the tables will hold before
+// they are allocated; when it refuses, out->over_budget is set and false returned.
 bool ReadPprofProfile(std::string_view message, int max_nesting, PprofProfile* out,
                       std::size_t max_entries = SIZE_MAX,
                       std::size_t max_location_ids = SIZE_MAX,
-                      std::size_t max_labels = SIZE_MAX);
+                      std::size_t max_labels = SIZE_MAX, MemoryCharge* charge = nullptr);
 
 // Reads one sample of a profile that ReadPprofProfile accepted into `out` (its vectors are
 // cleared first and keep their capacity), keeping at most `max_location_ids` ids and

@@ -84,8 +84,15 @@ class ProfileDecoder::Impl {
   std::optional<Debug2Parser> debug2;
 };
 
-ProfileDecoder::ProfileDecoder(RecordSink* sink, const Limits& limits)
-    : sink_(sink), limits_(limits), impl_(std::make_unique<Impl>()) {}
+ProfileDecoder::ProfileDecoder(RecordSink* sink, const Limits& limits, MemoryCharge* charge)
+    : sink_(sink), limits_(limits), charge_(charge), impl_(std::make_unique<Impl>()) {}
+
+bool ProfileDecoder::ChargeProto(std::size_t capacity) {
+  if (!charge_ || capacity <= proto_charged_) return true;
+  if (!charge_->Add(capacity - proto_charged_)) return false;
+  proto_charged_ = capacity;
+  return true;
+}
 
 ProfileDecoder::~ProfileDecoder() = default;
 
@@ -157,6 +164,10 @@ bool ProfileDecoder::InflateWhole() {
   }
   libdeflate_decompressor* d = ThreadDecompressor();
   if (!d) return false;
+  if (!ChargeProto(isize)) {
+    error_ = Status::Error(charge_->RefusalReason());
+    return true;
+  }
   std::string out(isize, '\0');
   std::size_t in_used = 0, out_used = 0;
   if (libdeflate_gzip_decompress_ex(d, body.data(), body.size(), out.data(), out.size(),
@@ -241,8 +252,10 @@ Status ProfileDecoder::InflateMember(std::string_view* input) {
     char* target = out;
     if (direct) {
       if (s.proto.capacity() < used + kStep) {
-        s.proto.reserve(std::max(used + kStep, std::min(2 * s.proto.capacity(),
-                                                        limits_.max_proto_bytes + kStep)));
+        const std::size_t capacity = std::max(
+            used + kStep, std::min(2 * s.proto.capacity(), limits_.max_proto_bytes + kStep));
+        if (!ChargeProto(capacity)) return error_ = Status::Error(charge_->RefusalReason());
+        s.proto.reserve(capacity);
       }
       s.proto.resize(used + kStep);
       target = s.proto.data() + used;
@@ -293,7 +306,12 @@ Status ProfileDecoder::FeedDecoded(std::string_view chunk) {
     case ProfileFormat::kProto:
       if (s.proto.size() + chunk.size() > limits_.max_proto_bytes) return ProtoTooLarge();
       if (s.proto.empty() && s.proto_size_hint > chunk.size()) {
-        s.proto.reserve(s.proto_size_hint + 64 * 1024);  // room for the last inflate step
+        const std::size_t capacity = s.proto_size_hint + 64 * 1024;  // and the last step
+        if (!ChargeProto(capacity)) return Status::Error(charge_->RefusalReason());
+        s.proto.reserve(capacity);
+      }
+      if (!ChargeProto(s.proto.size() + chunk.size())) {
+        return Status::Error(charge_->RefusalReason());
       }
       s.proto.append(chunk);
       break;
@@ -414,7 +432,7 @@ Status ProfileDecoder::Finish() {
       if (info_.truncated) {
         return error_ = Status::Error("protobuf body was cut before its end");
       }
-      Status st = DecodePprofProto(s.proto, limits_, sink_, &info_);
+      Status st = DecodePprofProto(s.proto, limits_, sink_, &info_, charge_);
       std::string().swap(s.proto);
       if (!st.ok()) return error_ = st;
       break;
@@ -449,8 +467,9 @@ Status ProfileDecoder::Finish() {
   return Status::Ok();
 }
 
-Result<DecodeInfo> DecodeProfile(std::string_view body, RecordSink* sink, const Limits& limits) {
-  ProfileDecoder decoder(sink, limits);
+Result<DecodeInfo> DecodeProfile(std::string_view body, RecordSink* sink, const Limits& limits,
+                                 MemoryCharge* charge) {
+  ProfileDecoder decoder(sink, limits, charge);
   Status st = decoder.Feed(body);
   if (st.ok()) st = decoder.Finish();
   if (!st.ok()) return st;

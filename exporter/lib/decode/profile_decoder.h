@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "common/limits.h"
+#include "common/memory_budget.h"
 #include "common/status.h"
 #include "decode/raw_record.h"
 
@@ -16,7 +17,8 @@ namespace gx {
 
 class ProfileDecoder {
  public:
-  ProfileDecoder(RecordSink* sink, const Limits& limits);
+  // `charge` (may be null) is told what the decoder's buffers hold as they grow.
+  ProfileDecoder(RecordSink* sink, const Limits& limits, MemoryCharge* charge = nullptr);
   ~ProfileDecoder();
   ProfileDecoder(const ProfileDecoder&) = delete;
   ProfileDecoder& operator=(const ProfileDecoder&) = delete;
@@ -37,15 +39,20 @@ class ProfileDecoder {
   Status FeedDecoded(std::string_view chunk);
   Status Detect(bool at_end);
   Status ProtoTooLarge() const;
+  // Charges the protobuf buffer growing to `capacity` bytes; false when refused.
+  bool ChargeProto(std::size_t capacity);
 
   RecordSink* sink_;
   Limits limits_;
+  MemoryCharge* charge_;
+  std::size_t proto_charged_ = 0;
   DecodeInfo info_;
   Status error_;
   std::unique_ptr<Impl> impl_;
 };
 
 // Convenience: decodes a whole in-memory body.
-Result<DecodeInfo> DecodeProfile(std::string_view body, RecordSink* sink, const Limits& limits);
+Result<DecodeInfo> DecodeProfile(std::string_view body, RecordSink* sink, const Limits& limits,
+                                 MemoryCharge* charge = nullptr);
 
 }  // namespace gx

@@ -114,6 +114,23 @@ void SelfMetrics::SetHistoryPoints(double n) { history_points_->Set(n); }
 
 std::vector<prometheus::MetricFamily> SelfMetrics::Collect() const { return registry_->Collect(); }
 
+std::vector<prometheus::MetricFamily> MemoryBudgetFamilies(const MemoryBudget& budget) {
+  using T = prometheus::MetricType;
+  return {
+      Single("goroutine_exporter_capture_memory_budget_bytes",
+             "Memory the captures in progress may hold together beyond a small allowance each "
+             "(--probe.memory-budget).",
+             T::Gauge, static_cast<double>(budget.limit())),
+      Single("goroutine_exporter_capture_memory_in_use_bytes",
+             "Memory of the budget that captures in progress hold now.", T::Gauge,
+             static_cast<double>(budget.in_use())),
+      Single("goroutine_exporter_capture_memory_refusals_total",
+             "Times a capture asked the budget for more than it had left; that capture failed "
+             "or kept a partial result that says so.",
+             T::Counter, static_cast<double>(budget.refusals())),
+  };
+}
+
 std::vector<prometheus::MetricFamily> ProcessMetricFamilies() {
   std::vector<prometheus::MetricFamily> out;
   std::ifstream stat("/proc/self/stat");

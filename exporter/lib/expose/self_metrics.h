@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "common/memory_budget.h"
+
 namespace gx {
 
 class SelfMetrics {
@@ -37,6 +39,9 @@ class SelfMetrics {
   prometheus::Gauge* watch_targets_;
   prometheus::Gauge* history_points_;
 };
+
+// The capture memory budget's limit, use and refusals (common/memory_budget.h).
+std::vector<prometheus::MetricFamily> MemoryBudgetFamilies(const MemoryBudget& budget);
 
 // process_* metrics read from /proc/self (Linux).
 std::vector<prometheus::MetricFamily> ProcessMetricFamilies();

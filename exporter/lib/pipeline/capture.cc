@@ -31,8 +31,9 @@ void KeepRaw(std::string_view chunk, std::size_t max, std::string* raw, bool* to
 
 Result<Capture> CaptureStream(std::istream& in, const std::string& name,
                               const Classifier& classifier, const CaptureOptions& options) {
-  Aggregator aggregator(&classifier, options.limits, options.shapes);
-  ProfileDecoder decoder(&aggregator, options.limits);
+  MemoryCharge charge(options.memory_budget);
+  Aggregator aggregator(&classifier, options.limits, options.shapes, &charge);
+  ProfileDecoder decoder(&aggregator, options.limits, &charge);
   Capture capture;
   bool raw_too_big = false;
   std::vector<char> buf(256 * 1024);
@@ -92,8 +93,9 @@ Result<Capture> CaptureUrl(const std::string& source_url, const Classifier& clas
   if (!received) received = &ignored_bytes;
   *received = 0;
   std::string url = ProfileUrlFor(source_url, options.target_debug);
-  Aggregator aggregator(&classifier, options.limits, options.shapes);
-  ProfileDecoder decoder(&aggregator, options.limits);
+  MemoryCharge charge(options.memory_budget);
+  Aggregator aggregator(&classifier, options.limits, options.shapes, &charge);
+  ProfileDecoder decoder(&aggregator, options.limits, &charge);
   Capture capture;
   bool raw_too_big = false;
   Status decode_error;

@@ -10,6 +10,7 @@
 #include "aggregate/stack_shape_cache.h"
 #include "classify/classifier.h"
 #include "common/limits.h"
+#include "common/memory_budget.h"
 #include "common/status.h"
 #include "fetch/http_fetch.h"
 
@@ -32,6 +33,8 @@ struct CaptureOptions {
   // names where it points. Headers are not sent on to another host.
   int max_redirects = 0;
   StackShapeCache* shapes = nullptr;  // shares stack shapes across captures when set
+  // Bounds what this capture holds together with the others in progress, when set.
+  MemoryBudget* memory_budget = nullptr;
   ConnectionPool* connections = nullptr;  // keeps connections to targets alive when set
   std::shared_ptr<const ConnectPolicy> connect_policy;  // where host names may connect, when set
 };

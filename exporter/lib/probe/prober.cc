@@ -94,7 +94,8 @@ Result<TargetAddress> ResolveTarget(const std::string& target, const Module& mod
   return out;
 }
 
-Prober::Prober(const Limits& limits) : limits_(limits), shapes_(limits.max_cached_shapes) {}
+Prober::Prober(const Limits& limits, std::size_t memory_budget_bytes)
+    : limits_(limits), shapes_(limits.max_cached_shapes), memory_(memory_budget_bytes) {}
 
 std::size_t Prober::tracked_targets() const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -203,6 +204,7 @@ Result<CaptureOptions> Prober::FetchOptions(
   auto options = OptionsFor(module, limits_, timeout);
   if (options.ok()) {
     options->shapes = &shapes_;
+    options->memory_budget = &memory_;
     options->connections = &connections_;
     options->connect_policy = connect_policy;
   }

@@ -17,6 +17,7 @@
 #include "aggregate/snapshot.h"
 #include "aggregate/stack_shape_cache.h"
 #include "common/limits.h"
+#include "common/memory_budget.h"
 #include "config/exporter_config.h"
 #include "fetch/http_fetch.h"
 #include "probe/fetch_planner.h"
@@ -66,13 +67,17 @@ Result<TargetAddress> ResolveTarget(const std::string& target, const Module& mod
 
 class Prober {
  public:
-  explicit Prober(const Limits& limits);
+  // `memory_budget_bytes` bounds what the captures in progress hold together
+  // (common/memory_budget.h).
+  explicit Prober(const Limits& limits,
+                  std::size_t memory_budget_bytes = kDefaultMemoryBudgetBytes);
   // Never throws; failures are in the result. `budget` bounds the whole probe. With a
   // `connect_policy`, a target given by name is connected to only at an address it allows.
   std::shared_ptr<const ProbeResult> Probe(
       const std::string& target, const Module& module, std::chrono::milliseconds budget,
       std::shared_ptr<const ConnectPolicy> connect_policy = nullptr);
   std::size_t tracked_targets() const;
+  const MemoryBudget& memory_budget() const { return memory_; }
 
  private:
   struct TargetState {
@@ -102,6 +107,7 @@ class Prober {
 
   const Limits limits_;
   StackShapeCache shapes_;      // shared by every capture of every target
+  MemoryBudget memory_;         // shared by every capture in progress
   ConnectionPool connections_;  // keep-alive connections to the targets
   mutable std::mutex mu_;
   std::unordered_map<std::string, TargetState> states_;  // GUARDED_BY(mu_)

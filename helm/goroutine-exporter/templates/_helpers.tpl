@@ -210,6 +210,7 @@ spec:
         - --web.max-requests={{ .Values.maxRequests }}
         - --timeout-offset={{ .Values.timeoutOffset }}
         - --web.shutdown-delay={{ .Values.shutdownDelay }}
+        - --probe.memory-budget={{ .Values.memoryBudget }}
         - --log.level={{ .Values.logLevel }}
         - --log.format={{ .Values.logFormat }}
         {{- if include "goroutine-exporter.hasConfig" . }}

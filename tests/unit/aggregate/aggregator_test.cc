@@ -188,6 +188,39 @@ TEST_CASE("the bucket cap bounds memory and the overflow is reported") {
   CHECK(test::HasNote(capped->notes, "8 goroutines beyond the caps of"));
 }
 
+TEST_CASE("past the label-text budget, goroutines count under their stack without labels") {
+  // One stack, a distinct request id on every goroutine (pprof labels set per request).
+  test::ProtoBuilder b;
+  const std::vector<test::ProtoBuilder::F> frames = {
+      {"runtime.gopark"}, {"runtime.chanrecv"}, {"runtime.chanrecv1"}, {"main.handle"}};
+  for (int i = 0; i < 10; ++i) {
+    b.Sample(3, frames, {{"request", "id-" + std::string(40, 'x') + std::to_string(i)}});
+  }
+  b.Sample(5, frames, {{"request", "id-" + std::string(40, 'x') + "0"}});  // a held set again
+  Limits limits;
+  // Room for four of the label sets (each: key, value and a pair's own size).
+  limits.max_label_text_bytes = 4 * (7 + 44 + sizeof(std::pair<std::string, std::string>));
+  auto snap = AnalyzeBody(b.Gzipped(), Classifier(), limits, "labels");
+  REQUIRE(snap.ok());
+  CHECK(snap->total == 35);
+  CHECK(snap->overflow_goroutines == 0);
+  REQUIRE(snap->stacks.size() == 1);
+  const StackSummary& s = snap->stacks[0];
+  CHECK(s.count == 35);
+  CHECK(s.category == Category::kChanReceive);
+  // Four label sets held (the first one with its later goroutines too), the rest unlabeled.
+  REQUIRE(s.labels.size() == 5);
+  CHECK(s.labels[0].labels.empty());
+  CHECK(s.labels[0].count == 18);
+  CHECK(s.labels[1].count == 8);
+  CHECK(test::HasNote(snap->notes, "18 goroutines are counted without their labels"));
+  // Within the default budget every set is kept.
+  auto roomy = AnalyzeBody(b.Gzipped(), Classifier(), Limits(), "labels");
+  REQUIRE(roomy.ok());
+  CHECK(roomy->stacks[0].labels.size() == 10);
+  CHECK_FALSE(test::HasNote(roomy->notes, "without their labels"));
+}
+
 TEST_CASE("a snapshot finds its stacks by id, indexed or not") {
   test::ProtoBuilder b;
   for (int i = 0; i < 50; ++i) b.Sample(i + 1, {{"runtime.gopark"}, {"main.f" + std::to_string(i)}});
