@@ -14,6 +14,9 @@ namespace gx {
 namespace {
 
 constexpr uint32_t kNoBucket = UINT32_MAX;
+// A stack kept to one frame past the frame-text budget keeps at most this much of that frame's
+// name and of its file: enough to tell it apart in a report.
+constexpr std::size_t kBriefSymbolBytes = 96;
 const LabelSet kNoLabels;
 
 const LabelSet& LabelsOf(const RecordView& r) { return r.labels ? *r.labels : kNoLabels; }
@@ -445,12 +448,18 @@ std::shared_ptr<const StackShape> Aggregator::ShapeOf(const Bucket& b,
     *brief = true;
     const int app = FirstApplicationFrameOf(n, traits);
     if (app >= 0) {
+      // That frame's name and file come out of the same budget while it lasts, then are cut
+      // short: 20,000 stacks of 1 KiB names would otherwise hold 40 MB more.
       const std::string_view name = functions_.name(ids[app]);
-      shape->text.assign(name);
-      shape->function = shape->text;
       const std::string_view file = files_[details[app].file];
+      const std::size_t max = name.size() + file.size() <= shape_text_left_ ? SIZE_MAX
+                                                                             : kBriefSymbolBytes;
+      if (max == SIZE_MAX) shape_text_left_ -= name.size() + file.size();
+      AppendBounded(&shape->text, name, max);
+      shape->function = shape->text;
       if (!file.empty()) {
-        shape->location.append(file).append(":").append(std::to_string(details[app].line));
+        AppendBounded(&shape->location, file, max);
+        shape->location.append(":").append(std::to_string(details[app].line));
       }
     }
     return shape;
@@ -681,7 +690,9 @@ Snapshot Aggregator::Finalize(const DecodeInfo& info) {
   if (brief_shapes > 0) {
     snap.notes.push_back(std::to_string(brief_shapes) + " stacks keep only their first " +
                          "application frame: the frames of the stacks before them took the " +
-                         std::to_string(limits_.max_shape_text_bytes >> 20) + " MiB allowed");
+                         std::to_string(limits_.max_shape_text_bytes >> 20) +
+                         " MiB allowed (and once those names took the rest, they are cut to " +
+                         std::to_string(kBriefSymbolBytes) + " bytes)");
   }
   if (labels_dropped_ > 0) {
     snap.notes.push_back(std::to_string(labels_dropped_) +

@@ -62,8 +62,8 @@ struct Limits {
   // Function names and files of every frame of every stack of one snapshot, together (a
   // snapshot is kept per target). Real profiles need well under a MiB (the 10,000-stack
   // benchmark profile: 12 MB); 512 frames of 1 KiB names and paths in each of 20,000 stacks
-  // would need 20 GB. Stacks past it keep only their first application frame, most
-  // goroutines first.
+  // would need 20 GB. Stacks past it keep only their first application frame (most goroutines
+  // first), its name and file cut to 96 bytes once those too have used this up.
   std::size_t max_shape_text_bytes = 16u << 20;
   // Distinct creators remembered per stack (the most frequent one is reported).
   std::size_t max_creators_per_stack = 8;
@@ -88,8 +88,9 @@ inline constexpr int64_t kMaxWaitMinutes = int64_t{1} << 24;
 // Memory every capture may hold without asking the exporter-wide budget
 // (common/memory_budget.h, --probe.memory-budget): the captures of real services stay far below
 // it (a service's debug=0 profile: well under 1 MiB of tables and text; debug=2 dumps stream),
-// so they are never refused; only large or hostile ones compete for the budget. Bounds what
-// the probe and watch workers hold together outside the budget: 16 + 64 workers at most.
+// so they are never refused; only large or hostile ones compete for the budget. Times the
+// probe and watch workers (--web.max-requests and watch.concurrency, 16 and 4 by default),
+// it is what captures hold outside the budget.
 inline constexpr std::size_t kFreeCaptureBytes = 4u << 20;
 // The budget's default: about half of the Helm chart's default memory limit of 512 MiB.
 inline constexpr std::size_t kDefaultMemoryBudgetBytes = 256u << 20;

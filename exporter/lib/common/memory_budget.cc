@@ -7,10 +7,7 @@ namespace gx {
 bool MemoryBudget::TryTake(std::size_t bytes) {
   std::size_t used = in_use_.load(std::memory_order_relaxed);
   do {
-    if (bytes > limit_ || used > limit_ - bytes) {
-      refusals_.fetch_add(1, std::memory_order_relaxed);
-      return false;
-    }
+    if (bytes > limit_ || used > limit_ - bytes) return false;
   } while (!in_use_.compare_exchange_weak(used, used + bytes, std::memory_order_relaxed));
   return true;
 }
@@ -25,18 +22,31 @@ bool MemoryCharge::Add(std::size_t bytes) {
   const std::size_t charged = charged_ + std::min(bytes, SIZE_MAX - charged_);
   const std::size_t beyond = charged > free_bytes_ ? charged - free_bytes_ : 0;
   if (budget_ && beyond > taken_) {
-    if (!budget_->TryTake(beyond - taken_)) return false;
+    if (!budget_->TryTake(beyond - taken_)) {
+      if (refusal_.empty()) {
+        budget_->CountRefusedCapture();
+        refusal_ = "the exporter's memory budget for captures in progress "
+                   "(--probe.memory-budget, " + std::to_string(budget_->limit() >> 20) +
+                   " MiB; " + std::to_string(budget_->in_use() >> 20) +
+                   " MiB in use) could not cover this capture past " +
+                   std::to_string(charged_ >> 20) + " MiB";
+      }
+      return false;
+    }
     taken_ = beyond;
   }
   charged_ = charged;
+  peak_ = std::max(peak_, charged_);
   return true;
 }
 
-std::string MemoryCharge::RefusalReason() const {
-  const std::size_t in_use = budget_ ? budget_->in_use() : 0;
-  return "the exporter's memory budget for captures in progress (--probe.memory-budget, " +
-         std::to_string(budget_limit() >> 20) + " MiB; " + std::to_string(in_use >> 20) +
-         " MiB in use) cannot cover this one past " + std::to_string(charged_ >> 20) + " MiB";
+void MemoryCharge::Release(std::size_t bytes) {
+  charged_ -= std::min(bytes, charged_);
+  const std::size_t beyond = charged_ > free_bytes_ ? charged_ - free_bytes_ : 0;
+  if (budget_ && taken_ > beyond) {
+    budget_->Give(taken_ - beyond);
+    taken_ = beyond;
+  }
 }
 
 }  // namespace gx

@@ -25,10 +25,11 @@ class MemoryBudget {
   // Takes `bytes` if they fit under the limit; false (nothing taken) otherwise.
   bool TryTake(std::size_t bytes);
   void Give(std::size_t bytes);
+  void CountRefusedCapture() { refusals_.fetch_add(1, std::memory_order_relaxed); }
 
   std::size_t limit() const { return limit_; }
   std::size_t in_use() const { return in_use_.load(std::memory_order_relaxed); }
-  uint64_t refusals() const { return refusals_.load(std::memory_order_relaxed); }
+  uint64_t refusals() const { return refusals_.load(std::memory_order_relaxed); }  // captures
 
  private:
   const std::size_t limit_;
@@ -51,17 +52,23 @@ class MemoryCharge {
   // Records `bytes` more held by the capture; false when the budget cannot cover them (the
   // caller then does without them; nothing is recorded).
   bool Add(std::size_t bytes);
+  // Records `bytes` (of those added) freed before the capture ends; what the budget lent for
+  // them goes back at once.
+  void Release(std::size_t bytes);
 
   std::size_t charged() const { return charged_; }
-  // Why the last Add was refused, for errors and notes.
-  std::string RefusalReason() const;
+  std::size_t peak() const { return peak_; }  // the most charged at any time
+  // Why the first refused Add was refused (as things stood then), for errors and notes.
+  const std::string& RefusalReason() const { return refusal_; }
   std::size_t budget_limit() const { return budget_ ? budget_->limit() : 0; }
 
  private:
   MemoryBudget* budget_;
   const std::size_t free_bytes_;
   std::size_t charged_ = 0;
+  std::size_t peak_ = 0;
   std::size_t taken_ = 0;  // from the budget: what charged_ holds beyond the allowance
+  std::string refusal_;    // empty until an Add is refused
 };
 
 }  // namespace gx

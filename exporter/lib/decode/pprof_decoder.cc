@@ -87,6 +87,14 @@ std::string_view BoundedView(std::string_view s, std::size_t max,
 Status DecodePprofProto(std::string_view message, const Limits& limits, RecordSink* sink,
                         DecodeInfo* info, MemoryCharge* charge) {
   PprofProfile profile;
+  // The tables are freed on return, before the aggregator builds the snapshot.
+  struct ReleaseTables {
+    MemoryCharge* charge;
+    const PprofProfile& profile;
+    ~ReleaseTables() {
+      if (charge) charge->Release(profile.charged_bytes);
+    }
+  } release{charge, profile};
   if (message.size() > static_cast<std::size_t>(INT32_MAX) ||
       !ReadPprofProfile(message, limits.max_proto_nesting, &profile, limits.max_profile_entries,
                         limits.max_frames_per_stack, limits.max_labels_per_goroutine, charge)) {

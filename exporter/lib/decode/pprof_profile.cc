@@ -186,6 +186,7 @@ bool Reserve(std::string_view message, int max_nesting, std::size_t max_entries,
     out->over_budget = true;
     return false;
   }
+  if (charge) out->charged_bytes = bytes;
   out->samples.reserve(samples);
   out->locations.reserve(locations);
   out->lines.reserve(locations + locations / 8);  // a location has one line unless inlined

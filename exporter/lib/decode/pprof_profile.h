@@ -64,6 +64,7 @@ struct PprofProfile {
   // Those, or they and the locations' lines, were more than the reader's max_entries.
   bool too_large = false;
   bool over_budget = false;  // the memory charge refused the tables (nothing was allocated)
+  std::size_t charged_bytes = 0;  // what the memory charge was told the tables hold
 };
 
 // Reads `message` into `out`. False if it is not a valid Profile message, or if it has more

@@ -310,8 +310,11 @@ Status ProfileDecoder::FeedDecoded(std::string_view chunk) {
         if (!ChargeProto(capacity)) return Status::Error(charge_->RefusalReason());
         s.proto.reserve(capacity);
       }
-      if (!ChargeProto(s.proto.size() + chunk.size())) {
-        return Status::Error(charge_->RefusalReason());
+      if (s.proto.size() + chunk.size() > s.proto.capacity()) {
+        // What std::string grows to: at least double.
+        const std::size_t capacity = std::max(s.proto.size() + chunk.size(), 2 * s.proto.capacity());
+        if (!ChargeProto(capacity)) return Status::Error(charge_->RefusalReason());
+        s.proto.reserve(capacity);
       }
       s.proto.append(chunk);
       break;
@@ -434,6 +437,8 @@ Status ProfileDecoder::Finish() {
       }
       Status st = DecodePprofProto(s.proto, limits_, sink_, &info_, charge_);
       std::string().swap(s.proto);
+      if (charge_) charge_->Release(proto_charged_);
+      proto_charged_ = 0;
       if (!st.ok()) return error_ = st;
       break;
     }

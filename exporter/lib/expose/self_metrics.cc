@@ -125,8 +125,8 @@ std::vector<prometheus::MetricFamily> MemoryBudgetFamilies(const MemoryBudget& b
              "Memory of the budget that captures in progress hold now.", T::Gauge,
              static_cast<double>(budget.in_use())),
       Single("goroutine_exporter_capture_memory_refusals_total",
-             "Times a capture asked the budget for more than it had left; that capture failed "
-             "or kept a partial result that says so.",
+             "Captures that asked the budget for more than it had left (once per capture); "
+             "each failed or kept a partial result that says so.",
              T::Counter, static_cast<double>(budget.refusals())),
   };
 }

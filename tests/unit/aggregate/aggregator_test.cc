@@ -287,6 +287,26 @@ TEST_CASE("aggregation: past the snapshot's frame-text budget, stacks keep one f
   auto full = AnalyzeBody(b.Gzipped(), classifier, Limits(), "mem", &shapes);
   REQUIRE(full.ok());
   CHECK(full->stacks[5].frames().size() == 3);
+
+  // Once the budget cannot hold even that one frame's name, the name is cut short (its id
+  // still comes from the whole name).
+  test::ProtoBuilder long_names;
+  for (int i = 0; i < 40; ++i) {
+    long_names.Sample(50 - i, {{"runtime.gopark"}, {"runtime.selectgo"},
+                               {"main.handler" + std::to_string(i) + std::string(900, 'q')}});
+  }
+  limits.max_shape_text_bytes = 8 * 1024;
+  auto cut = AnalyzeBody(long_names.Gzipped(), classifier, limits, "mem");
+  REQUIRE(cut.ok());
+  REQUIRE(cut->stacks.size() == 40);
+  const StackSummary& cut_last = cut->stacks[39];
+  CHECK(cut_last.frames_elided);
+  CHECK(cut_last.function().size() < 100);
+  CHECK(cut_last.function().rfind("main.handler39qq", 0) == 0);
+  auto whole = AnalyzeBody(long_names.Gzipped(), classifier, Limits(), "mem");
+  REQUIRE(whole.ok());
+  CHECK(whole->stacks[39].function().size() > 900);
+  CHECK(cut_last.id == whole->stacks[39].id);
 }
 
 }  // namespace gx
