@@ -83,7 +83,7 @@ bool MakeSetup(const CommonFlags& f, Setup* setup) {
   }
   setup->options.timeout = *timeout;
   setup->options.target_debug = f.debug;
-  setup->options.max_redirects = 5;
+  setup->options.max_redirects = 10;  // as Go's HTTP client (and so `go tool pprof`)
   setup->options.max_debug2_goroutines = f.force ? 0 : gx::kTriageMaxDebug2Goroutines;
   if (!f.rules_file.empty()) {
     std::ifstream in(f.rules_file);

@@ -176,8 +176,9 @@ class TriageCliTest(unittest.TestCase):
             del asked[:]
             looping = triage("analyze", url + "/loop")
             self.assertEqual(looping.returncode, 1, looping.stderr)
-            self.assertEqual(len(asked), 6)  # the URL and five redirects
-            self.assertIn(b"HTTP 302: redirected to /loop6 (not followed", looping.stderr)
+            self.assertEqual(len(asked), 11)  # the URL and ten redirects
+            self.assertIn(b"stopped after 10 redirects, at " + url.encode() + b"/loop10",
+                          looping.stderr)
 
     def test_exit_codes_and_messages(self):
         missing = triage("analyze", "/nonexistent/capture.pb.gz")

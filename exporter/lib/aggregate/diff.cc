@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <string>
+#include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace gx {
 namespace {
@@ -19,24 +21,27 @@ bool TellsProgramsApart(const StackSummary& s) {
   return s.category != Category::kRuntime && s.category != Category::kIgnored;
 }
 
-// A note when few of the older capture's stacks are in the newer one: captures of two
+// A note when few stacks are common to the captures, seen from either side: captures of two
 // different services (or of very different versions of one) diff into "everything vanished,
-// everything new", which reads like growth. Growth of a leak keeps the older stacks, so it
-// does not trip this. `after_index` holds the newer capture's stack ids.
-std::string UnrelatedNote(const Snapshot& before,
-                          const std::unordered_map<std::string, std::size_t>& after_index) {
-  // Fewer stacks than this say too little to judge (a tiny test program).
+// everything new", which reads like growth. Growth of a leak keeps the older stacks, and a
+// busy service gone idle keeps the newer ones among the older, so neither trips this.
+std::string UnrelatedNote(const Snapshot& before, const Snapshot& after) {
+  // Fewer stacks than this on a side say too little to judge (a tiny test program).
   constexpr std::size_t kMinStacks = 4;
-  std::size_t considered = 0, shared = 0;
+  std::unordered_set<std::string_view> before_ids, after_ids;
   for (const StackSummary& s : before.stacks) {
-    if (!TellsProgramsApart(s)) continue;
-    ++considered;
-    shared += after_index.count(s.id);
+    if (TellsProgramsApart(s)) before_ids.insert(s.id);
   }
-  // Under a quarter in common: a deploy that rewrote some code keeps far more than that.
-  if (considered < kMinStacks || 4 * shared >= considered) return "";
-  return "the captures share " + std::to_string(shared) + " of the older capture's " +
-         std::to_string(considered) +
+  for (const StackSummary& s : after.stacks) {
+    if (TellsProgramsApart(s)) after_ids.insert(s.id);
+  }
+  std::size_t shared = 0;
+  for (std::string_view id : before_ids) shared += after_ids.count(id);
+  // Under a quarter in common on both sides: a deploy that rewrote some code keeps far more.
+  const std::size_t smaller = std::min(before_ids.size(), after_ids.size());
+  if (smaller < kMinStacks || 4 * shared >= smaller) return "";
+  return "the captures share " + std::to_string(shared) + " of their " +
+         std::to_string(before_ids.size()) + " and " + std::to_string(after_ids.size()) +
          " stacks (the runtime's own left out): are they of the same service and version? "
          "Stacks of different programs read as vanished and new, not as growth";
 }
@@ -144,7 +149,7 @@ SnapshotDiff DiffSnapshots(const Snapshot& before, const Snapshot& after) {
     diff.notes.push_back("the total went down: the target may have restarted or drained");
   }
   if (same_kind) {
-    if (std::string note = UnrelatedNote(before, index); !note.empty()) {
+    if (std::string note = UnrelatedNote(before, after); !note.empty()) {
       diff.notes.push_back(std::move(note));
     }
   }

@@ -279,11 +279,14 @@ FetchOutcome FetchUrl(const FetchRequest& request,
       budget->headers_done = true;
       status = r.status;
       content_type = r.get_header_value("Content-Type");
-      if (status >= 300 && status < 400) {
-        outcome.response.location = r.get_header_value("Location").substr(0, kMaxTargetBytes);
-        for (char& c : outcome.response.location) {
-          if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) c = '?';
-        }
+      if (status == 301 || status == 302 || status == 303 || status == 307 || status == 308) {
+        const std::string location = r.get_header_value("Location");
+        const bool plain =
+            location.size() <= kMaxTargetBytes &&
+            std::none_of(location.begin(), location.end(), [](char c) {
+              return static_cast<unsigned char>(c) <= ' ' || static_cast<unsigned char>(c) >= 0x7f;
+            });
+        if (plain) outcome.response.location = location;
       }
       // On the wire: compared with bytes counted after decompression only when there is none.
       if (!r.has_header("Content-Encoding")) content_length = r.get_header_value("Content-Length");

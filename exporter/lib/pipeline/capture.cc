@@ -128,11 +128,21 @@ Result<Capture> CaptureUrl(const std::string& source_url, const Classifier& clas
     if (to->HostPort() != from->HostPort()) request.headers.clear();
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) break;
+    if (left.count() <= 0) {
+      *error_kind = FetchError::kTimeout;
+      return Status::Error("deadline reached while following redirects, at " + next);
+    }
     url = next;
     request.url = next;
     request.timeout = left;
     outcome = FetchUrl(request, on_chunk);
+    if (hop + 1 == options.max_redirects && outcome.error == FetchError::kHttpStatus &&
+        !outcome.response.location.empty()) {
+      *error_kind = FetchError::kHttpStatus;
+      return Status::Error("stopped after " + std::to_string(options.max_redirects) +
+                           " redirects, at " + url)
+          .WithContext(source_url);
+    }
   }
   if (!decode_error.ok()) {
     *error_kind = FetchError::kCanceled;
