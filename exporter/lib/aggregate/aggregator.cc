@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <map>
 
 #include "classify/classify_memo.h"
 #include "common/hash.h"
@@ -327,26 +328,57 @@ std::string MostFrequentState(std::vector<std::pair<std::string_view, int64_t>>*
   return std::string(best);
 }
 
-// Distinct label sets with their counts, most frequent first, ties in label-set order.
-std::vector<LabelCount> LabelCounts(StackMerge* m) {
-  std::vector<LabelCount> out;
+// Distinct label sets with their counts, most frequent first, ties in label-set order. While
+// *left (label text a snapshot keeps) lasts, sets are kept whole; after that only their
+// `keep` keys are (the module's label_keys, so the series they split stay exact), sets that
+// come out alike are merged, and *cut counts the goroutines whose sets lost keys.
+std::vector<LabelCount> LabelCounts(StackMerge* m, const std::vector<std::string>& keep,
+                                    std::size_t* left, int64_t* cut) {
+  // Equal sets merged, on pointers: only what is kept is copied.
+  std::vector<std::pair<const LabelSet*, int64_t>> distinct;
   if (m->more_labels.empty()) {
-    out.push_back({*m->first_labels.first, m->first_labels.second});
-    return out;
-  }
-  auto* labels = &m->more_labels;
-  labels->insert(labels->begin(), m->first_labels);
-  std::stable_sort(labels->begin(), labels->end(),
-                   [](const auto& a, const auto& b) { return *a.first < *b.first; });
-  for (std::size_t i = 0; i < labels->size();) {
-    std::size_t j = i;
-    int64_t n = 0;
-    for (; j < labels->size() && *(*labels)[j].first == *(*labels)[i].first; ++j) {
-      n += (*labels)[j].second;
+    distinct.push_back(m->first_labels);
+  } else {
+    auto* labels = &m->more_labels;
+    labels->insert(labels->begin(), m->first_labels);
+    std::stable_sort(labels->begin(), labels->end(),
+                     [](const auto& a, const auto& b) { return *a.first < *b.first; });
+    for (std::size_t i = 0; i < labels->size();) {
+      std::size_t j = i;
+      int64_t n = 0;
+      for (; j < labels->size() && *(*labels)[j].first == *(*labels)[i].first; ++j) {
+        n += (*labels)[j].second;
+      }
+      distinct.emplace_back((*labels)[i].first, n);
+      i = j;
     }
-    out.push_back({*(*labels)[i].first, n});
-    i = j;
+    std::stable_sort(distinct.begin(), distinct.end(),
+                     [](const auto& a, const auto& b) { return a.second > b.second; });
   }
+  std::vector<LabelCount> out;
+  std::map<LabelSet, int64_t> projected;
+  for (const auto& [set, n] : distinct) {
+    const std::size_t bytes = LabelTextBytes(*set);
+    if (bytes <= *left) {
+      *left -= bytes;
+      out.push_back({*set, n});
+      continue;
+    }
+    LabelSet kept;
+    for (const auto& kv : *set) {
+      if (std::find(keep.begin(), keep.end(), kv.first) != keep.end()) kept.push_back(kv);
+    }
+    if (kept.size() != set->size()) *cut += n;
+    projected[std::move(kept)] += n;
+  }
+  if (projected.empty()) return out;
+  for (LabelCount& whole : out) {
+    auto same = projected.find(whole.labels);
+    if (same == projected.end()) continue;
+    whole.count += same->second;
+    projected.erase(same);
+  }
+  for (auto& [set, n] : projected) out.push_back({set, n});
   std::stable_sort(out.begin(), out.end(),
                    [](const LabelCount& a, const LabelCount& b) { return a.count > b.count; });
   return out;
@@ -522,6 +554,8 @@ Snapshot Aggregator::Finalize(const DecodeInfo& info) {
   int64_t brief_shapes = 0;
   shape_text_left_ = limits_.max_shape_text_bytes;
   int64_t chan_op_without_start = 0;  // channel waits that may be on nil channels
+  std::size_t snapshot_label_left = limits_.max_snapshot_label_bytes;
+  int64_t labels_cut = 0;  // goroutines whose label sets keep only keep_label_keys_
 
   for (uint32_t bi = 0; bi < buckets_.size(); ++bi) {
     Bucket& b = buckets_[bi];
@@ -656,7 +690,7 @@ Snapshot Aggregator::Finalize(const DecodeInfo& info) {
       }
     }
     if (!m.states.empty()) s.state = MostFrequentState(&m.states);
-    s.labels = LabelCounts(&m);
+    s.labels = LabelCounts(&m, keep_label_keys_, &snapshot_label_left, &labels_cut);
   }
 
   if (hidden_in_debug1 > 0) {
@@ -699,6 +733,16 @@ Snapshot Aggregator::Finalize(const DecodeInfo& info) {
                          " goroutines are counted without their labels: the label sets before "
                          "them took the " + std::to_string(limits_.max_label_text_bytes >> 20) +
                          " MiB allowed");
+  }
+  if (labels_cut > 0) {
+    std::string keys;
+    for (const std::string& k : keep_label_keys_) keys += (keys.empty() ? "" : ", ") + k;
+    snap.notes.push_back(
+        std::to_string(labels_cut) + " goroutines keep " +
+        (keys.empty() ? std::string("none of their labels")
+                      : "only the labels split into series (" + keys + ")") +
+        ": the label sets of the stacks before them took the " +
+        std::to_string(limits_.max_snapshot_label_bytes >> 20) + " MiB a snapshot keeps");
   }
   if (overflow_ > 0) {
     snap.notes.push_back(std::to_string(overflow_) + " goroutines beyond the caps of " +

@@ -24,6 +24,9 @@ class Aggregator : public RecordSink {
   // counted in totals only (buckets) or kept to one frame (shapes), and the snapshot says so.
   Aggregator(const Classifier* classifier, const Limits& limits,
              StackShapeCache* shapes = nullptr, MemoryCharge* charge = nullptr);
+  // The pprof label keys that split series (the module's label_keys): past the label text a
+  // snapshot keeps (Limits::max_snapshot_label_bytes), label sets keep only these.
+  void KeepLabelKeys(std::vector<std::string> keys) { keep_label_keys_ = std::move(keys); }
   void OnRecord(RawRecord&& record) override;
   bool OnRecordView(const RecordView& record) override;
   // Builds the snapshot. `info` is the decoder's view of the same body.
@@ -78,6 +81,7 @@ class Aggregator : public RecordSink {
   Limits limits_;
   StackShapeCache* shapes_;
   MemoryCharge* charge_;
+  std::vector<std::string> keep_label_keys_;
   FunctionTable functions_;
   InternTable files_;
   std::vector<KeyTarget> keys_;  // by the decoder's function key

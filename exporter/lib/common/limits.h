@@ -57,6 +57,12 @@ struct Limits {
   // from a 2 MB body, took 450 MB (measured). Past it, goroutines whose label set is not held
   // yet are counted under their stack without labels, and the snapshot says so.
   std::size_t max_label_text_bytes = 16u << 20;
+  // Label text a snapshot keeps for reports and history, most goroutines first (a snapshot is
+  // kept per target, so this bounds what labels hold between probes): a service with a few
+  // label values needs a few KB; one that labels every request can have thousands of sets.
+  // Past it, a stack's further label sets keep only the module's label_keys (so the series
+  // they split stay exact), merged where they come out alike, and the snapshot says so.
+  std::size_t max_snapshot_label_bytes = 2u << 20;
   // Function names and file paths are cut beyond this length.
   std::size_t max_symbol_bytes = 1024;
   // Function names and files of every frame of every stack of one snapshot, together (a

@@ -33,6 +33,7 @@ Result<Capture> CaptureStream(std::istream& in, const std::string& name,
                               const Classifier& classifier, const CaptureOptions& options) {
   MemoryCharge charge(options.memory_budget);
   Aggregator aggregator(&classifier, options.limits, options.shapes, &charge);
+  aggregator.KeepLabelKeys(options.label_keys);
   ProfileDecoder decoder(&aggregator, options.limits, &charge);
   Capture capture;
   bool raw_too_big = false;
@@ -95,6 +96,7 @@ Result<Capture> CaptureUrl(const std::string& source_url, const Classifier& clas
   std::string url = ProfileUrlFor(source_url, options.target_debug);
   MemoryCharge charge(options.memory_budget);
   Aggregator aggregator(&classifier, options.limits, options.shapes, &charge);
+  aggregator.KeepLabelKeys(options.label_keys);
   ProfileDecoder decoder(&aggregator, options.limits, &charge);
   Capture capture;
   bool raw_too_big = false;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "aggregate/snapshot.h"
 #include "aggregate/stack_shape_cache.h"
@@ -33,6 +34,9 @@ struct CaptureOptions {
   // names where it points. Headers are not sent on to another host.
   int max_redirects = 0;
   StackShapeCache* shapes = nullptr;  // shares stack shapes across captures when set
+  // The pprof label keys the module splits series by: kept in every label set of the
+  // snapshot, when the others are dropped past Limits::max_snapshot_label_bytes.
+  std::vector<std::string> label_keys;
   // Bounds what this capture holds together with the others in progress, when set.
   MemoryBudget* memory_budget = nullptr;
   ConnectionPool* connections = nullptr;  // keeps connections to targets alive when set

@@ -205,6 +205,7 @@ Result<CaptureOptions> Prober::FetchOptions(
   if (options.ok()) {
     options->shapes = &shapes_;
     options->memory_budget = &memory_;
+    options->label_keys = module.label_keys;
     options->connections = &connections_;
     options->connect_policy = connect_policy;
   }

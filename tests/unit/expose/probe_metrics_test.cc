@@ -11,6 +11,7 @@
 
 #include "aggregate/aggregator.h"
 #include "common/utf8.h"
+#include "decode/profile_decoder.h"
 #include "normalize/stack_identity.h"
 #include "../proto_builder.h"
 #include "../test_util.h"
@@ -146,6 +147,56 @@ TEST_CASE("goroutines without the label keep their own empty value beyond the ca
   CHECK(by_route["/r2"] == 12);
   CHECK(by_route["other"] == 21);  // /r0 and /r1
   CHECK(by_route.size() == 4);
+}
+
+TEST_CASE("label sets past what a snapshot keeps hold the label keys: split series stay exact") {
+  // A service that labels every request: 200 distinct sets over 4 routes.
+  test::ProtoBuilder b;
+  for (int i = 0; i < 200; ++i) {
+    b.Sample(1 + i % 3, {{"runtime.gopark"}, {"runtime.selectgo"}, {"main.handle"}},
+             {{"route", "/r" + std::to_string(i % 4)},
+              {"request", "req-" + std::string(60, 'x') + std::to_string(i)}});
+  }
+  const std::string body = b.Gzipped();
+  auto analyze = [&](std::size_t keep_bytes, std::vector<std::string> keys) {
+    Limits limits;
+    limits.max_snapshot_label_bytes = keep_bytes;
+    Classifier classifier;
+    Aggregator aggregator(&classifier, limits);
+    aggregator.KeepLabelKeys(std::move(keys));
+    auto info = DecodeProfile(body, &aggregator, limits);
+    REQUIRE(info.ok());
+    return std::make_shared<const Snapshot>(aggregator.Finalize(info.value()));
+  };
+  const auto whole = analyze(Limits().max_snapshot_label_bytes, {"route"});
+  const auto trimmed = analyze(2048, {"route"});
+  REQUIRE(whole->stacks.size() == 1);
+  CHECK(whole->stacks[0].labels.size() == 200);
+  // A few sets whole (most goroutines first), the rest merged by route.
+  const auto& kept = trimmed->stacks[0].labels;
+  CHECK(kept.size() < 30);
+  CHECK(std::count_if(kept.begin(), kept.end(),
+                      [](const LabelCount& l) { return l.labels.size() == 2; }) > 3);
+  CHECK(std::count_if(kept.begin(), kept.end(),
+                      [](const LabelCount& l) { return l.labels.size() == 1; }) == 4);
+  CHECK(test::HasNote(trimmed->notes, "keep only the labels split into series (route)"));
+  ExposeOptions o;
+  o.label_keys = {"route"};
+  const auto split = [&](const std::shared_ptr<const Snapshot>& snap) {
+    return SumByLabel(ProbeMetricFamilies(MakeResult(snap), o), "goroutine_category_goroutines",
+                      "route");
+  };
+  CHECK(split(trimmed) == split(whole));
+  CHECK(split(whole).at("/r1") > 0);
+  // Without label keys the rest keep no labels at all, merged into one set.
+  const auto bare = analyze(2048, {});
+  const auto& rest = bare->stacks[0].labels;
+  CHECK(std::count_if(rest.begin(), rest.end(),
+                      [](const LabelCount& l) { return l.labels.empty(); }) == 1);
+  CHECK(test::HasNote(bare->notes, "keep none of their labels"));
+  int64_t total = 0;
+  for (const LabelCount& l : rest) total += l.count;
+  CHECK(total == bare->stacks[0].count);
 }
 
 TEST_CASE("with label keys every category is still exported, at 0 when it has no goroutines") {
