@@ -328,10 +328,12 @@ std::string MostFrequentState(std::vector<std::pair<std::string_view, int64_t>>*
   return std::string(best);
 }
 
-// Distinct label sets with their counts, most frequent first, ties in label-set order. While
-// *left (label text a snapshot keeps) lasts, sets are kept whole; after that only their
-// `keep` keys are (the module's label_keys, so the series they split stay exact), sets that
-// come out alike are merged, and *cut counts the goroutines whose sets lost keys.
+// Distinct label sets with their counts, most frequent first (whole sets before trimmed ones,
+// then in label-set order). Sets are kept whole while *left (label text a snapshot keeps)
+// lasts, this stack's most frequent first after the stacks before it; from the first that does
+// not fit, only their `keep` keys are (the module's label_keys, so the series they split stay
+// exact), sets that come out alike are merged, and *cut counts the goroutines whose sets lost
+// keys.
 std::vector<LabelCount> LabelCounts(StackMerge* m, const std::vector<std::string>& keep,
                                     std::size_t* left, int64_t* cut) {
   // Equal sets merged, on pointers: only what is kept is copied.
@@ -364,6 +366,7 @@ std::vector<LabelCount> LabelCounts(StackMerge* m, const std::vector<std::string
       out.push_back({*set, n});
       continue;
     }
+    *left = 0;
     LabelSet kept;
     for (const auto& kv : *set) {
       if (std::find(keep.begin(), keep.end(), kv.first) != keep.end()) kept.push_back(kv);
@@ -372,13 +375,7 @@ std::vector<LabelCount> LabelCounts(StackMerge* m, const std::vector<std::string
     projected[std::move(kept)] += n;
   }
   if (projected.empty()) return out;
-  for (LabelCount& whole : out) {
-    auto same = projected.find(whole.labels);
-    if (same == projected.end()) continue;
-    whole.count += same->second;
-    projected.erase(same);
-  }
-  for (auto& [set, n] : projected) out.push_back({set, n});
+  for (auto& [set, n] : projected) out.push_back({set, n, true});
   std::stable_sort(out.begin(), out.end(),
                    [](const LabelCount& a, const LabelCount& b) { return a.count > b.count; });
   return out;

@@ -34,6 +34,9 @@ struct WaitStats {
 struct LabelCount {
   LabelSet labels;
   int64_t count = 0;
+  // Sets past Limits::max_snapshot_label_bytes keep only the module's label_keys (merged where
+  // they come out alike): `labels` is then what is left of them.
+  bool trimmed = false;
 };
 
 // A frame of a StackShape: views into the shape's own text.

@@ -67,8 +67,10 @@ nlohmann::json StackToJson(const StackSummary& s, bool with_frames) {
   out["locked_to_thread"] = s.locked_to_thread;
   nlohmann::json labels = nlohmann::json::array();
   for (const LabelCount& l : s.labels) {
-    if (l.labels.empty()) continue;
+    if (l.labels.empty() && !l.trimmed) continue;
     labels.push_back({{"labels", LabelsToJson(l.labels)}, {"count", l.count}});
+    // Past what a snapshot keeps, only the module's label_keys are left of these sets.
+    if (l.trimmed) labels.back()["trimmed"] = true;
   }
   out["labels"] = std::move(labels);
   out["wait"] = WaitToJson(s.wait);

@@ -71,7 +71,7 @@ std::string LabelsText(const StackSummary& s) {
   std::string out;
   int shown = 0;
   for (const LabelCount& l : s.labels) {
-    if (l.labels.empty()) continue;
+    if (l.labels.empty() && !l.trimmed) continue;
     if (shown++ == 3) {
       out += " …";
       break;
@@ -81,6 +81,8 @@ std::string LabelsText(const StackSummary& s) {
       if (i) out += ",";
       out += LabelText(l.labels[i].first, l.labels[i].second);
     }
+    // Past what a snapshot keeps: the other labels of these goroutines were dropped.
+    if (l.trimmed) out += l.labels.empty() ? "(labels not kept)" : ",…";
     out += " (" + std::to_string(l.count) + ")";
   }
   return out;

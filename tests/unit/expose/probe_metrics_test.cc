@@ -13,6 +13,8 @@
 #include "common/utf8.h"
 #include "decode/profile_decoder.h"
 #include "normalize/stack_identity.h"
+#include "report/json_report.h"
+#include "report/text_report.h"
 #include "../proto_builder.h"
 #include "../test_util.h"
 
@@ -188,12 +190,24 @@ TEST_CASE("label sets past what a snapshot keeps hold the label keys: split seri
   };
   CHECK(split(trimmed) == split(whole));
   CHECK(split(whole).at("/r1") > 0);
+  // Reports say which sets lost labels.
+  TextReportOptions text_options;
+  const std::string text = RenderSnapshotText(*trimmed, text_options);
+  CAPTURE(text);
+  CHECK(text.find("route=/r") != std::string::npos);
+  CHECK(text.find(",… (") != std::string::npos);
+  const auto json = SnapshotToJson(*trimmed, 10, false, true);
+  int trimmed_sets = 0;
+  for (const auto& l : json["stacks"][0]["labels"]) trimmed_sets += l.value("trimmed", false);
+  CHECK(trimmed_sets == 4);
   // Without label keys the rest keep no labels at all, merged into one set.
   const auto bare = analyze(2048, {});
   const auto& rest = bare->stacks[0].labels;
   CHECK(std::count_if(rest.begin(), rest.end(),
                       [](const LabelCount& l) { return l.labels.empty(); }) == 1);
   CHECK(test::HasNote(bare->notes, "keep none of their labels"));
+  CHECK(RenderSnapshotText(*bare, TextReportOptions()).find("(labels not kept) (") !=
+        std::string::npos);
   int64_t total = 0;
   for (const LabelCount& l : rest) total += l.count;
   CHECK(total == bare->stacks[0].count);
