@@ -120,9 +120,15 @@ std::shared_ptr<const ProbeResult> Prober::Probe(
   // One state per address, however it is spelled ("h:6060", "h:06060", "http://h:6060").
   const auto address = ResolveTarget(target, module);
   // Results fetched under one connect policy are never served under another (a watched
-  // target's fetch to a name's unchecked address, or one made before the ranges changed).
-  const std::string key = module.name + "\x1f" + (address.ok() ? address->base_url : target) +
-                          (connect_policy ? "\x1fpolicy:" + connect_policy->key : "");
+  // target's fetch to a name's unchecked address, or one made before the ranges changed), nor
+  // under other label_keys (past what a snapshot keeps, its label sets hold only the keys in
+  // force when it was captured).
+  std::string key = module.name + "\x1f" + (address.ok() ? address->base_url : target) +
+                    (connect_policy ? "\x1fpolicy:" + connect_policy->key : "");
+  if (!module.label_keys.empty()) {
+    key += "\x1fkeys";
+    for (const std::string& k : module.label_keys) key += ":" + k;
+  }
   const int64_t now_ms = NowUnixMs();
   std::promise<std::shared_ptr<const ProbeResult>> promise;
   TargetState snapshot_of_state;

@@ -271,4 +271,23 @@ TEST_CASE("targets are host:port or scheme://host:port only") {
   }
 }
 
+TEST_CASE("a min_interval result is not served under other label_keys") {
+  FakeTarget target(10);
+  Prober prober{Limits()};
+  Module m = TestModule();
+  m.goroutineleak.enabled = false;
+  m.debug2.max_goroutines = 0;  // debug=0 only
+  m.min_interval = std::chrono::minutes(1);
+  auto first = prober.Probe(target.address(), m, std::chrono::seconds(5));
+  REQUIRE(first->success);
+  CHECK(prober.Probe(target.address(), m, std::chrono::seconds(5))->cached);
+  CHECK(target.debug0_ == 1);
+  // A reload adds a label key: the snapshot kept for the old keys is not served for it.
+  m.label_keys = {"tenant"};
+  auto after_reload = prober.Probe(target.address(), m, std::chrono::seconds(5));
+  CHECK_FALSE(after_reload->cached);
+  CHECK(target.debug0_ == 2);
+  CHECK(prober.Probe(target.address(), m, std::chrono::seconds(5))->cached);
+}
+
 }  // namespace gx
