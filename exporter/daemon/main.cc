@@ -18,9 +18,9 @@
 #include <thread>
 
 #include "common/allocator.h"
-#include "config/config_values.h"
 #include "common/duration.h"
 #include "common/logger.h"
+#include "config/config_values.h"
 #include "daemon/app.h"
 #include "daemon/http_server.h"
 #include "daemon/tls_reloader.h"

@@ -52,7 +52,8 @@ struct Limits {
   // marked with a trailing "…"), so labels cannot blow up series cardinality or memory.
   std::size_t max_labels_per_goroutine = 32;
   std::size_t max_label_bytes = 128;
-  // Label keys and values held by one capture's buckets (its snapshot holds them once more):
+  // Label keys and values held by one capture's buckets (its snapshot keeps a part of them,
+  // max_snapshot_label_bytes below):
   // real profiles need a few KB, but 20,000 buckets of 32 labels of 128-byte keys and values,
   // from a 2 MB body, took 450 MB (measured). Past it, goroutines whose label set is not held
   // yet are counted under their stack without labels, and the snapshot says so.

@@ -71,8 +71,9 @@ struct FetchResponse {
   std::size_t bytes = 0;
   double seconds = 0;
   std::string error_body;  // first bytes of a non-200 body, for the message
-  // A redirect's Location (301, 302, 303, 307, 308) when it is a plain URL of at most 1 KiB;
-  // empty otherwise (`error_body` then names what it was, made printable).
+  // A redirect's Location (301, 302, 303, 307, 308) when it is a plain URL of at most 1 KiB
+  // (no spaces, control or non-ASCII bytes); empty otherwise, and the error is then the bare
+  // status.
   std::string location;
 };
 
