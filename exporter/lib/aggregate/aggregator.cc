@@ -107,7 +107,6 @@ void Aggregator::AddBucket(const RecordView& record) {
   b.created_by.assign(record.created_by);
   b.created_at.assign(record.created_at);
   b.labels = LabelsOf(record);
-  label_text_left_ -= std::min(label_text_left_, LabelTextBytes(b.labels));
   b.count = record.count;
   if (record.leaked) b.leaked = record.count;
   if (record.locked_to_thread) b.locked = record.count;
@@ -185,15 +184,14 @@ bool Aggregator::OnRecordView(const RecordView& record) {
       bucket = FindBucket(KeyHash(record), record);
     }
   }
-  if (!bucket && record.labels && !record.labels->empty()) {
-    const std::size_t label_bytes = LabelTextBytes(*record.labels);
-    if (label_bytes > label_text_left_) {
-      // Past the label budget: counted under the same stack without labels.
-      labels_dropped_ += record.count;
-      RecordView unlabeled = record;
-      unlabeled.labels = nullptr;
-      return OnRecordView(unlabeled);
-    }
+  // What a new bucket's label set would hold, checked, charged and taken from the budget once.
+  const std::size_t label_bytes = !bucket && record.labels ? LabelTextBytes(*record.labels) : 0;
+  if (label_bytes > label_text_left_) {
+    // Past the label budget: counted under the same stack without labels.
+    labels_dropped_ += record.count;
+    RecordView unlabeled = record;
+    unlabeled.labels = nullptr;
+    return OnRecordView(unlabeled);
   }
   if (!bucket) {
     if (buckets_.size() >= limits_.max_buckets ||
@@ -206,8 +204,7 @@ bool Aggregator::OnRecordView(const RecordView& record) {
       // this capture.
       std::size_t bytes = sizeof(Bucket) + 2 * sizeof(uint32_t) +
                           n * (sizeof(uint32_t) + sizeof(FrameDetail)) + record.state.size() +
-                          record.created_by.size() + record.created_at.size() +
-                          (record.labels ? LabelTextBytes(*record.labels) : 0);
+                          record.created_by.size() + record.created_at.size() + label_bytes;
       for (std::size_t i = 0; i < n; ++i) {
         if (ids_[i] == FunctionTable::kNone) {
           bytes += record.frames[i].function.size() + record.frames[i].file.size() + 64;
@@ -228,6 +225,7 @@ bool Aggregator::OnRecordView(const RecordView& record) {
       }
     }
     AddBucket(record);
+    label_text_left_ -= label_bytes;  // it fit: checked above
     return true;
   }
   last_bucket_ = static_cast<std::size_t>(bucket - buckets_.data());
