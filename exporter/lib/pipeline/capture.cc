@@ -29,12 +29,25 @@ void KeepRaw(std::string_view chunk, std::size_t max, std::string* raw, bool* to
   raw->append(chunk);
 }
 
+// One capture's decoder and aggregator, and the memory charge they share (declared first, so
+// it outlives both).
+struct Pipeline {
+  Pipeline(const Classifier& classifier, const CaptureOptions& options)
+      : charge(options.memory_budget),
+        aggregator(&classifier, options.limits, options.shapes, &charge),
+        decoder(&aggregator, options.limits, &charge) {
+    aggregator.KeepLabelKeys(options.label_keys);
+  }
+  MemoryCharge charge;
+  Aggregator aggregator;
+  ProfileDecoder decoder;
+};
+
 Result<Capture> CaptureStream(std::istream& in, const std::string& name,
                               const Classifier& classifier, const CaptureOptions& options) {
-  MemoryCharge charge(options.memory_budget);
-  Aggregator aggregator(&classifier, options.limits, options.shapes, &charge);
-  aggregator.KeepLabelKeys(options.label_keys);
-  ProfileDecoder decoder(&aggregator, options.limits, &charge);
+  Pipeline pipeline(classifier, options);
+  ProfileDecoder& decoder = pipeline.decoder;
+  Aggregator& aggregator = pipeline.aggregator;
   Capture capture;
   bool raw_too_big = false;
   std::vector<char> buf(256 * 1024);
@@ -94,10 +107,9 @@ Result<Capture> CaptureUrl(const std::string& source_url, const Classifier& clas
   if (!received) received = &ignored_bytes;
   *received = 0;
   std::string url = ProfileUrlFor(source_url, options.target_debug);
-  MemoryCharge charge(options.memory_budget);
-  Aggregator aggregator(&classifier, options.limits, options.shapes, &charge);
-  aggregator.KeepLabelKeys(options.label_keys);
-  ProfileDecoder decoder(&aggregator, options.limits, &charge);
+  Pipeline pipeline(classifier, options);
+  ProfileDecoder& decoder = pipeline.decoder;
+  Aggregator& aggregator = pipeline.aggregator;
   Capture capture;
   bool raw_too_big = false;
   Status decode_error;
