@@ -60,7 +60,6 @@ class MemoryCharge {
   std::size_t peak() const { return peak_; }  // the most charged at any time
   // Why the first refused Add was refused (as things stood then), for errors and notes.
   const std::string& RefusalReason() const { return refusal_; }
-  std::size_t budget_limit() const { return budget_ ? budget_->limit() : 0; }
 
  private:
   MemoryBudget* budget_;
