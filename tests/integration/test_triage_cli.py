@@ -11,6 +11,12 @@ import harness as h
 FIXTURES = os.path.join(h.SOURCE_DIR, "tests", "fixtures", "captures", "go1.26")
 
 
+def fixture(name):
+    """The bytes of a committed capture of the go1.26 fixture program."""
+    with open(os.path.join(FIXTURES, name), "rb") as f:
+        return f.read()
+
+
 def triage(*args, stdin=None):
     return subprocess.run([h.TRIAGE, *args], input=stdin, capture_output=True, timeout=120)
 
@@ -83,8 +89,7 @@ class TriageCliTest(unittest.TestCase):
 
     def test_watch_saves_the_first_capture_when_the_second_fails(self):
         # A second fetch that fails must not cost the first capture (and another interval).
-        with open(os.path.join(FIXTURES, "t1.goroutine.debug0.pb.gz"), "rb") as f:
-            body = f.read()
+        body = fixture("t1.goroutine.debug0.pb.gz")
         served = []
 
         def once(path):
@@ -110,8 +115,7 @@ class TriageCliTest(unittest.TestCase):
     def test_debug2_is_refused_for_a_large_target_unless_forced(self):
         # A target with 20,000 goroutines: its "debug=0" answer is a debug=1 text body, which
         # the decoder reads as well; the debug=2 answer is a small committed dump.
-        with open(os.path.join(FIXTURES, "t2.goroutine.debug2.txt"), "rb") as f:
-            dump = f.read()
+        dump = fixture("t2.goroutine.debug2.txt")
         counts = "goroutine profile: total 20000\n20000 @ 0x1\n#\t0x1\tmain.serve+0x1\tm.go:1\n\n"
         asked = []
 
@@ -153,8 +157,7 @@ class TriageCliTest(unittest.TestCase):
             self.assertNotIn(b"goroutineleak", plain.stderr)
 
     def test_redirects_are_followed_a_few_hops_with_the_final_url_named(self):
-        with open(os.path.join(FIXTURES, "t2.goroutine.debug0.pb.gz"), "rb") as f:
-            body = f.read()
+        body = fixture("t2.goroutine.debug0.pb.gz")
         asked = []
 
         def answer(path):
